@@ -1,0 +1,29 @@
+/**
+ * Migrations are listed here (a static map) rather than discovered on disk, so they load the
+ * same way under tsx, vitest and the compiled build.
+ */
+import { type Kysely, type Migration, type MigrationResultSet, Migrator } from "kysely";
+import * as initial from "./migrations/0001_initial.js";
+
+const migrations: Record<string, Migration> = {
+  "0001_initial": initial,
+};
+
+export function createMigrator(db: Kysely<any>): Migrator {
+  return new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+  });
+}
+
+/** Brings the schema to the latest version; throws with the failing migration's error. */
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  const result = await createMigrator(db).migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new Error(`Migration ${failed} failed: ${String((result.error as Error).message ?? result.error)}`, {
+      cause: result.error,
+    });
+  }
+  return result;
+}

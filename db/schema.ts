@@ -1,0 +1,142 @@
+/**
+ * Hand-written table types for Kysely (see db/migrations). Keep in step with the migrations.
+ */
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A timestamp with a database default: optional on insert. */
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export const ROOM_STATES = ["CREATED", "LIVE", "GRACE", "EXPIRED", "DELETED"] as const;
+export type RoomState = (typeof ROOM_STATES)[number];
+export const ENTRY_MODES = ["APPROVAL", "PASSWORD"] as const;
+export type EntryMode = (typeof ENTRY_MODES)[number];
+export const PARTICIPANT_STATUSES = ["PENDING", "APPROVED"] as const;
+export type ParticipantStatus = (typeof PARTICIPANT_STATUSES)[number];
+export const MEDIA_TYPES = ["movie", "tv"] as const;
+export type MediaType = (typeof MEDIA_TYPES)[number];
+
+export interface UsersTable {
+  id: Generated<string>;
+  email: string | null;
+  username: string | null;
+  display_name: string;
+  password_hash: string | null;
+  is_guest: Generated<boolean>;
+  is_active: Generated<boolean>;
+  is_staff: Generated<boolean>;
+  is_superuser: Generated<boolean>;
+  created_at: DefaultTimestamp;
+  last_login: NullableTimestamp;
+}
+
+export interface AuthSessionsTable {
+  id: Generated<string>;
+  user_id: string;
+  created_at: DefaultTimestamp;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  session_id: string;
+  created_at: DefaultTimestamp;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+export interface RoomsTable {
+  id: Generated<string>;
+  code: string;
+  state: Generated<RoomState>;
+  host_id: string;
+  is_private: Generated<boolean>;
+  entry_mode: EntryMode | null;
+  entry_password_hash: string | null;
+  is_chat_enabled: Generated<boolean>;
+  video_provider: Generated<string>;
+  video_id: Generated<string>;
+  media_type: MediaType | null;
+  season: number | null;
+  episode: number | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+  host_disconnected_at: NullableTimestamp;
+  grace_ends_at: NullableTimestamp;
+}
+
+export interface RoomParticipantsTable {
+  room_id: string;
+  user_id: string;
+  status: Generated<ParticipantStatus>;
+  joined_at: DefaultTimestamp;
+}
+
+export interface RoomBansTable {
+  room_id: string;
+  user_id: string;
+  banned_by: string | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface ChatMessagesTable {
+  id: Generated<string>;
+  room_id: string;
+  user_id: string;
+  message: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface PlaybackStatesTable {
+  room_id: string;
+  is_playing: Generated<boolean>;
+  position_seconds: Generated<number>;
+  rate: Generated<number>;
+  version: Generated<number>;
+  updated_at: DefaultTimestamp;
+}
+
+export interface WatchProgressTable {
+  id: Generated<string>;
+  user_id: string;
+  room_id: string;
+  media_id: string;
+  media_type: MediaType;
+  season: number | null;
+  episode: number | null;
+  timestamp_seconds: Generated<number>;
+  duration_seconds: Generated<number>;
+  progress_percent: Generated<number>;
+  completed: Generated<boolean>;
+  updated_at: DefaultTimestamp;
+}
+
+export interface RoomEventsTable {
+  id: Generated<string>;
+  room_id: string;
+  actor_id: string | null;
+  event: string;
+  data: ColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: DefaultTimestamp;
+}
+
+export interface Database {
+  users: UsersTable;
+  auth_sessions: AuthSessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  rooms: RoomsTable;
+  room_participants: RoomParticipantsTable;
+  room_bans: RoomBansTable;
+  chat_messages: ChatMessagesTable;
+  playback_states: PlaybackStatesTable;
+  watch_progress: WatchProgressTable;
+  room_events: RoomEventsTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type Room = Selectable<RoomsTable>;
+export type RoomUpdate = Updateable<RoomsTable>;
+export type WatchProgress = Selectable<WatchProgressTable>;

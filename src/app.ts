@@ -1,0 +1,200 @@
+/**
+ * Composition root: builds the database, shared state, services and the HTTP server from a
+ * Config. Tests call buildApp() with their own config and listen on port 0.
+ */
+import helmet from "@fastify/helmet";
+import cors from "@fastify/cors";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyInstance } from "fastify";
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from "fastify-type-provider-zod";
+import { randomUUID } from "node:crypto";
+import { migrateToLatest } from "../db/migrator.js";
+import { authRoutes, setUsernameRoute } from "./auth/routes.js";
+import { AuthService } from "./auth/service.js";
+import { TokenService } from "./auth/tokens.js";
+import type { Config } from "./config.js";
+import { type Database, openDatabase } from "./db.js";
+import { discoveryRoutes } from "./discovery/routes.js";
+import { DiscoveryService } from "./discovery/service.js";
+import { createAuthGuards } from "./http/auth-guard.js";
+import { installErrorHandling } from "./http/errors.js";
+import { healthRoutes, installMetrics } from "./http/ops.js";
+import { progressRoutes } from "./progress/routes.js";
+import { ProgressService } from "./progress/service.js";
+import { ProviderRegistry } from "./providers/registry.js";
+import { TmdbClient } from "./providers/tmdb.js";
+import { VidkingProvider } from "./providers/vidking.js";
+import { connectRedis, type RedisClient } from "./redis.js";
+import { LocalRoomEventBus, type RoomEventBus } from "./rooms/events.js";
+import { roomRoutes } from "./rooms/routes.js";
+import { RoomService } from "./rooms/service.js";
+import { type JsonCache, MemoryCache, RedisCache } from "./state/cache.js";
+import { type AttemptLimiter, MemoryLimiter, RedisLimiter } from "./state/limiter.js";
+import { MemoryPresence } from "./state/presence.js";
+
+export interface AppServices {
+  auth: AuthService;
+  tokens: TokenService;
+  rooms: RoomService;
+  progress: ProgressService;
+  discovery: DiscoveryService;
+  providers: ProviderRegistry;
+}
+
+export interface StreamItApp {
+  config: Config;
+  http: FastifyInstance;
+  database: Database;
+  redis: RedisClient | undefined;
+  events: RoomEventBus;
+  presence: MemoryPresence;
+  limiter: AttemptLimiter;
+  services: AppServices;
+  /** Stops accepting work and releases every resource. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+const REQUEST_ID_PATTERN = /^[\w.:-]{1,64}$/;
+
+function createHttpServer(config: Config): FastifyInstance {
+  return Fastify({
+    logger: {
+      level: config.LOG_LEVEL,
+      redact: ["req.headers.authorization", "req.headers.cookie"],
+    },
+    trustProxy: config.TRUST_PROXY,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers["x-request-id"];
+      return typeof incoming === "string" && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+    },
+  });
+}
+
+async function installHttpBasics(http: FastifyInstance, config: Config): Promise<void> {
+  http.setValidatorCompiler(validatorCompiler);
+  http.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(http);
+
+  // JSON bodies: an empty body (the reference client's logout) is an empty object, not an error.
+  const parseJson = http.getDefaultJsonParser("error", "error");
+  http.removeContentTypeParser("application/json");
+  http.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    if ((body as string).trim() === "") return done(null, {});
+    return parseJson(request, body as string, done);
+  });
+
+  http.addHook("onRequest", async (request, reply) => {
+    reply.header("X-Request-ID", request.id);
+  });
+  // The v1 aliases serve the same routes; document each operation once.
+  http.addHook("onRoute", (route) => {
+    if (route.url.startsWith("/api/v1/")) route.schema = { ...route.schema, hide: true };
+  });
+
+  await http.register(helmet, {
+    frameguard: { action: "deny" },
+    referrerPolicy: { policy: "same-origin" },
+    crossOriginOpenerPolicy: { policy: "same-origin" },
+    contentSecurityPolicy: {
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    },
+  });
+  await http.register(cors, {
+    origin: config.CORS_ORIGINS.includes("*") ? true : config.CORS_ORIGINS,
+    credentials: true,
+    methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    allowedHeaders: ["Content-Type", "Authorization", "X-Request-ID"],
+    exposedHeaders: ["X-Request-ID", "Retry-After"],
+    maxAge: 600,
+  });
+  await http.register(swagger, {
+    openapi: {
+      info: {
+        title: "StreamIt API",
+        version: "1.0.0",
+        description: "Watch-together backend: rooms, chat and synchronized playback. Every /api path also exists under /api/v1.",
+      },
+      components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await http.register(swaggerUi, {
+    routePrefix: "/api/docs",
+    staticCSP: true,
+    // The UI page needs its own CSP (scripts, styles, images) instead of the API's 'none'.
+    transformStaticCSP: (header) => header,
+  });
+  http.get("/api/schema/", { schema: { hide: true } }, async () => http.swagger());
+}
+
+export async function buildApp(config: Config): Promise<StreamItApp> {
+  const database = await openDatabase(config.database);
+  let redis: RedisClient | undefined;
+  try {
+    await migrateToLatest(database.db);
+    if (config.REDIS_URL) {
+      redis = await connectRedis(config.REDIS_URL, () => {
+        /* node-redis reconnects by itself; health reports the outage */
+      });
+    }
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+
+  const prefix = config.REDIS_PREFIX;
+  const limiter: AttemptLimiter = redis ? new RedisLimiter(redis, prefix) : new MemoryLimiter();
+  const cache: JsonCache = redis ? new RedisCache(redis, prefix) : new MemoryCache();
+  const events = new LocalRoomEventBus();
+  const presence = new MemoryPresence();
+  const tokens = new TokenService(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS);
+  const providers = new ProviderRegistry(
+    [new VidkingProvider(new TmdbClient({ baseUrl: config.TMDB_BASE_URL, apiKey: config.TMDB_API_KEY }))],
+    cache,
+  );
+  const services: AppServices = {
+    auth: new AuthService(database.db, tokens, limiter, config.REFRESH_TOKEN_TTL_SECONDS),
+    tokens,
+    rooms: new RoomService(database.db, events, limiter, providers),
+    progress: new ProgressService(database.db),
+    discovery: new DiscoveryService(database.db, presence),
+    providers,
+  };
+
+  const http = createHttpServer(config);
+  await installHttpBasics(http, config);
+  installMetrics(http);
+  const guards = createAuthGuards(services.auth);
+  const api = http.withTypeProvider<ZodTypeProvider>();
+  await api.register(healthRoutes({ database: database.ping, redis: redis && (async () => void (await redis!.ping())) }));
+  for (const base of ["/api", "/api/v1"]) {
+    await api.register(authRoutes(services.auth), { prefix: `${base}/auth` });
+    await api.register(setUsernameRoute(services.auth), { prefix: base });
+    await api.register(roomRoutes(services.rooms, guards), { prefix: `${base}/rooms` });
+    await api.register(progressRoutes(services.progress, guards), { prefix: `${base}/rooms` });
+    await api.register(
+      discoveryRoutes({ discovery: services.discovery, providers, limiter, guards }),
+      { prefix: `${base}/rooms` },
+    );
+  }
+  await http.ready();
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await http.close();
+      if (redis?.isOpen) await redis.quit().catch(() => redis?.destroy());
+      await database.close();
+    })());
+
+  return { config, http, database, redis, events, presence, limiter, services, close };
+}

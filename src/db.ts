@@ -1,0 +1,88 @@
+/**
+ * Opens the durable store: PostgreSQL through `pg` (cluster mode) or PGlite in-process
+ * (embedded mode). Both are driven by Kysely with the same migrations and queries.
+ */
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely, PostgresDialect, sql } from "kysely";
+import { PGliteDialect } from "kysely-pglite-dialect";
+import pg from "pg";
+import type { Database as Schema } from "../db/schema.js";
+import type { DatabaseTarget } from "./config.js";
+
+export type DB = Kysely<Schema>;
+
+export interface Database {
+  db: DB;
+  kind: DatabaseTarget["kind"];
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+/** `pg` returns int8 and numeric as strings; PGlite returns numbers. Align on numbers. */
+const pgTypes = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+async function openPostgres(url: string, schema: string | undefined): Promise<Database> {
+  if (schema) {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    types: pgTypes,
+    connectionTimeoutMillis: 5000,
+    ...(schema ? { options: `-c search_path="${schema}"` } : {}),
+  });
+  // An idle client that loses its server emits here; without a listener the process would exit.
+  pool.on("error", () => {});
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: "postgres",
+    ping: async () => {
+      await sql`SELECT 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+async function openPglite(dataDir: string | undefined): Promise<Database> {
+  const client = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
+  const db = new Kysely<Schema>({ dialect: new PGliteDialect(client) });
+  return {
+    db,
+    kind: "pglite",
+    ping: async () => {
+      await sql`SELECT 1`.execute(db);
+    },
+    close: async () => {
+      await db.destroy();
+      if (!client.closed) await client.close();
+    },
+  };
+}
+
+export function openDatabase(target: DatabaseTarget): Promise<Database> {
+  return target.kind === "postgres" ? openPostgres(target.url, target.schema) : openPglite(target.dataDir);
+}
+
+/** True for a unique-constraint violation (SQLSTATE 23505), optionally of a named constraint. */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: string; constraint?: string } | null;
+  if (e?.code !== "23505") return false;
+  return constraint === undefined || e.constraint === constraint;
+}

@@ -1,0 +1,87 @@
+/**
+ * The error-code registry. Domain code throws AppError values with a code from here;
+ * each transport maps them (HTTP status + JSON body, WebSocket ERROR frame, close code).
+ */
+
+export const ERROR_CODES = {
+  AUTH_REQUIRED: 401,
+  INVALID_TOKEN: 401,
+  INVALID_CREDENTIALS: 401,
+  USERNAME_REQUIRED: 403,
+  USERNAME_TAKEN: 400,
+  EMAIL_TAKEN: 409,
+  WEAK_PASSWORD: 400,
+  VALIDATION_FAILED: 400,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  ROOM_NOT_FOUND: 404,
+  ROOM_INACTIVE: 410,
+  ROOM_EXPIRED: 410,
+  INVALID_ROOM_PASSWORD: 403,
+  NOT_APPROVED: 403,
+  BANNED: 403,
+  NOT_A_PARTICIPANT: 403,
+  PARTICIPANT_NOT_FOUND: 404,
+  UNKNOWN_PROVIDER: 400,
+  PROVIDER_UNAVAILABLE: 503,
+  PROVIDER_ERROR: 502,
+  RATE_LIMITED: 429,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  CHAT_FORBIDDEN: 403,
+  CHAT_DISABLED: 403,
+  MESSAGE_TOO_LONG: 400,
+  DUPLICATE_MESSAGE: 429,
+  MUTED: 403,
+  UNKNOWN_EVENT: 400,
+  CONFLICT: 409,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface AppErrorOptions {
+  /** Extra keys merged into the HTTP body (e.g. the original's `type`/`message` pair). */
+  extra?: Record<string, unknown>;
+  details?: unknown;
+  retryAfterSeconds?: number;
+  status?: number;
+}
+
+export class AppError extends Error {
+  override name = "AppError";
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly options: AppErrorOptions = {},
+  ) {
+    super(message);
+    this.status = options.status ?? ERROR_CODES[code];
+  }
+
+  /** The JSON body of the HTTP contract: `{error, code, details?}` plus any extra keys. */
+  toBody(): Record<string, unknown> {
+    return {
+      ...this.options.extra,
+      error: this.message,
+      code: this.code,
+      ...(this.options.details === undefined ? {} : { details: this.options.details }),
+    };
+  }
+}
+
+export const isAppError = (err: unknown): err is AppError => err instanceof AppError;
+
+/** Shorthands for the errors the domain raises most. */
+export const errors = {
+  roomNotFound: () => new AppError("ROOM_NOT_FOUND", "Room not found"),
+  notParticipant: () => new AppError("NOT_A_PARTICIPANT", "Not a participant"),
+  forbidden: (message: string) => new AppError("PERMISSION_DENIED", message),
+  validation: (message: string, details?: unknown) => new AppError("VALIDATION_FAILED", message, { details }),
+  rateLimited: (retryAfterSeconds: number, message = "Too many attempts. Please wait.") =>
+    new AppError("RATE_LIMITED", message, { retryAfterSeconds }),
+};

@@ -1,0 +1,88 @@
+/** Operational endpoints: /health/, /api/health/, /metrics (Prometheus). */
+import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { z } from "zod";
+
+export interface DependencyChecks {
+  database: () => Promise<void>;
+  /** Undefined when Redis is not configured. */
+  redis?: () => Promise<void>;
+}
+
+const CHECK_TIMEOUT_MS = 2000;
+
+async function probe(check: () => Promise<void>): Promise<"ok" | "error"> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("timeout")), CHECK_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([check(), timeout]);
+    return "ok";
+  } catch {
+    return "error";
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const healthRoutes =
+  (checks: DependencyChecks): FastifyPluginAsyncZod =>
+  async (app) => {
+    const status = z.enum(["ok", "error", "disabled"]);
+    app.get(
+      "/health/",
+      {
+        schema: {
+          tags: ["ops"],
+          summary: "Readiness: 200 when every configured dependency answers, else 503",
+          response: {
+            200: z.object({ status: z.literal("ok"), database: status, redis: status }),
+            503: z.object({ status: z.literal("degraded"), database: status, redis: status }),
+          },
+        },
+      },
+      async (_request, reply) => {
+        const [database, redis] = await Promise.all([
+          probe(checks.database),
+          checks.redis ? probe(checks.redis) : Promise.resolve("disabled" as const),
+        ]);
+        const healthy = database === "ok" && redis !== "error";
+        return reply.code(healthy ? 200 : 503).send({ status: healthy ? "ok" : "degraded", database, redis });
+      },
+    );
+    app.get(
+      "/api/health/",
+      { schema: { tags: ["ops"], summary: "Liveness", response: { 200: z.object({ status: z.literal("ok") }) } } },
+      async () => ({ status: "ok" as const }),
+    );
+  };
+
+/** Request metrics plus Node's default process metrics, on a registry owned by this app. */
+export function installMetrics(app: FastifyInstance): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({
+    name: "http_requests_total",
+    help: "HTTP requests by method, route and status",
+    labelNames: ["method", "route", "status"],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "HTTP request duration by method and route",
+    labelNames: ["method", "route"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    requests.inc({ method: request.method, route, status: reply.statusCode });
+    duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+  const handler = async (_request: unknown, reply: import("fastify").FastifyReply) =>
+    reply.header("Content-Type", registry.contentType).send(await registry.metrics());
+  app.get("/metrics", { schema: { hide: true } }, handler);
+  return registry;
+}

@@ -1,0 +1,86 @@
+/**
+ * The room state machine. Each transition is one conditional UPDATE, so concurrent callers
+ * (two tabs, two instances, a job that runs twice) cannot apply it twice or from a wrong state.
+ *
+ *   CREATED → LIVE → GRACE → EXPIRED        GRACE → LIVE (host returns)
+ *   CREATED | LIVE | GRACE → DELETED        EXPIRED and DELETED are terminal
+ */
+import { sql } from "kysely";
+import type { Room, RoomState } from "../../db/schema.js";
+import type { DB } from "../db.js";
+
+const SOURCES: Record<RoomState, readonly RoomState[]> = {
+  CREATED: [],
+  LIVE: ["CREATED", "GRACE"],
+  GRACE: ["LIVE"],
+  EXPIRED: ["GRACE"],
+  DELETED: ["CREATED", "LIVE", "GRACE"],
+};
+
+export const ACTIVE_STATES: readonly RoomState[] = ["CREATED", "LIVE", "GRACE"];
+export const isActiveState = (state: RoomState): boolean => ACTIVE_STATES.includes(state);
+
+export const canTransition = (from: RoomState, to: RoomState): boolean => SOURCES[to].includes(from);
+
+/** Host is present: CREATED or GRACE becomes LIVE and any grace deadline is cleared. */
+export const markLive = (db: DB, roomId: string): Promise<Room | undefined> =>
+  db
+    .updateTable("rooms")
+    .set({ state: "LIVE", grace_ends_at: null, host_disconnected_at: null, updated_at: sql`now()` })
+    .where("id", "=", roomId)
+    .where("state", "in", SOURCES.LIVE)
+    .returningAll()
+    .executeTakeFirst();
+
+/** The host's last connection closed at `disconnectedAt`: LIVE becomes GRACE with a deadline. */
+export const markGrace = (
+  db: DB,
+  roomId: string,
+  graceSeconds: number,
+  disconnectedAt: Date = new Date(),
+): Promise<Room | undefined> =>
+  db
+    .updateTable("rooms")
+    .set({
+      state: "GRACE",
+      host_disconnected_at: disconnectedAt,
+      grace_ends_at: new Date(disconnectedAt.getTime() + graceSeconds * 1000),
+      updated_at: sql`now()`,
+    })
+    .where("id", "=", roomId)
+    .where("state", "in", SOURCES.GRACE)
+    .returningAll()
+    .executeTakeFirst();
+
+/**
+ * GRACE becomes EXPIRED, only once the deadline has passed (unless `ignoreDeadline`, for staff).
+ * Returns the room when this call made the change, undefined when it did not.
+ */
+export const markExpired = (db: DB, roomId: string, opts: { ignoreDeadline?: boolean } = {}) =>
+  db
+    .updateTable("rooms")
+    .set({ state: "EXPIRED", updated_at: sql`now()` })
+    .where("id", "=", roomId)
+    .where("state", "in", SOURCES.EXPIRED)
+    .$if(!opts.ignoreDeadline, (qb) => qb.where("grace_ends_at", "<=", sql<Date>`now()`))
+    .returningAll()
+    .executeTakeFirst();
+
+export const markDeleted = (db: DB, roomId: string): Promise<Room | undefined> =>
+  db
+    .updateTable("rooms")
+    .set({ state: "DELETED", grace_ends_at: null, updated_at: sql`now()` })
+    .where("id", "=", roomId)
+    .where("state", "in", SOURCES.DELETED)
+    .returningAll()
+    .executeTakeFirst();
+
+/** Expires every room whose grace has passed; returns the rooms this call expired. */
+export const expireDueRooms = (db: DB): Promise<Pick<Room, "id" | "code">[]> =>
+  db
+    .updateTable("rooms")
+    .set({ state: "EXPIRED", updated_at: sql`now()` })
+    .where("state", "=", "GRACE")
+    .where("grace_ends_at", "<=", sql<Date>`now()`)
+    .returning(["id", "code"])
+    .execute();

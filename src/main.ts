@@ -1,0 +1,49 @@
+/** Entry point: config → app → listen → graceful shutdown. */
+import { buildApp } from "./app.js";
+import { ConfigError, loadConfig } from "./config.js";
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+
+  const app = await buildApp(config);
+  const log = app.http.log;
+  await app.http.listen({ port: config.PORT, host: config.HOST });
+  log.info(
+    { mode: config.clusterMode ? "cluster" : "embedded", database: config.database.kind },
+    `StreamIt listening on http://${config.HOST}:${config.PORT}`,
+  );
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    const force = setTimeout(() => process.exit(1), 15_000).unref();
+    app.close().then(
+      () => {
+        clearTimeout(force);
+        process.exit(0);
+      },
+      (err) => {
+        log.error({ err }, "error during shutdown");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  console.error("StreamIt failed to start:", err);
+  process.exit(1);
+});

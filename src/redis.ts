@@ -1,0 +1,19 @@
+/** The node-redis client (RESP2), created only when REDIS_URL is configured. */
+import { createClient } from "redis";
+
+export type RedisClient = ReturnType<typeof createClient>;
+
+export async function connectRedis(url: string, onError: (err: Error) => void): Promise<RedisClient> {
+  const client = createClient({
+    url,
+    RESP: 2,
+    socket: {
+      connectTimeout: 5000,
+      // Keep retrying with a capped back-off: a Redis restart must not need a service restart.
+      reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 2000),
+    },
+  });
+  client.on("error", onError);
+  await client.connect();
+  return client;
+}

@@ -1,0 +1,14 @@
+/** Room codes: 6 characters of [A-Z0-9] drawn from a CSPRNG without modulo bias. */
+import { randomInt } from "node:crypto";
+
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const PASSWORD_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+const draw = (alphabet: string, length: number): string =>
+  Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join("");
+
+export const ROOM_CODE_LENGTH = 6;
+export const ROOM_CODE_PATTERN = /^[A-Z0-9]{4,10}$/;
+export const newRoomCode = (): string => draw(ALPHABET, ROOM_CODE_LENGTH);
+/** The one-time password of a PASSWORD room: 8 characters of [a-zA-Z0-9]. */
+export const newRoomPassword = (): string => draw(PASSWORD_ALPHABET, 8);

@@ -1,0 +1,50 @@
+/**
+ * Domain events about rooms, published by services after a committed change. The realtime
+ * layer subscribes to fan them out to sockets; REST and workers never touch sockets directly.
+ */
+import { EventEmitter } from "node:events";
+import type { MediaType } from "../../db/schema.js";
+
+export interface PlaybackSnapshot {
+  is_playing: boolean;
+  time: number;
+  version: number;
+  rate: number;
+  server_time: number;
+}
+
+export interface MediaSource {
+  video_provider: string;
+  video_id: string;
+  media_type: MediaType | null;
+  season: number | null;
+  episode: number | null;
+  embed_url: string | null;
+}
+
+export type RoomEvent =
+  | { type: "room.deleted"; roomId: string; code: string }
+  | { type: "room.expired"; roomId: string; code: string }
+  | { type: "room.chat_toggled"; roomId: string; code: string; enabled: boolean }
+  | { type: "room.source_changed"; roomId: string; code: string; source: MediaSource; playback: PlaybackSnapshot }
+  | { type: "participant.approved"; roomId: string; code: string; userId: string }
+  | { type: "participant.rejected"; roomId: string; code: string; userId: string };
+
+export interface RoomEventBus {
+  publish(event: RoomEvent): void;
+  subscribe(listener: (event: RoomEvent) => void): () => void;
+}
+
+/** In-process bus (embedded mode, and the local leg of the cluster bus). */
+export class LocalRoomEventBus implements RoomEventBus {
+  private readonly emitter = new EventEmitter().setMaxListeners(0);
+
+  publish(event: RoomEvent): void {
+    this.emitter.emit("event", event);
+  }
+
+  subscribe(listener: (event: RoomEvent) => void): () => void {
+    this.emitter.on("event", listener);
+    return () => this.emitter.off("event", listener);
+  }
+}

@@ -1,0 +1,279 @@
+/** /api/rooms/*: room lifecycle and membership over REST. */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { ENTRY_MODES, MEDIA_TYPES, PARTICIPANT_STATUSES, ROOM_STATES } from "../../db/schema.js";
+import type { AuthGuards } from "../http/auth-guard.js";
+import { currentUser } from "../http/auth-guard.js";
+import { bearerAuth, errorResponses, requiredText, says, uuid } from "../http/schemas.js";
+import type { RoomService } from "./service.js";
+
+const tags = ["rooms"];
+const roomAndUser = z.object({ room_id: uuid("room_id", "room_id required"), user_id: uuid("user_id", "user_id required") });
+const episodeNumber = z.number().int().min(0).max(100_000).nullish();
+
+const mediaFields = {
+  video_provider: z.string(),
+  video_id: z.string(),
+  media_type: z.enum(MEDIA_TYPES).nullable(),
+  season: z.number().int().nullable(),
+  episode: z.number().int().nullable(),
+  embed_url: z.string().nullable(),
+};
+
+const SOURCE_REQUIRED = "room_id, provider, and video_id required";
+
+export const roomRoutes =
+  (rooms: RoomService, guards: AuthGuards): FastifyPluginAsyncZod =>
+  async (app) => {
+    const authed = { onRequest: guards.required };
+
+    app.post(
+      "/create/",
+      {
+        ...authed,
+        schema: {
+          tags,
+          summary: "Create a room (public, or private with APPROVAL or PASSWORD entry)",
+          security: bearerAuth,
+          body: z.object({
+            is_private: z.boolean().nullish().transform((v) => v ?? false),
+            entry_mode: z.enum(ENTRY_MODES, { error: says("Invalid entry_mode for private room") }).nullish().transform((v) => v ?? null),
+          }),
+          response: {
+            201: z.object({
+              room_id: z.uuid(),
+              code: z.string(),
+              is_private: z.boolean(),
+              entry_mode: z.enum(ENTRY_MODES).nullable(),
+              room_password: z.string().optional().describe("PASSWORD rooms only; rotate with /password/"),
+            }),
+            ...errorResponses(400, 401, 403),
+          },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await rooms.create(currentUser(request), request.body)),
+    );
+
+    app.post(
+      "/join/",
+      {
+        ...authed,
+        schema: {
+          tags,
+          summary: "Join a room by code (password or approval as the room requires)",
+          security: bearerAuth,
+          body: z.object({ code: requiredText("Room code required", 10), password: z.string().max(128).nullish() }),
+          response: {
+            200: z.object({
+              room_id: z.uuid(),
+              code: z.string(),
+              status: z.enum(PARTICIPANT_STATUSES),
+              is_host: z.boolean(),
+            }),
+            ...errorResponses(400, 401, 403, 404, 410, 429),
+          },
+        },
+      },
+      async (request) =>
+        rooms.join(currentUser(request), request.body.code, request.body.password ?? undefined, request.ip),
+    );
+
+    app.post(
+      "/approve/",
+      {
+        ...authed,
+        schema: {
+          tags,
+          summary: "Host approves a pending participant",
+          security: bearerAuth,
+          body: roomAndUser,
+          response: { 200: z.object({ approved: z.literal(true) }), ...errorResponses(400, 401, 403, 404) },
+        },
+      },
+      async (request) => rooms.approve(currentUser(request), request.body.room_id, request.body.user_id),
+    );
+
+    app.post(
+      "/reject/",
+      {
+        ...authed,
+        schema: {
+          tags,
+          summary: "Host rejects a pending participant",
+          security: bearerAuth,
+          body: roomAndUser,
+          response: { 200: z.object({ rejected: z.literal(true) }), ...errorResponses(400, 401, 403, 404) },
+        },
+      },
+      async (request) => rooms.reject(currentUser(request), request.body.room_id, request.body.user_id),
+    );
+
+    app.post(
+      "/delete/",
+      {
+        ...authed,
+        schema: {
+          tags,
+          summary: "Host deletes a room: state DELETED, sockets told and closed",
+          security: bearerAuth,
+          body: z.object({ room_id: z.uuid(says("room_id must be a valid UUID")).nullish() }),
+          response: {
+            200: z.object({ status: z.literal("room_deleted"), state: z.enum(ROOM_STATES) }),
+            ...errorResponses(400, 401, 403, 404),
+          },
+        },
+      },
+      async (request) => rooms.delete(currentUser(request), request.body.room_id),
+    );
+
+    app.post(
+      "/chat/",
+      {
+        ...authed,
+        schema: {
+          tags,
+          summary: "Host enables or disables chat (broadcast to the room)",
+          security: bearerAuth,
+          body: z.object({
+            room_id: uuid("room_id", "room_id required"),
+            enabled: z.boolean({ error: says("enabled must be true or false") }),
+          }),
+          response: {
+            200: z.object({ room_id: z.uuid(), is_chat_enabled: z.boolean() }),
+            ...errorResponses(400, 401, 403, 404, 410),
+          },
+        },
+      },
+      async (request) => rooms.setChatEnabled(currentUser(request), request.body.room_id, request.body.enabled),
+    );
+
+    app.post(
+      "/password/",
+      {
+        ...authed,
+        schema: {
+          tags,
+          summary: "Host issues a new password for a PASSWORD room",
+          security: bearerAuth,
+          body: z.object({ room_id: uuid("room_id", "room_id required") }),
+          response: {
+            200: z.object({ room_id: z.uuid(), room_password: z.string() }),
+            ...errorResponses(400, 401, 403, 404, 410),
+          },
+        },
+      },
+      async (request) => rooms.rotatePassword(currentUser(request), request.body.room_id),
+    );
+
+    app.get(
+      "/mine/",
+      {
+        ...authed,
+        schema: {
+          tags,
+          summary: "Active rooms the caller hosts or belongs to",
+          security: bearerAuth,
+          response: {
+            200: z.array(
+              z.object({
+                room_id: z.uuid(),
+                code: z.string(),
+                state: z.enum(ROOM_STATES),
+                is_private: z.boolean(),
+                entry_mode: z.enum(ENTRY_MODES).nullable(),
+                status: z.enum(PARTICIPANT_STATUSES),
+                is_host: z.boolean(),
+                created_at: z.string(),
+              }),
+            ),
+            ...errorResponses(401),
+          },
+        },
+      },
+      async (request) => rooms.mine(currentUser(request)),
+    );
+
+    app.get(
+      "/participants/",
+      {
+        ...authed,
+        schema: {
+          tags,
+          summary: "Host lists every participant (pending and approved)",
+          security: bearerAuth,
+          querystring: z.object({ room_id: uuid("room_id", "room_id required") }),
+          response: {
+            200: z.array(
+              z.object({
+                id: z.uuid(),
+                display_name: z.string(),
+                status: z.enum(PARTICIPANT_STATUSES),
+                is_host: z.boolean(),
+                is_guest: z.boolean(),
+                joined_at: z.string(),
+              }),
+            ),
+            ...errorResponses(400, 401, 403, 404),
+          },
+        },
+      },
+      async (request) => rooms.participants(currentUser(request), request.query.room_id),
+    );
+
+    app.post(
+      "/source/",
+      {
+        ...authed,
+        schema: {
+          tags,
+          summary: "Host sets the room's media; playback resets and the room is told",
+          security: bearerAuth,
+          body: z.object({
+            room_id: uuid("room_id", SOURCE_REQUIRED),
+            provider: requiredText(SOURCE_REQUIRED, 50),
+            video_id: requiredText(SOURCE_REQUIRED, 255),
+            media_type: z.enum(MEDIA_TYPES).optional(),
+            season: episodeNumber,
+            episode: episodeNumber,
+          }),
+          response: {
+            200: z.object({ room_id: z.uuid(), ...mediaFields }),
+            ...errorResponses(400, 401, 403, 404, 410),
+          },
+        },
+      },
+      async (request) => rooms.setSource(currentUser(request), request.body),
+    );
+
+    app.get(
+      "/:room_code/detail/",
+      {
+        ...authed,
+        schema: {
+          tags,
+          summary: "Room details for an approved participant",
+          security: bearerAuth,
+          params: z.object({ room_code: z.string().min(1).max(32) }),
+          response: {
+            200: z.object({
+              room_id: z.uuid(),
+              code: z.string(),
+              state: z.enum(ROOM_STATES),
+              is_active: z.boolean(),
+              is_private: z.boolean(),
+              entry_mode: z.enum(ENTRY_MODES).nullable(),
+              is_chat_enabled: z.boolean(),
+              host: z.string(),
+              host_id: z.uuid(),
+              ...mediaFields,
+              created_at: z.string(),
+              grace_ends_at: z.string().nullable(),
+              is_host: z.boolean(),
+            }),
+            ...errorResponses(401, 403, 404),
+          },
+        },
+      },
+      async (request) => rooms.detail(currentUser(request), request.params.room_code),
+    );
+  };

@@ -1,0 +1,429 @@
+/**
+ * Rooms over REST: create, join (public / password / approval), approve, reject, delete,
+ * detail, participants, media source, chat toggle, password rotation. Transport-free: returns
+ * plain objects and throws AppError; publishes RoomEvents after each committed change.
+ */
+import { sql } from "kysely";
+import type { EntryMode, MediaType, ParticipantStatus, Room } from "../../db/schema.js";
+import { hashPassword, verifyPassword } from "../auth/passwords.js";
+import type { AuthUser } from "../auth/users.js";
+import { type DB, isUniqueViolation } from "../db.js";
+import { AppError, errors } from "../errors.js";
+import { isActiveState, markDeleted } from "../lifecycle/transitions.js";
+import type { ProviderRegistry } from "../providers/registry.js";
+import type { AttemptLimiter, LimitRule } from "../state/limiter.js";
+import { recordRoomEvent } from "./audit.js";
+import { newRoomCode, newRoomPassword } from "./codes.js";
+import type { MediaSource, PlaybackSnapshot, RoomEventBus } from "./events.js";
+import { canHost, isHost } from "./permissions.js";
+
+export const ROOM_PASSWORD_LIMITS = {
+  perClient: { limit: 30, windowSeconds: 15 * 60 },
+  perAccount: { limit: 10, windowSeconds: 15 * 60 },
+} satisfies Record<string, LimitRule>;
+
+export interface JoinResult {
+  room_id: string;
+  code: string;
+  status: ParticipantStatus;
+  is_host: boolean;
+}
+
+export interface SourceInput {
+  room_id: string;
+  provider: string;
+  video_id: string;
+  media_type?: MediaType | undefined;
+  season?: number | null | undefined;
+  episode?: number | null | undefined;
+}
+
+export const toPlaybackSnapshot = (row: {
+  is_playing: boolean;
+  position_seconds: number;
+  version: number;
+  rate: number;
+  updated_at: Date;
+}): PlaybackSnapshot => ({
+  is_playing: row.is_playing,
+  time: row.position_seconds,
+  version: row.version,
+  rate: row.rate,
+  server_time: row.updated_at.getTime(),
+});
+
+export class RoomService {
+  constructor(
+    private readonly db: DB,
+    private readonly events: RoomEventBus,
+    private readonly limiter: AttemptLimiter,
+    private readonly providers: ProviderRegistry,
+  ) {}
+
+  async create(user: AuthUser, input: { is_private: boolean; entry_mode: EntryMode | null }) {
+    if (user.is_guest) {
+      throw new AppError("AUTH_REQUIRED", "Login required to host", {
+        status: 403,
+        extra: { type: "ERROR", message: "Login required to host" },
+      });
+    }
+    if (!canHost(user)) {
+      throw new AppError("USERNAME_REQUIRED", "Please set a username first.", {
+        extra: { message: "Please set a username first." },
+      });
+    }
+    if (input.is_private && !input.entry_mode) {
+      throw errors.validation("Invalid entry_mode for private room");
+    }
+    const entryMode = input.is_private ? input.entry_mode : null;
+    const password = entryMode === "PASSWORD" ? newRoomPassword() : null;
+    const passwordHash = password ? await hashPassword(password) : null;
+
+    for (let attempt = 0; attempt < 8; attempt += 1) {
+      try {
+        const room = await this.db.transaction().execute(async (trx) => {
+          const created = await trx
+            .insertInto("rooms")
+            .values({
+              code: newRoomCode(),
+              host_id: user.id,
+              is_private: input.is_private,
+              entry_mode: entryMode,
+              entry_password_hash: passwordHash,
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await trx.insertInto("room_participants").values({ room_id: created.id, user_id: user.id }).execute();
+          await trx.insertInto("playback_states").values({ room_id: created.id }).execute();
+          await recordRoomEvent(trx, created.id, user.id, "room.created", { is_private: input.is_private, entry_mode: entryMode });
+          return created;
+        });
+        return {
+          room_id: room.id,
+          code: room.code,
+          is_private: room.is_private,
+          entry_mode: room.entry_mode,
+          ...(password ? { room_password: password } : {}),
+        };
+      } catch (err) {
+        // A code collision (1 in 2 billion per pair) is retried with a fresh code.
+        if (!isUniqueViolation(err, "rooms_code_key")) throw err;
+      }
+    }
+    throw new AppError("CONFLICT", "Could not allocate a room code, please retry");
+  }
+
+  async join(user: AuthUser, code: string, password: string | undefined, client: string): Promise<JoinResult> {
+    const room = await this.findByCode(code);
+    this.assertJoinable(room);
+    if (await this.isBanned(room.id, user.id)) {
+      throw new AppError("BANNED", "You are banned from this room");
+    }
+    const existing = await this.participant(room.id, user.id);
+    if (existing) return this.joinResult(room, user, existing.status);
+
+    let status: ParticipantStatus = "APPROVED";
+    if (room.entry_mode === "PASSWORD") {
+      await this.checkRoomPassword(room, user, password, client);
+    } else if (room.entry_mode === "APPROVAL") {
+      status = "PENDING";
+    }
+    await this.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto("room_participants")
+        .values({ room_id: room.id, user_id: user.id, status })
+        .onConflict((oc) => oc.columns(["room_id", "user_id"]).doNothing())
+        .returning("status")
+        .executeTakeFirst();
+      if (inserted) {
+        await recordRoomEvent(trx, room.id, user.id, status === "PENDING" ? "participant.requested" : "participant.joined");
+      }
+    });
+    // A concurrent join may have won the insert: report whatever row now exists.
+    const row = await this.participant(room.id, user.id);
+    return this.joinResult(room, user, row?.status ?? status);
+  }
+
+  async approve(user: AuthUser, roomId: string, targetId: string) {
+    const room = await this.requireHostOf(user, roomId, "Only host can approve");
+    const updated = await this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable("room_participants")
+        .set({ status: "APPROVED" })
+        .where("room_id", "=", room.id)
+        .where("user_id", "=", targetId)
+        .where("status", "=", "PENDING")
+        .returning("user_id")
+        .executeTakeFirst();
+      if (row) await recordRoomEvent(trx, room.id, user.id, "participant.approved", { user_id: targetId });
+      return row;
+    });
+    if (!updated) throw new AppError("PARTICIPANT_NOT_FOUND", "No pending request from this user");
+    this.events.publish({ type: "participant.approved", roomId: room.id, code: room.code, userId: targetId });
+    return { approved: true as const };
+  }
+
+  /** The host refuses a pending request; the user may ask again later. */
+  async reject(user: AuthUser, roomId: string, targetId: string) {
+    const room = await this.requireHostOf(user, roomId, "Only host can reject");
+    const removed = await this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .deleteFrom("room_participants")
+        .where("room_id", "=", room.id)
+        .where("user_id", "=", targetId)
+        .where("status", "=", "PENDING")
+        .returning("user_id")
+        .executeTakeFirst();
+      if (row) await recordRoomEvent(trx, room.id, user.id, "participant.rejected", { user_id: targetId });
+      return row;
+    });
+    if (!removed) throw new AppError("PARTICIPANT_NOT_FOUND", "No pending request from this user");
+    this.events.publish({ type: "participant.rejected", roomId: room.id, code: room.code, userId: targetId });
+    return { rejected: true as const };
+  }
+
+  async delete(user: AuthUser, roomId: string | null | undefined) {
+    if (!roomId) throw errors.roomNotFound();
+    const room = await this.requireHostOf(user, roomId, "Only host can delete room");
+    const deleted = await this.db.transaction().execute(async (trx) => {
+      const row = await markDeleted(trx, room.id);
+      if (row) await recordRoomEvent(trx, room.id, user.id, "room.deleted");
+      return row;
+    });
+    if (deleted) this.events.publish({ type: "room.deleted", roomId: room.id, code: room.code });
+    // Idempotent: a second delete (or deleting an expired room) reports the terminal state.
+    return { status: "room_deleted" as const, state: deleted?.state ?? room.state };
+  }
+
+  async detail(user: AuthUser, code: string) {
+    const room = await this.findByCode(code);
+    const host = await this.db
+      .selectFrom("users")
+      .select("display_name")
+      .where("id", "=", room.host_id)
+      .executeTakeFirstOrThrow();
+    const membership = await this.participant(room.id, user.id);
+    if (!membership) throw errors.notParticipant();
+    if (membership.status !== "APPROVED") throw new AppError("NOT_APPROVED", "Waiting for host approval");
+    return {
+      room_id: room.id,
+      code: room.code,
+      state: room.state,
+      is_active: isActiveState(room.state),
+      is_private: room.is_private,
+      entry_mode: room.entry_mode,
+      is_chat_enabled: room.is_chat_enabled,
+      host: host.display_name,
+      host_id: room.host_id,
+      ...this.mediaSource(room),
+      created_at: room.created_at.toISOString(),
+      grace_ends_at: room.grace_ends_at?.toISOString() ?? null,
+      is_host: isHost(user, room),
+    };
+  }
+
+  async participants(user: AuthUser, roomId: string) {
+    const room = await this.requireHostOf(user, roomId, "Only host can view participants");
+    const rows = await this.db
+      .selectFrom("room_participants as p")
+      .innerJoin("users as u", "u.id", "p.user_id")
+      .select(["u.id", "u.display_name", "p.status", "u.is_guest", "p.joined_at"])
+      .where("p.room_id", "=", room.id)
+      .orderBy("p.joined_at")
+      .orderBy("u.id")
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      display_name: r.display_name,
+      status: r.status,
+      is_host: r.id === room.host_id,
+      is_guest: r.is_guest,
+      joined_at: r.joined_at.toISOString(),
+    }));
+  }
+
+  /** Changes the room's media, resets playback (new version) and tells the room. */
+  async setSource(user: AuthUser, input: SourceInput) {
+    const room = await this.requireHostOf(user, input.room_id, "Only host can update room media");
+    this.assertJoinable(room);
+    const provider = this.providers.get(input.provider);
+    const source = {
+      provider: provider.name,
+      media_type: input.media_type ?? "movie",
+      external_id: input.video_id,
+      season: input.season ?? null,
+      episode: input.episode ?? null,
+    };
+    provider.validateSource(source);
+    if (source.media_type === "movie") {
+      source.season = null;
+      source.episode = null;
+    }
+    const { updated, playback } = await this.db.transaction().execute(async (trx) => {
+      const updatedRoom = await trx
+        .updateTable("rooms")
+        .set({
+          video_provider: source.provider,
+          video_id: source.external_id,
+          media_type: source.media_type,
+          season: source.season,
+          episode: source.episode,
+          updated_at: sql`now()`,
+        })
+        .where("id", "=", room.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const state = await trx
+        .insertInto("playback_states")
+        .values({ room_id: room.id, version: 1 })
+        .onConflict((oc) =>
+          oc.column("room_id").doUpdateSet({
+            is_playing: false,
+            position_seconds: 0,
+            rate: 1,
+            version: sql`playback_states.version + 1`,
+            updated_at: sql`clock_timestamp()`,
+          }),
+        )
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await recordRoomEvent(trx, room.id, user.id, "room.source_changed", { ...source });
+      return { updated: updatedRoom, playback: toPlaybackSnapshot(state) };
+    });
+    const media = this.mediaSource(updated);
+    this.events.publish({ type: "room.source_changed", roomId: room.id, code: room.code, source: media, playback });
+    return { room_id: room.id, ...media };
+  }
+
+  async setChatEnabled(user: AuthUser, roomId: string, enabled: boolean) {
+    const room = await this.requireHostOf(user, roomId, "Only host can change chat settings");
+    this.assertJoinable(room);
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable("rooms").set({ is_chat_enabled: enabled, updated_at: sql`now()` }).where("id", "=", room.id).execute();
+      await recordRoomEvent(trx, room.id, user.id, "room.chat_toggled", { enabled });
+    });
+    this.events.publish({ type: "room.chat_toggled", roomId: room.id, code: room.code, enabled });
+    return { room_id: room.id, is_chat_enabled: enabled };
+  }
+
+  /** Issues a new password for a PASSWORD room (the original showed it once, forever). */
+  async rotatePassword(user: AuthUser, roomId: string) {
+    const room = await this.requireHostOf(user, roomId, "Only host can change the room password");
+    this.assertJoinable(room);
+    if (room.entry_mode !== "PASSWORD") throw errors.validation("Room does not use a password");
+    const password = newRoomPassword();
+    const hash = await hashPassword(password);
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable("rooms").set({ entry_password_hash: hash, updated_at: sql`now()` }).where("id", "=", room.id).execute();
+      await recordRoomEvent(trx, room.id, user.id, "room.password_rotated");
+    });
+    return { room_id: room.id, room_password: password };
+  }
+
+  /** Rooms the caller hosts or belongs to, active ones first, newest first. */
+  async mine(user: AuthUser) {
+    const rows = await this.db
+      .selectFrom("room_participants as p")
+      .innerJoin("rooms as r", "r.id", "p.room_id")
+      .select(["r.id", "r.code", "r.state", "r.host_id", "r.is_private", "r.entry_mode", "r.created_at", "p.status"])
+      .where("p.user_id", "=", user.id)
+      .where("r.state", "in", ["CREATED", "LIVE", "GRACE"])
+      .orderBy("r.created_at", "desc")
+      .limit(200)
+      .execute();
+    return rows.map((r) => ({
+      room_id: r.id,
+      code: r.code,
+      state: r.state,
+      is_private: r.is_private,
+      entry_mode: r.entry_mode,
+      status: r.status,
+      is_host: isHost(user, r),
+      created_at: r.created_at.toISOString(),
+    }));
+  }
+
+  // ---- helpers -------------------------------------------------------------------------
+
+  async findByCode(code: string): Promise<Room> {
+    const room = await this.db.selectFrom("rooms").selectAll().where("code", "=", code.trim().toUpperCase()).executeTakeFirst();
+    if (!room) throw errors.roomNotFound();
+    return room;
+  }
+
+  async findById(roomId: string): Promise<Room> {
+    const room = await this.db.selectFrom("rooms").selectAll().where("id", "=", roomId).executeTakeFirst();
+    if (!room) throw errors.roomNotFound();
+    return room;
+  }
+
+  private async requireHostOf(user: AuthUser, roomId: string, message: string): Promise<Room> {
+    const room = await this.findById(roomId);
+    if (!isHost(user, room)) throw errors.forbidden(message);
+    return room;
+  }
+
+  private assertJoinable(room: Room): void {
+    if (room.state === "EXPIRED") throw new AppError("ROOM_EXPIRED", "Room has expired");
+    if (room.state === "DELETED") throw new AppError("ROOM_INACTIVE", "Room is no longer active");
+  }
+
+  private participant(roomId: string, userId: string) {
+    return this.db
+      .selectFrom("room_participants")
+      .select("status")
+      .where("room_id", "=", roomId)
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+  }
+
+  private async isBanned(roomId: string, userId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("room_bans")
+      .select("user_id")
+      .where("room_id", "=", roomId)
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  private async checkRoomPassword(room: Room, user: AuthUser, password: string | undefined, client: string) {
+    const keys = [
+      [`room-password:client:${client}`, ROOM_PASSWORD_LIMITS.perClient],
+      [`room-password:account:${user.id}:${room.id}`, ROOM_PASSWORD_LIMITS.perAccount],
+    ] as const;
+    for (const [key, rule] of keys) {
+      const verdict = await this.limiter.peek(key, rule);
+      if (!verdict.allowed) throw errors.rateLimited(verdict.retryAfterSeconds, "Too many password attempts. Please wait.");
+    }
+    if (!password || !(await verifyPassword(room.entry_password_hash, password))) {
+      await Promise.all(keys.map(([key, rule]) => this.limiter.hit(key, rule)));
+      throw new AppError("INVALID_ROOM_PASSWORD", "Invalid room password");
+    }
+  }
+
+  private joinResult(room: Room, user: AuthUser, status: ParticipantStatus): JoinResult {
+    return { room_id: room.id, code: room.code, status, is_host: isHost(user, room) };
+  }
+
+  private mediaSource(room: Room): MediaSource {
+    let embedUrl: string | null = null;
+    if (room.video_provider && room.video_id && room.media_type) {
+      embedUrl = this.providers.get(room.video_provider).embedUrl({
+        provider: room.video_provider,
+        media_type: room.media_type,
+        external_id: room.video_id,
+        season: room.season,
+        episode: room.episode,
+      });
+    }
+    return {
+      video_provider: room.video_provider,
+      video_id: room.video_id,
+      media_type: room.media_type,
+      season: room.season,
+      episode: room.episode,
+      embed_url: embedUrl,
+    };
+  }
+}

@@ -6,7 +6,7 @@ import { migrateToLatest } from "./migrator.js";
 const config = loadConfig();
 const database = await openDatabase(config.database);
 try {
-  const { results = [] } = await migrateToLatest(database.db);
+  const { results = [] } = await migrateToLatest(database.db, database.schema);
   for (const r of results) console.log(`${r.status === "Success" ? "applied" : r.status}: ${r.migrationName}`);
   console.log(results.length === 0 ? "Database is up to date." : `Applied ${results.length} migration(s).`);
 } finally {

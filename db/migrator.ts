@@ -9,16 +9,18 @@ const migrations: Record<string, Migration> = {
   "0001_initial": initial,
 };
 
-export function createMigrator(db: Kysely<any>): Migrator {
+/** `schema`: where the migration bookkeeping lives when the app runs in a non-default schema. */
+export function createMigrator(db: Kysely<any>, schema?: string): Migrator {
   return new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
 }
 
 /** Brings the schema to the latest version; throws with the failing migration's error. */
-export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
-  const result = await createMigrator(db).migrateToLatest();
+export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<MigrationResultSet> {
+  const result = await createMigrator(db, schema).migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
     throw new Error(`Migration ${failed} failed: ${String((result.error as Error).message ?? result.error)}`, {

@@ -92,6 +92,10 @@ async function installHttpBasics(http: FastifyInstance, config: Config): Promise
     return parseJson(request, body as string, done);
   });
 
+  // A POST with no body at all validates as an empty object, like an empty JSON body.
+  http.addHook("preValidation", async (request) => {
+    if (request.body == null && request.method !== "GET" && request.method !== "HEAD") request.body = {};
+  });
   http.addHook("onRequest", async (request, reply) => {
     reply.header("X-Request-ID", request.id);
   });
@@ -140,7 +144,7 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
   const database = await openDatabase(config.database);
   let redis: RedisClient | undefined;
   try {
-    await migrateToLatest(database.db);
+    await migrateToLatest(database.db, database.schema);
     if (config.REDIS_URL) {
       redis = await connectRedis(config.REDIS_URL, () => {
         /* node-redis reconnects by itself; health reports the outage */

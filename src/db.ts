@@ -14,6 +14,8 @@ export type DB = Kysely<Schema>;
 export interface Database {
   db: DB;
   kind: DatabaseTarget["kind"];
+  /** The PostgreSQL schema in use when not the default search path. */
+  schema?: string | undefined;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -53,6 +55,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Da
   return {
     db,
     kind: "postgres",
+    schema,
     ping: async () => {
       await sql`SELECT 1`.execute(db);
     },

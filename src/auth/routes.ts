@@ -99,12 +99,12 @@ export const authRoutes =
         schema: {
           tags,
           summary: "Revoke the presented tokens (always succeeds)",
-          body: z.object({ refresh_token: z.string().max(512).optional() }).optional(),
+          body: z.object({ refresh_token: z.string().max(512).optional() }),
           response: { 200: z.object({ success: z.literal(true) }) },
         },
       },
       async (request) => {
-        await auth.logout(request.user?.session_id, request.body?.refresh_token);
+        await auth.logout(request.user?.session_id, request.body.refresh_token);
         return { success: true as const };
       },
     );

@@ -1,0 +1,85 @@
+/**
+ * Starts the real app on a real port for a test file, against the backend the vitest project
+ * selected (embedded PGlite, or PostgreSQL + Redis with a private schema and key prefix).
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { createClient } from "redis";
+import { buildApp, type StreamItApp } from "../../src/app.js";
+import { type Config, loadConfig } from "../../src/config.js";
+import { Api } from "./api.js";
+
+export const backend = process.env.STREAMIT_TEST_BACKEND === "cluster" ? "cluster" : "embedded";
+
+export interface TestApp {
+  app: StreamItApp;
+  config: Config;
+  baseUrl: string;
+  api: Api;
+  stop(): Promise<void>;
+}
+
+/** The environment a test app gets; `overrides` wins. */
+export function testEnv(overrides: Record<string, string | undefined> = {}) {
+  const id = randomBytes(4).toString("hex");
+  const dataDir = mkdtempSync(path.join(tmpdir(), "streamit-test-"));
+  const env: Record<string, string | undefined> = {
+    NODE_ENV: "test",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "silent",
+    DATA_DIR: dataDir,
+    JWT_SECRET: "test-secret-test-secret-test-secret-0123",
+    TRUST_PROXY: "true",
+    DATABASE_URL: "memory://",
+  };
+  if (backend === "cluster") {
+    env.DATABASE_URL = process.env.TEST_DATABASE_URL;
+    env.DATABASE_SCHEMA = `t_${id}`;
+    env.REDIS_URL = process.env.TEST_REDIS_URL;
+    env.REDIS_PREFIX = `test:${id}:`;
+  }
+  return { env: { ...env, ...overrides }, dataDir };
+}
+
+export async function startApp(overrides: Record<string, string | undefined> = {}): Promise<TestApp> {
+  const { env, dataDir } = testEnv(overrides);
+  const config = loadConfig(env);
+  const app = await buildApp(config);
+  await app.http.listen({ port: 0, host: "127.0.0.1" });
+  const address = app.http.server.address();
+  if (!address || typeof address === "string") throw new Error("no address");
+  const baseUrl = `http://127.0.0.1:${address.port}`;
+  return {
+    app,
+    config,
+    baseUrl,
+    api: new Api(baseUrl),
+    async stop() {
+      await app.close();
+      await dropIsolation(config);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Removes the test's PostgreSQL schema and Redis keys. */
+async function dropIsolation(config: Config): Promise<void> {
+  if (config.database.kind === "postgres" && config.database.schema) {
+    const client = new pg.Client({ connectionString: config.database.url });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${config.database.schema}" CASCADE`);
+    await client.end();
+  }
+  if (config.REDIS_URL && config.REDIS_PREFIX.startsWith("test:")) {
+    const redis = createClient({ url: config.REDIS_URL, RESP: 2 });
+    await redis.connect();
+    for await (const keys of redis.scanIterator({ MATCH: `${config.REDIS_PREFIX}*`, COUNT: 500 })) {
+      if (keys.length) await redis.del(keys);
+    }
+    await redis.quit();
+  }
+}

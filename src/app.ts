@@ -20,6 +20,7 @@ import { AuthService } from "./auth/service.js";
 import { TokenService } from "./auth/tokens.js";
 import type { Config } from "./config.js";
 import { type Database, openDatabase } from "./db.js";
+import { AppError } from "./errors.js";
 import { discoveryRoutes } from "./discovery/routes.js";
 import { DiscoveryService } from "./discovery/service.js";
 import { createAuthGuards } from "./http/auth-guard.js";
@@ -89,6 +90,10 @@ async function installHttpBasics(http: FastifyInstance, config: Config): Promise
   http.removeContentTypeParser("application/json");
   http.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     if ((body as string).trim() === "") return done(null, {});
+    // PostgreSQL text cannot hold NUL; refuse it at the door rather than deep in a query.
+    if ((body as string).includes("\\u0000")) {
+      return done(new AppError("VALIDATION_FAILED", "Strings must not contain NUL characters"), undefined);
+    }
     return parseJson(request, body as string, done);
   });
 

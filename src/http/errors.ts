@@ -38,6 +38,9 @@ const STATUS_CODES: Record<number, [ErrorCode, string]> = {
   429: ["RATE_LIMITED", "Too many requests"],
 };
 
+/** PostgreSQL "data exception" class (22xxx): a value the database cannot store, e.g. a NUL byte. */
+const isDataException = (err: unknown): boolean => /^22[0-9A-Z]{3}$/.test(String((err as { code?: unknown }).code ?? ""));
+
 /** Fastify's own client errors (bad JSON, body too large, bad content type, bad URL...). */
 function frameworkError(err: FastifyError): AppError | null {
   const status = err.statusCode ?? 500;
@@ -61,6 +64,8 @@ export function installErrorHandling(app: FastifyInstance): void {
   // url patterns of every route, to tell "wrong method" (405) from "no such path" (404).
   const routes: { pattern: RegExp; methods: Set<string> }[] = [];
   app.addHook("onRoute", (route) => {
+    // Catch-all routes (CORS preflight `OPTIONS *`, static wildcards) say nothing about a path.
+    if (route.url === "*" || route.url === "/*") return;
     const source = route.url
       .replace(/\/+$/, "")
       .split("/")
@@ -88,6 +93,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (hasZodFastifySchemaValidationErrors(err)) return sendAppError(reply, validationError(err));
     const client = frameworkError(err);
     if (client) return sendAppError(reply, client);
+    if (isDataException(err)) return sendAppError(reply, new AppError("VALIDATION_FAILED", "A value in the request cannot be stored"));
     request.log.error({ err }, "unhandled error");
     return sendAppError(reply, new AppError("INTERNAL_ERROR", "Internal server error"));
   });

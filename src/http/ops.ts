@@ -52,11 +52,13 @@ export const healthRoutes =
         return reply.code(healthy ? 200 : 503).send({ status: healthy ? "ok" : "degraded", database, redis });
       },
     );
-    app.get(
-      "/api/health/",
-      { schema: { tags: ["ops"], summary: "Liveness", response: { 200: z.object({ status: z.literal("ok") }) } } },
-      async () => ({ status: "ok" as const }),
-    );
+    for (const path of ["/api/health/", "/api/v1/health/"]) {
+      app.get(
+        path,
+        { schema: { tags: ["ops"], summary: "Liveness", response: { 200: z.object({ status: z.literal("ok") }) } } },
+        async () => ({ status: "ok" as const }),
+      );
+    }
   };
 
 /** Request metrics plus Node's default process metrics, on a registry owned by this app. */

@@ -4,6 +4,7 @@ import type { MediaType, WatchProgress } from "../../db/schema.js";
 import type { AuthUser } from "../auth/users.js";
 import type { DB } from "../db.js";
 import { errors } from "../errors.js";
+import { ROOM_CODE_PATTERN } from "../rooms/codes.js";
 
 export interface MediaIdentity {
   media_id: string;
@@ -85,7 +86,10 @@ export class ProgressService {
 
   /** The caller's most recent progress in a room, whatever the media (the original's resume). */
   async resume(user: AuthUser, roomCode: string) {
-    const room = await this.db.selectFrom("rooms").select("id").where("code", "=", roomCode.trim().toUpperCase()).executeTakeFirst();
+    const code = roomCode.trim().toUpperCase();
+    const room = ROOM_CODE_PATTERN.test(code)
+      ? await this.db.selectFrom("rooms").select("id").where("code", "=", code).executeTakeFirst()
+      : undefined;
     if (!room) throw errors.roomNotFound();
     const row = await this.db
       .selectFrom("watch_progress")

@@ -13,7 +13,7 @@ import { isActiveState, markDeleted } from "../lifecycle/transitions.js";
 import type { ProviderRegistry } from "../providers/registry.js";
 import type { AttemptLimiter, LimitRule } from "../state/limiter.js";
 import { recordRoomEvent } from "./audit.js";
-import { newRoomCode, newRoomPassword } from "./codes.js";
+import { newRoomCode, newRoomPassword, ROOM_CODE_PATTERN } from "./codes.js";
 import type { MediaSource, PlaybackSnapshot, RoomEventBus } from "./events.js";
 import { canHost, isHost } from "./permissions.js";
 
@@ -346,7 +346,9 @@ export class RoomService {
   // ---- helpers -------------------------------------------------------------------------
 
   async findByCode(code: string): Promise<Room> {
-    const room = await this.db.selectFrom("rooms").selectAll().where("code", "=", code.trim().toUpperCase()).executeTakeFirst();
+    const normalized = code.trim().toUpperCase();
+    if (!ROOM_CODE_PATTERN.test(normalized)) throw errors.roomNotFound();
+    const room = await this.db.selectFrom("rooms").selectAll().where("code", "=", normalized).executeTakeFirst();
     if (!room) throw errors.roomNotFound();
     return room;
   }

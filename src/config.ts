@@ -98,8 +98,9 @@ export class ConfigError extends Error {
 function describeIssues(error: z.ZodError): string {
   return error.issues
     .map((issue) => {
-      const name = issue.path.join(".") || "(environment)";
-      return `  ${name}: ${issue.message}`;
+      const [name = "(environment)", ...rest] = issue.path.map(String);
+      const where = rest.length ? ` (entry ${Number(rest[0]) + 1})` : "";
+      return `  ${name}: ${issue.message}${where}`;
     })
     .join("\n");
 }

@@ -2,14 +2,15 @@
  * Two projects run the same suite:
  *  - embedded: PGlite in memory, in-process state (no services needed);
  *  - cluster-backends: PostgreSQL + Redis from the machine (TEST_DATABASE_URL / TEST_REDIS_URL,
- *    default 127.0.0.1), included only when both answer. Each test file isolates itself in its
+ *    falling back to DATABASE_URL / REDIS_URL, then 127.0.0.1), included only when both answer. Each test file isolates itself in its
  *    own PostgreSQL schema and Redis key prefix.
  */
 import { connect } from "node:net";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 
-const PG_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
+const pgEnv = [process.env.TEST_DATABASE_URL, process.env.DATABASE_URL].find((u) => u?.startsWith("postgres"));
+const PG_URL = pgEnv ?? "postgres://postgres@127.0.0.1:5432/test";
+const REDIS_URL = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379/0";
 
 function reachable(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url);

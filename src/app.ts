@@ -24,7 +24,7 @@ import { AppError } from "./errors.js";
 import { discoveryRoutes } from "./discovery/routes.js";
 import { DiscoveryService } from "./discovery/service.js";
 import { createAuthGuards } from "./http/auth-guard.js";
-import { installErrorHandling } from "./http/errors.js";
+import { installErrorHandling, replyFrameworkError } from "./http/errors.js";
 import { healthRoutes, installMetrics } from "./http/ops.js";
 import { progressRoutes } from "./progress/routes.js";
 import { ProgressService } from "./progress/service.js";
@@ -73,6 +73,7 @@ function createHttpServer(config: Config): FastifyInstance {
     bodyLimit: config.BODY_LIMIT_BYTES,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     requestIdHeader: false,
+    frameworkErrors: (err, _request, reply) => replyFrameworkError(err, reply),
     genReqId: (req) => {
       const incoming = req.headers["x-request-id"];
       return typeof incoming === "string" && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();

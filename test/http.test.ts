@@ -83,7 +83,22 @@ describe("hostile input on every operation", () => {
     for (const op of operations.filter((o) => o.method === "GET")) {
       for (const q of queries) expectJsonError(await t.api.get(op.path + q, { token }), `${op.path}${q}`);
     }
-    for (const code of ["%00", "x".repeat(300), "%F0%9F%98%80", "..%2F..", "ABC%20123"]) {
+    for (const [path, status] of [
+      ["/api/rooms/%ZZ/detail/", 400],
+      ["/api/rooms/%E0%A4%A/resume/", 400],
+      [`/api/rooms/${"x".repeat(300)}/detail/`, 414],
+    ] as const) {
+      const res = await t.api.get(path, { token });
+      expect(res.status, path).toBe(status);
+      expect(res.body.code).toBe("VALIDATION_FAILED");
+    }
+    const latin1 = await t.api.request("POST", "/api/rooms/join/", undefined, {
+      raw: '{"code":"ABC123"}',
+      token,
+      headers: { "content-type": "application/json; charset=latin1" },
+    });
+    expectJsonError(latin1, "latin1 charset");
+    for (const code of ["%00", "x".repeat(150), "%F0%9F%98%80", "..%2F..", "ABC%20123"]) {
       expectJsonError(await t.api.get(`/api/rooms/${code}/detail/`, { token }), code);
       expectJsonError(await t.api.get(`/api/rooms/${code}/resume/`, { token }), code);
     }

@@ -34,6 +34,7 @@ const STATUS_CODES: Record<number, [ErrorCode, string]> = {
   404: ["NOT_FOUND", "Not found"],
   405: ["METHOD_NOT_ALLOWED", "Method not allowed"],
   413: ["PAYLOAD_TOO_LARGE", "Request body is too large"],
+  414: ["VALIDATION_FAILED", "URL parameter is too long"],
   415: ["UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json"],
   429: ["RATE_LIMITED", "Too many requests"],
 };
@@ -48,8 +49,14 @@ function frameworkError(err: FastifyError): AppError | null {
   if (err.code === "FST_ERR_CTP_INVALID_JSON_BODY" || err.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || err instanceof SyntaxError) {
     return new AppError("VALIDATION_FAILED", "Malformed JSON body");
   }
+  if (err.code === "FST_ERR_BAD_URL") return new AppError("VALIDATION_FAILED", "Malformed URL");
   const [code, message] = STATUS_CODES[status] ?? ["VALIDATION_FAILED", "Bad request"];
   return new AppError(code, status === 400 ? err.message || message : message, { status });
+}
+
+/** For Fastify's `frameworkErrors` option (bad URL encoding, over-long parameters). */
+export function replyFrameworkError(err: FastifyError, reply: FastifyReply): FastifyReply {
+  return sendAppError(reply, frameworkError(err) ?? new AppError("VALIDATION_FAILED", "Bad request"));
 }
 
 export function sendAppError(reply: FastifyReply, error: AppError): FastifyReply {

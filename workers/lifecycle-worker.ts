@@ -11,7 +11,7 @@ const SWEEP_INTERVAL_MS = 5_000;
 
 const config = loadConfig();
 if (config.database.kind !== "postgres") {
-  console.error("The worker serves cluster mode (DATABASE_URL=postgres://...). Embedded mode expires rooms in the web process.");
+  console.error("The worker serves cluster mode (DATABASE_URL=postgres://...). Embedded mode runs in a single process and needs no worker.");
   process.exit(78);
 }
 const database = await openDatabase(config.database);

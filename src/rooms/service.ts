@@ -197,14 +197,14 @@ export class RoomService {
 
   async detail(user: AuthUser, code: string) {
     const room = await this.findByCode(code);
+    const membership = await this.participant(room.id, user.id);
+    if (!membership) throw errors.notParticipant();
+    if (membership.status !== "APPROVED") throw new AppError("NOT_APPROVED", "Waiting for host approval");
     const host = await this.db
       .selectFrom("users")
       .select("display_name")
       .where("id", "=", room.host_id)
       .executeTakeFirstOrThrow();
-    const membership = await this.participant(room.id, user.id);
-    if (!membership) throw errors.notParticipant();
-    if (membership.status !== "APPROVED") throw new AppError("NOT_APPROVED", "Waiting for host approval");
     return {
       room_id: room.id,
       code: room.code,

@@ -37,7 +37,12 @@ import { roomRoutes } from "./rooms/routes.js";
 import { RoomService } from "./rooms/service.js";
 import { type JsonCache, MemoryCache, RedisCache } from "./state/cache.js";
 import { type AttemptLimiter, MemoryLimiter, RedisLimiter } from "./state/limiter.js";
-import { MemoryPresence } from "./state/presence.js";
+import { MemoryRealtimeState, type RealtimeState } from "./state/realtime-state.js";
+import { TimerScheduler } from "./lifecycle/scheduler.js";
+import { RoomHub } from "./realtime/hub.js";
+import { attachRawWebSocket } from "./realtime/rawws.js";
+import { attachSocketIo, SOCKET_IO_PATH } from "./realtime/socketio.js";
+import type { Server as SocketIoServer } from "socket.io";
 
 export interface AppServices {
   auth: AuthService;
@@ -54,7 +59,7 @@ export interface StreamItApp {
   database: Database;
   redis: RedisClient | undefined;
   events: RoomEventBus;
-  presence: MemoryPresence;
+  realtime: { hub: RoomHub; state: RealtimeState; io: SocketIoServer };
   limiter: AttemptLimiter;
   services: AppServices;
   /** Stops accepting work and releases every resource. Safe to call twice. */
@@ -165,7 +170,7 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
   const limiter: AttemptLimiter = redis ? new RedisLimiter(redis, prefix) : new MemoryLimiter();
   const cache: JsonCache = redis ? new RedisCache(redis, prefix) : new MemoryCache();
   const events = new LocalRoomEventBus();
-  const presence = new MemoryPresence();
+  const realtimeState = new MemoryRealtimeState();
   const tokens = new TokenService(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS);
   const providers = new ProviderRegistry(
     [new VidkingProvider(new TmdbClient({ baseUrl: config.TMDB_BASE_URL, apiKey: config.TMDB_API_KEY }))],
@@ -176,7 +181,7 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     tokens,
     rooms: new RoomService(database.db, events, limiter, providers),
     progress: new ProgressService(database.db),
-    discovery: new DiscoveryService(database.db, presence),
+    discovery: new DiscoveryService(database.db, realtimeState),
     providers,
   };
 
@@ -196,6 +201,26 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
       { prefix: `${base}/rooms` },
     );
   }
+
+  // Realtime: one hub, two transports on the same HTTP server.
+  let hub: RoomHub | undefined = undefined;
+  const scheduler = new TimerScheduler(async (roomId) => void (await hub!.expire(roomId)));
+  hub = new RoomHub(database.db, services.auth, realtimeState, events, scheduler, {
+    graceSeconds: config.GRACE_PERIOD_SECONDS,
+    driftThresholdSeconds: config.DRIFT_THRESHOLD_SECONDS,
+    recoverLiveRooms: !config.clusterMode,
+  });
+  const rawWs = attachRawWebSocket(http.server, hub, { allowedOrigins: config.CORS_ORIGINS, socketIoPath: SOCKET_IO_PATH });
+  const socketIo = attachSocketIo(http.server, hub, { allowedOrigins: config.CORS_ORIGINS });
+  hub.addTransport(rawWs);
+  hub.addTransport(socketIo);
+  const realtimeHub = hub;
+  http.addHook("preClose", async () => {
+    await realtimeHub.close();
+    rawWs.close();
+    await socketIo.close();
+  });
+  await hub.start();
   await http.ready();
 
   let closing: Promise<void> | undefined;
@@ -206,5 +231,15 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
       await database.close();
     })());
 
-  return { config, http, database, redis, events, presence, limiter, services, close };
+  return {
+    config,
+    http,
+    database,
+    redis,
+    events,
+    realtime: { hub, state: realtimeState, io: socketIo.io },
+    limiter,
+    services,
+    close,
+  };
 }

@@ -27,6 +27,8 @@ export type RoomEvent =
   | { type: "room.expired"; roomId: string; code: string }
   | { type: "room.chat_toggled"; roomId: string; code: string; enabled: boolean }
   | { type: "room.source_changed"; roomId: string; code: string; source: MediaSource; playback: PlaybackSnapshot }
+  | { type: "room.playback_changed"; roomId: string; code: string; playback: PlaybackSnapshot }
+  | { type: "member.removed"; roomId: string; code: string; userId: string; closeCode: number; reason: string }
   | { type: "participant.approved"; roomId: string; code: string; userId: string }
   | { type: "participant.rejected"; roomId: string; code: string; userId: string };
 

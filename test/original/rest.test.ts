@@ -111,9 +111,9 @@ describe("rooms/tests/test_public_rooms.py", () => {
   async function pub123() {
     const { host, room } = await newRoom();
     await markLive(db(), room.room_id);
-    t.app.presence.connect(room.room_id, host.id, host.id); // host_connected
-    t.app.presence.connect(room.room_id, host.id, "viewer-a");
-    t.app.presence.connect(room.room_id, host.id, "viewer-b"); // three viewers in all
+    void t.app.realtime.state.connect(room.room_id, host.id, host.id, `c-${host.id}`); // host_connected
+    void t.app.realtime.state.connect(room.room_id, host.id, "viewer-a", `c-${"viewer-a"}`);
+    void t.app.realtime.state.connect(room.room_id, host.id, "viewer-b", `c-${"viewer-b"}`); // three viewers in all
     return room;
   }
 
@@ -124,7 +124,7 @@ describe("rooms/tests/test_public_rooms.py", () => {
     const listed = res.body.filter((r: any) => r.code === room.code);
     expect(listed).toHaveLength(1);
     expect(listed[0].viewers).toBe(3);
-    t.app.presence.clearRoom(room.room_id);
+    await t.app.realtime.state.clearRoom(room.room_id);
   });
 
   it("test_private_room_hidden", async () => {
@@ -132,7 +132,7 @@ describe("rooms/tests/test_public_rooms.py", () => {
     await db().updateTable("rooms").set({ is_private: true, entry_mode: "APPROVAL" }).where("id", "=", room.room_id).execute();
     const res = await t.api.get("/api/rooms/public/");
     expect(res.body.filter((r: any) => r.code === room.code)).toEqual([]);
-    t.app.presence.clearRoom(room.room_id);
+    await t.app.realtime.state.clearRoom(room.room_id);
   });
 });
 

@@ -1,0 +1,47 @@
+/** Durable room bans (enforced on HTTP join and socket connect) with their audit trail. */
+import type { DB } from "../db.js";
+import { recordRoomEvent } from "../rooms/audit.js";
+
+export class ModerationService {
+  constructor(private readonly db: DB) {}
+
+  async isBanned(roomId: string, userId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("room_bans")
+      .select("user_id")
+      .where("room_id", "=", roomId)
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async ban(roomId: string, userId: string, by: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto("room_bans")
+        .values({ room_id: roomId, user_id: userId, banned_by: by })
+        .onConflict((oc) => oc.columns(["room_id", "user_id"]).doNothing())
+        .returning("user_id")
+        .executeTakeFirst();
+      if (inserted) await recordRoomEvent(trx, roomId, by, "moderation.banned", { user_id: userId });
+    });
+  }
+
+  /** Returns false when the user was not banned. */
+  async unban(roomId: string, userId: string, by: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const removed = await trx
+        .deleteFrom("room_bans")
+        .where("room_id", "=", roomId)
+        .where("user_id", "=", userId)
+        .returning("user_id")
+        .executeTakeFirst();
+      if (removed) await recordRoomEvent(trx, roomId, by, "moderation.unbanned", { user_id: userId });
+      return removed !== undefined;
+    });
+  }
+
+  async record(roomId: string, actorId: string, event: string, data: Record<string, unknown>): Promise<void> {
+    await recordRoomEvent(this.db, roomId, actorId, event, data);
+  }
+}

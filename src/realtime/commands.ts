@@ -1,0 +1,172 @@
+/**
+ * What each client message does: chat, moderation, playback, progress, sync. Pure domain rules
+ * over the hub; results go back to the transport, which acks or sends ERROR.
+ */
+import { currentPosition, snapshotAt } from "../playback/service.js";
+import { upsertProgress } from "../progress/service.js";
+import { CHAT_MAX_LENGTH, type ClientMessage, CLOSE_CODES, parseClientMessage } from "./protocol.js";
+import type { LiveRoom, RoomHub } from "./hub.js";
+import { type CommandResult, fail, InvalidFrame, type Member, ok } from "./types.js";
+
+/** Per-connection flood control: a token bucket of messages. */
+const FLOOD = { ratePerSecond: 20, burst: 40 } as const;
+/** timeupdate progress is written at most this often per room (ended/pause/seeked always are). */
+const PROGRESS_WRITE_INTERVAL_MS = 5000;
+
+type Of<T extends ClientMessage["type"]> = Extract<ClientMessage, { type: T }>;
+
+export class CommandHandlers {
+  private readonly buckets = new WeakMap<Member, { tokens: number; at: number; warnedAt: number }>();
+
+  constructor(private readonly hub: RoomHub) {}
+
+  /** Runs one frame. `null` means "drop silently" (a flood past its first warning). */
+  async run(live: LiveRoom, member: Member, frame: unknown): Promise<CommandResult | null> {
+    const flood = this.spend(member);
+    if (flood !== undefined) return flood;
+    if (frame instanceof InvalidFrame) return fail("VALIDATION_FAILED", frame.reason);
+    const parsed = parseClientMessage(frame);
+    if (!parsed.ok) return { ok: false, error: parsed.error };
+    const message = parsed.message;
+    switch (message.type) {
+      case "CHAT_MESSAGE":
+        return this.chat(live, member, message);
+      case "MUTE_USER":
+      case "UNMUTE_USER":
+      case "KICK_USER":
+      case "BAN_USER":
+      case "UNBAN_USER":
+        return this.moderate(live, member, message);
+      case "PLAY":
+      case "PAUSE":
+      case "SEEK":
+        return this.playback(live, member, message);
+      case "PLAYER_EVENT":
+        return this.playerEvent(live, member, message);
+      case "SYNC_CHECK":
+        return this.syncCheck(live, member, message);
+      case "TIME_SYNC": {
+        const serverTs = Date.now();
+        member.connection.send({ type: "TIME_SYNC", client_ts: message.client_ts, server_ts: serverTs });
+        return ok({ server_ts: serverTs });
+      }
+    }
+  }
+
+  private spend(member: Member): CommandResult | null | undefined {
+    const now = Date.now();
+    const bucket = this.buckets.get(member) ?? { tokens: FLOOD.burst, at: now, warnedAt: 0 };
+    bucket.tokens = Math.min(FLOOD.burst, bucket.tokens + ((now - bucket.at) / 1000) * FLOOD.ratePerSecond);
+    bucket.at = now;
+    this.buckets.set(member, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return undefined;
+    }
+    if (now - bucket.warnedAt < 1000) return null;
+    bucket.warnedAt = now;
+    return fail("RATE_LIMITED", "Too many messages. Slow down.");
+  }
+
+  private async chat(live: LiveRoom, member: Member, message: Of<"CHAT_MESSAGE">): Promise<CommandResult> {
+    const { user } = member;
+    if (!live.chatEnabled) return fail("CHAT_DISABLED", "Chat is disabled in this room");
+    const text = message.message.trim();
+    if (text === "") return ok({ ignored: true });
+    // Counted in code points, as the original (Python) did, not UTF-16 units.
+    if ([...text].length > CHAT_MAX_LENGTH) return fail("MESSAGE_TOO_LONG", "Message too long.");
+    const state = this.hub.state;
+    // Muted users are refused before the limiter counts them.
+    if (await state.isMuted(live.id, user.id)) return fail("MUTED", "You are muted in this room");
+    if (!(await state.allowChat(live.id, user.id))) return fail("RATE_LIMITED", "Rate limit exceeded. Please wait.");
+    if (await state.isDuplicate(live.id, user.id, text)) return fail("DUPLICATE_MESSAGE", "Duplicate message blocked.");
+    await state.rememberMessage(live.id, user.id, text);
+    const entry = await this.hub.chat.post(live.id, user, text);
+    this.hub.broadcast(live, { type: "CHAT_MESSAGE", ...entry });
+    return ok({ id: entry.id, created_at: entry.created_at });
+  }
+
+  private async moderate(
+    live: LiveRoom,
+    member: Member,
+    message: Of<"MUTE_USER" | "UNMUTE_USER" | "KICK_USER" | "BAN_USER" | "UNBAN_USER">,
+  ): Promise<CommandResult> {
+    if (!member.isHost) return fail("PERMISSION_DENIED", "Only host can moderate");
+    const target = message.user_id.toLowerCase();
+    if (target === member.user.id) return fail("VALIDATION_FAILED", "The host cannot moderate itself");
+    const hub = this.hub;
+    const actor = member.user.id;
+    if (message.type === "UNBAN_USER") {
+      const unbanned = await hub.moderation.unban(live.id, target, actor);
+      return unbanned ? ok() : fail("PARTICIPANT_NOT_FOUND", "User is not banned");
+    }
+    const participant = await hub.db
+      .selectFrom("room_participants")
+      .select("user_id")
+      .where("room_id", "=", live.id)
+      .where("user_id", "=", target)
+      .executeTakeFirst();
+    if (!participant) return fail("PARTICIPANT_NOT_FOUND", "User is not a participant of this room");
+
+    switch (message.type) {
+      case "MUTE_USER":
+      case "UNMUTE_USER": {
+        const muted = message.type === "MUTE_USER";
+        await hub.state.setMuted(live.id, target, muted);
+        await hub.moderation.record(live.id, actor, muted ? "moderation.muted" : "moderation.unmuted", { user_id: target });
+        hub.broadcast(live, { type: "USER_MUTED", user_id: target, muted });
+        return ok();
+      }
+      case "KICK_USER":
+        await hub.moderation.record(live.id, actor, "moderation.kicked", { user_id: target });
+        hub.events.publish({ type: "member.removed", roomId: live.id, code: live.code, userId: target, closeCode: CLOSE_CODES.KICKED, reason: "Kicked by host" });
+        return ok();
+      case "BAN_USER":
+        await hub.moderation.ban(live.id, target, actor);
+        hub.events.publish({ type: "member.removed", roomId: live.id, code: live.code, userId: target, closeCode: CLOSE_CODES.KICKED, reason: "Banned by host" });
+        return ok();
+    }
+  }
+
+  private async playback(live: LiveRoom, member: Member, message: Of<"PLAY" | "PAUSE" | "SEEK">): Promise<CommandResult> {
+    if (!member.isHost) return fail("PERMISSION_DENIED", "Only host can control playback");
+    const playback = await this.hub.playback.apply(live.id, message.type, message.time);
+    this.hub.events.publish({ type: "room.playback_changed", roomId: live.id, code: live.code, playback });
+    return ok({ version: playback.version });
+  }
+
+  /** Host player events store the host's progress for the room's real media. */
+  private async playerEvent(live: LiveRoom, member: Member, message: Of<"PLAYER_EVENT">): Promise<CommandResult> {
+    const { event, currentTime = 0, duration = 0, progress = 0 } = message.data;
+    const media = live.media;
+    const relevant = event === "ended" || event === "timeupdate" || event === "seeked" || event === "pause";
+    if (!member.isHost || !relevant || !media.video_id || !media.media_type) return ok({ ignored: true });
+    const now = Date.now();
+    if (event === "timeupdate" && now - live.lastProgressWrite < PROGRESS_WRITE_INTERVAL_MS) return ok({ ignored: true });
+    live.lastProgressWrite = now;
+    const ended = event === "ended";
+    await upsertProgress(
+      this.hub.db,
+      member.user.id,
+      live.id,
+      { media_id: media.video_id, media_type: media.media_type, season: media.season, episode: media.episode },
+      {
+        timestamp: ended ? duration : currentTime,
+        duration,
+        progress_percent: ended ? 100 : progress,
+        completed: ended,
+      },
+    );
+    return ok();
+  }
+
+  private syncCheck(live: LiveRoom, member: Member, message: Of<"SYNC_CHECK">): CommandResult {
+    const now = Date.now();
+    const drift = Math.abs(currentPosition(live.playback, now) - message.client_time);
+    if (drift > this.hub.options.driftThresholdSeconds) {
+      member.connection.send({ type: "SYNC_CORRECTION", ...snapshotAt(live.playback, now) });
+      return ok({ corrected: true, drift });
+    }
+    return ok({ corrected: false, drift });
+  }
+}

@@ -1,0 +1,393 @@
+/**
+ * The room hub: the transport-agnostic heart of the realtime layer. It admits connections
+ * (the original's checks, in order), runs the join and leave sequences, keeps presence and the
+ * room lifecycle (LIVE, GRACE, EXPIRED), fans messages out through the transports, and turns
+ * room events (delete, expiry, source, chat toggle, playback) into messages and closes.
+ */
+import type { Room } from "../../db/schema.js";
+import type { AuthenticatedUser, AuthService } from "../auth/service.js";
+import { type ChatEntry, ChatService } from "../chat/service.js";
+import type { DB } from "../db.js";
+import { isAppError } from "../errors.js";
+import type { GraceScheduler } from "../lifecycle/scheduler.js";
+import { expireDueRooms, markExpired, markGrace, markLive } from "../lifecycle/transitions.js";
+import { ModerationService } from "../moderation/service.js";
+import { PlaybackService, snapshotAt } from "../playback/service.js";
+import { recordRoomEvent } from "../rooms/audit.js";
+import { ROOM_CODE_PATTERN } from "../rooms/codes.js";
+import type { MediaSource, PlaybackSnapshot, RoomEvent, RoomEventBus } from "../rooms/events.js";
+import { isHost } from "../rooms/permissions.js";
+import type { RealtimeState } from "../state/realtime-state.js";
+import { CommandHandlers } from "./commands.js";
+import { CLOSE_CODES, type ServerMessage } from "./protocol.js";
+import { buildRoster } from "./roster.js";
+import { type CommandResult, type Connection, JoinRejected, type Member, type Transport } from "./types.js";
+
+export interface HubOptions {
+  graceSeconds: number;
+  driftThresholdSeconds: number;
+  /** Embedded mode owns every room: on start, rooms left LIVE by a previous run enter grace. */
+  recoverLiveRooms: boolean;
+}
+
+export interface Admission {
+  user: AuthenticatedUser;
+  room: Room;
+  isHost: boolean;
+  history: ChatEntry[];
+  playback: PlaybackSnapshot;
+}
+
+/** What this instance knows about a room that has local connections. */
+export interface LiveRoom {
+  id: string;
+  code: string;
+  hostId: string;
+  chatEnabled: boolean;
+  media: MediaSource;
+  playback: PlaybackSnapshot;
+  members: Map<string, Member>;
+  /** Set once the room is deleted or expired: leaving members then trigger nothing. */
+  closed: boolean;
+  roster: { dirty: boolean; running: boolean; left: ServerMessage[]; joined: { message: ServerMessage; except: string }[] };
+  lastProgressWrite: number;
+}
+
+export class RoomHub {
+  readonly chat: ChatService;
+  readonly playback: PlaybackService;
+  readonly moderation: ModerationService;
+  private readonly rooms = new Map<string, LiveRoom>();
+  /** connection id → room code, for the connections that entered a room here. */
+  private readonly connectionRooms = new Map<string, string>();
+  private readonly transports: Transport[] = [];
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly commands: CommandHandlers;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    readonly db: DB,
+    private readonly auth: AuthService,
+    readonly state: RealtimeState,
+    readonly events: RoomEventBus,
+    private readonly scheduler: GraceScheduler,
+    readonly options: HubOptions,
+  ) {
+    this.chat = new ChatService(db);
+    this.playback = new PlaybackService(db);
+    this.moderation = new ModerationService(db);
+    this.commands = new CommandHandlers(this);
+  }
+
+  addTransport(transport: Transport): void {
+    this.transports.push(transport);
+  }
+
+  /** Subscribes to room events and repairs lifecycle state left by a previous run. */
+  async start(): Promise<void> {
+    this.unsubscribe = this.events.subscribe((event) => this.onRoomEvent(event));
+    for (const room of await expireDueRooms(this.db)) this.events.publish({ type: "room.expired", roomId: room.id, code: room.code });
+    if (this.options.recoverLiveRooms) {
+      // Nobody is connected to a fresh process: hosts of LIVE rooms are gone, so grace starts now.
+      const live = await this.db.selectFrom("rooms").select("id").where("state", "=", "LIVE").execute();
+      for (const { id } of live) await markGrace(this.db, id, this.options.graceSeconds);
+    }
+    const graced = await this.db.selectFrom("rooms").select(["id", "grace_ends_at"]).where("state", "=", "GRACE").execute();
+    for (const room of graced) await this.scheduler.schedule(room.id, room.grace_ends_at!);
+  }
+
+  /** Closes every local connection (1012: reconnect) and stops listening. */
+  async close(): Promise<void> {
+    this.unsubscribe?.();
+    for (const live of this.rooms.values()) {
+      live.closed = true;
+      for (const member of live.members.values()) member.connection.close(CLOSE_CODES.SERVICE_RESTART, "Server restarting");
+    }
+    await Promise.allSettled([...this.locks.values()]);
+    await this.scheduler.close();
+  }
+
+  // ---- admission ----------------------------------------------------------------------
+
+  /** The connect checks in the original's order; throws JoinRejected with the close code. */
+  async admit(token: string | null | undefined, rawCode: string): Promise<Admission> {
+    if (!token) throw new JoinRejected(CLOSE_CODES.UNAUTHENTICATED, "AUTH_REQUIRED", "Authentication required");
+    let user: AuthenticatedUser;
+    try {
+      user = await this.auth.authenticate(token);
+    } catch (err) {
+      if (isAppError(err)) throw new JoinRejected(CLOSE_CODES.UNAUTHENTICATED, "INVALID_TOKEN", "Invalid or expired token");
+      throw err;
+    }
+    if (!user.username) throw new JoinRejected(CLOSE_CODES.FORBIDDEN, "USERNAME_REQUIRED", "Please set a username first.");
+    const code = rawCode.toUpperCase();
+    const room = ROOM_CODE_PATTERN.test(code)
+      ? await this.db.selectFrom("rooms").selectAll().where("code", "=", code).executeTakeFirst()
+      : undefined;
+    if (!room) throw new JoinRejected(CLOSE_CODES.ROOM_NOT_FOUND, "ROOM_NOT_FOUND", "Room not found");
+    const [banned, participant] = await Promise.all([
+      this.moderation.isBanned(room.id, user.id),
+      this.db
+        .selectFrom("room_participants")
+        .select("status")
+        .where("room_id", "=", room.id)
+        .where("user_id", "=", user.id)
+        .executeTakeFirst(),
+    ]);
+    if (banned) throw new JoinRejected(CLOSE_CODES.BANNED, "BANNED", "You are banned from this room");
+    if (room.state === "DELETED" || room.state === "EXPIRED") {
+      throw new JoinRejected(CLOSE_CODES.ROOM_INACTIVE, "ROOM_INACTIVE", "Room is no longer active");
+    }
+    if (room.state === "GRACE" && room.grace_ends_at && room.grace_ends_at.getTime() <= Date.now()) {
+      await this.expire(room.id);
+      throw new JoinRejected(CLOSE_CODES.GRACE_EXPIRED, "ROOM_EXPIRED", "Room has expired");
+    }
+    if (participant?.status !== "APPROVED") {
+      throw participant
+        ? new JoinRejected(CLOSE_CODES.FORBIDDEN, "NOT_APPROVED", "Waiting for host approval")
+        : new JoinRejected(CLOSE_CODES.FORBIDDEN, "NOT_A_PARTICIPANT", "Not a participant");
+    }
+    const cached = this.rooms.get(room.code);
+    const [history, playback] = await Promise.all([
+      this.chat.history(room.id),
+      cached ? Promise.resolve(cached.playback) : this.playback.load(room.id),
+    ]);
+    return { user, room, isHost: isHost(user, room), history, playback };
+  }
+
+  // ---- join and leave ------------------------------------------------------------------
+
+  /**
+   * Runs the join sequence. The joiner gets CHAT_HISTORY and PLAYBACK_STATE synchronously,
+   * before any other broadcast can reach it, then ROOM_PARTICIPANTS with everyone else.
+   */
+  async enter(connection: Connection, admission: Admission): Promise<void> {
+    const { user, room } = admission;
+    const live = this.liveRoom(room, admission.playback);
+    const member: Member = { connection, user, isHost: admission.isHost };
+    live.members.set(connection.id, member);
+    this.connectionRooms.set(connection.id, live.code);
+    connection.send({ type: "CHAT_HISTORY", messages: admission.history });
+    connection.send({ type: "PLAYBACK_STATE", ...snapshotAt(live.playback) });
+
+    const { firstForUser, hostReturned, graceEndsAt } = await this.withRoomLock(room.id, async () => {
+      const { firstForUser } = await this.state.connect(room.id, room.host_id, user.id, connection.id);
+      let hostReturned = false;
+      let graceEndsAt: Date | null = null;
+      if (member.isHost && firstForUser) {
+        const before = await this.db.selectFrom("rooms").select("state").where("id", "=", room.id).executeTakeFirst();
+        const updated = await markLive(this.db, room.id);
+        if (updated) {
+          hostReturned = before?.state === "GRACE";
+          await this.scheduler.cancel(room.id);
+          await recordRoomEvent(this.db, room.id, user.id, hostReturned ? "host.reconnected" : "room.live");
+        }
+      } else if (!member.isHost) {
+        const current = await this.db.selectFrom("rooms").select(["state", "grace_ends_at"]).where("id", "=", room.id).executeTakeFirst();
+        if (current?.state === "GRACE") graceEndsAt = current.grace_ends_at;
+      }
+      return { firstForUser, hostReturned, graceEndsAt };
+    });
+    if (!live.members.has(connection.id)) return; // left (or was closed) meanwhile
+    if (hostReturned) this.broadcast(live, { type: "HOST_RECONNECTED" }, connection.id);
+    if (firstForUser) {
+      live.roster.joined.push({ message: { type: "USER_JOINED", user: user.display_name, user_id: user.id }, except: connection.id });
+    }
+    this.refreshRoster(live);
+    if (graceEndsAt) {
+      // Flaw fixed: a newcomer during grace is told the host is away.
+      const seconds = Math.max(0, Math.ceil((graceEndsAt.getTime() - Date.now()) / 1000));
+      connection.send({ type: "HOST_DISCONNECTED", grace_seconds: seconds, grace_ends_at: graceEndsAt.toISOString() });
+    }
+  }
+
+  /** Runs the leave sequence for an admitted connection; a no-op for any other. */
+  async leave(connection: Connection): Promise<void> {
+    const live = this.findRoomOf(connection.id);
+    const member = live?.members.get(connection.id);
+    this.connectionRooms.delete(connection.id);
+    if (!live || !member) return;
+    live.members.delete(connection.id);
+    const { user } = member;
+    const { lastForUser, graceEndsAt } = await this.withRoomLock(live.id, async () => {
+      const { lastForUser } = await this.state.disconnect(live.id, user.id, connection.id);
+      let graceEndsAt: Date | null = null;
+      if (lastForUser && member.isHost && !live.closed) {
+        const graced = await markGrace(this.db, live.id, this.options.graceSeconds);
+        if (graced?.grace_ends_at) {
+          graceEndsAt = graced.grace_ends_at;
+          await this.scheduler.schedule(live.id, graced.grace_ends_at);
+          await recordRoomEvent(this.db, live.id, user.id, "host.disconnected", { grace_ends_at: graceEndsAt.toISOString() });
+        }
+      }
+      return { lastForUser, graceEndsAt };
+    });
+    if (!live.closed) {
+      if (graceEndsAt) {
+        this.broadcast(live, {
+          type: "HOST_DISCONNECTED",
+          grace_seconds: this.options.graceSeconds,
+          grace_ends_at: graceEndsAt.toISOString(),
+        });
+      } else if (lastForUser && !member.isHost) {
+        live.roster.left.push({ type: "USER_LEFT", user: user.display_name, user_id: user.id });
+      }
+      if (live.members.size > 0) this.refreshRoster(live);
+    }
+    if (live.members.size === 0 && !live.roster.running) this.rooms.delete(live.code);
+  }
+
+  /** Validates and runs one client frame (decoded JSON, or an InvalidFrame); null means drop. */
+  handle(connection: Connection, frame: unknown): Promise<CommandResult | null> {
+    const live = this.findRoomOf(connection.id);
+    const member = live?.members.get(connection.id);
+    if (!live || !member) return Promise.resolve({ ok: false, error: { code: "NOT_A_PARTICIPANT", message: "Not in a room" } });
+    return this.commands.run(live, member, frame);
+  }
+
+  // ---- fan-out --------------------------------------------------------------------------
+
+  broadcast(live: LiveRoom, message: ServerMessage, exceptConnectionId?: string): void {
+    const except = exceptConnectionId ? new Set([exceptConnectionId]) : undefined;
+    for (const transport of this.transports) transport.broadcast(live.code, message, except);
+  }
+
+  /** Closes every local connection of a user in a room (kick, ban). */
+  removeUser(live: LiveRoom, userId: string, closeCode: number, reason: string): void {
+    for (const member of [...live.members.values()]) {
+      if (member.user.id === userId) member.connection.close(closeCode, reason);
+    }
+  }
+
+  /**
+   * Sends a fresh ROOM_PARTICIPANTS. Requests arriving while one is being built are coalesced
+   * into the next, so a join storm costs O(N) roster messages, and the last one is exact.
+   * Queued USER_LEFT go before it and USER_JOINED after it, as in the original order.
+   */
+  refreshRoster(live: LiveRoom): void {
+    live.roster.dirty = true;
+    if (live.roster.running) return;
+    live.roster.running = true;
+    void (async () => {
+      try {
+        while (live.roster.dirty && !live.closed) {
+          live.roster.dirty = false;
+          const left = live.roster.left.splice(0);
+          const joined = live.roster.joined.splice(0);
+          const roster = await buildRoster(this.db, this.state, live);
+          for (const message of left) this.broadcast(live, message);
+          this.broadcast(live, roster);
+          for (const { message, except } of joined) this.broadcast(live, message, except);
+        }
+      } finally {
+        live.roster.running = false;
+        if (live.members.size === 0) this.rooms.delete(live.code);
+      }
+    })();
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------
+
+  /** Grace is over: expire the room (once, whoever calls) and tell its members. */
+  async expire(roomId: string): Promise<boolean> {
+    const expired = await markExpired(this.db, roomId);
+    if (!expired) return false;
+    await recordRoomEvent(this.db, roomId, null, "room.expired");
+    this.events.publish({ type: "room.expired", roomId, code: expired.code });
+    return true;
+  }
+
+  private onRoomEvent(event: RoomEvent): void {
+    const live = this.rooms.get(event.code);
+    switch (event.type) {
+      case "room.deleted":
+      case "room.expired": {
+        void this.scheduler.cancel(event.roomId);
+        void this.state.clearRoom(event.roomId);
+        this.chat.forgetRoom(event.roomId);
+        if (!live) return;
+        live.closed = true;
+        const deleted = event.type === "room.deleted";
+        this.broadcast(live, deleted ? { type: "ROOM_DELETED" } : { type: "ROOM_EXPIRED" });
+        for (const member of [...live.members.values()]) {
+          member.connection.close(
+            deleted ? CLOSE_CODES.ROOM_INACTIVE : CLOSE_CODES.GRACE_EXPIRED,
+            deleted ? "Room deleted" : "Room expired",
+          );
+        }
+        return;
+      }
+      case "room.chat_toggled":
+        if (!live) return;
+        live.chatEnabled = event.enabled;
+        this.broadcast(live, { type: "CHAT_STATUS", enabled: event.enabled });
+        return;
+      case "room.source_changed":
+        if (!live) return;
+        live.media = event.source;
+        live.playback = event.playback;
+        this.broadcast(live, { type: "SOURCE_CHANGED", ...event.source });
+        this.broadcast(live, { type: "PLAYBACK_STATE", ...event.playback });
+        return;
+      case "room.playback_changed":
+        if (!live || event.playback.version <= live.playback.version) return;
+        live.playback = event.playback;
+        this.broadcast(live, { type: "PLAYBACK_STATE", ...event.playback });
+        return;
+      case "member.removed":
+        if (live) this.removeUser(live, event.userId, event.closeCode, event.reason);
+        return;
+      case "participant.approved":
+      case "participant.rejected":
+        if (live) this.refreshRoster(live);
+        return;
+    }
+  }
+
+  // ---- helpers -------------------------------------------------------------------------
+
+  private liveRoom(room: Room, playback: PlaybackSnapshot): LiveRoom {
+    let live = this.rooms.get(room.code);
+    if (!live) {
+      live = {
+        id: room.id,
+        code: room.code,
+        hostId: room.host_id,
+        chatEnabled: room.is_chat_enabled,
+        media: {
+          video_provider: room.video_provider,
+          video_id: room.video_id,
+          media_type: room.media_type,
+          season: room.season,
+          episode: room.episode,
+          embed_url: null,
+        },
+        playback,
+        members: new Map(),
+        closed: false,
+        roster: { dirty: false, running: false, left: [], joined: [] },
+        lastProgressWrite: 0,
+      };
+      this.rooms.set(room.code, live);
+    }
+    return live;
+  }
+
+  private findRoomOf(connectionId: string): LiveRoom | undefined {
+    const code = this.connectionRooms.get(connectionId);
+    return code ? this.rooms.get(code) : undefined;
+  }
+
+  /** Serializes lifecycle-affecting steps per room on this instance (join vs leave races). */
+  private withRoomLock<T>(roomId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(roomId) ?? Promise.resolve();
+    const next = previous.then(fn, fn);
+    const tail = next.catch(() => {});
+    this.locks.set(roomId, tail);
+    void tail.then(() => {
+      if (this.locks.get(roomId) === tail) this.locks.delete(roomId);
+    });
+    return next;
+  }
+
+}

@@ -1,0 +1,156 @@
+/**
+ * The raw WebSocket transport: `/ws/room/<code>/` and `/ws/v1/room/<code>/`, JSON text frames,
+ * token in the query. The upgrade is always accepted for a well-formed path so that refusals
+ * arrive as close codes clients can read (the original's were lost in a failed handshake).
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { type RawData, WebSocket, WebSocketServer } from "ws";
+import type { RoomHub } from "./hub.js";
+import { originAllowed } from "./origins.js";
+import { MAX_FRAME_BYTES, type ServerMessage } from "./protocol.js";
+import { type Connection, InvalidFrame, JoinRejected, type Transport } from "./types.js";
+
+const PATH = /^\/ws(?:\/v1)?\/room\/([^/]{1,32})\/?$/;
+const HEARTBEAT_MS = 30_000;
+
+class RawConnection implements Connection {
+  readonly id = `ws:${randomUUID()}`;
+  readonly transport = "ws" as const;
+  alive = true;
+
+  constructor(readonly socket: WebSocket) {}
+
+  send(message: ServerMessage): void {
+    this.sendFrame(JSON.stringify(message));
+  }
+
+  sendFrame(frame: string): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
+      this.socket.close(code, reason);
+    }
+  }
+}
+
+export interface RawTransport extends Transport {
+  close(): void;
+}
+
+export function attachRawWebSocket(
+  server: Server,
+  hub: RoomHub,
+  options: { allowedOrigins: readonly string[]; socketIoPath: string },
+): RawTransport {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
+  const rooms = new Map<string, Map<string, RawConnection>>();
+
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname.startsWith(options.socketIoPath)) return; // engine.io's
+    socket.on("error", () => socket.destroy());
+    const match = PATH.exec(url.pathname);
+    if (!match) return refuse(socket, 404, "Not Found");
+    if (!originAllowed(req.headers.origin, options.allowedOrigins)) return refuse(socket, 403, "Forbidden");
+    const token = url.searchParams.get("token");
+    wss.handleUpgrade(req, socket, head, (ws) => void accept(ws, match[1]!, token));
+  });
+
+  async function accept(ws: WebSocket, code: string, token: string | null): Promise<boolean> {
+    const connection = new RawConnection(ws);
+    // Frames that arrive during admission wait for it; then they run one at a time, in order.
+    const ready = admitAndEnter(connection, code, token);
+    let chain: Promise<boolean> = ready;
+    ws.on("message", (data: RawData, isBinary: boolean) => {
+      chain = chain.then((admitted) => (admitted ? process(connection, data, isBinary).then(() => true) : false));
+    });
+    ws.on("pong", () => {
+      connection.alive = true;
+    });
+    ws.on("error", () => ws.terminate());
+    return ready;
+  }
+
+  async function admitAndEnter(connection: RawConnection, code: string, token: string | null): Promise<boolean> {
+    const ws = connection.socket;
+    let admission;
+    try {
+      admission = await hub.admit(token, code);
+    } catch (err) {
+      const rejection = err instanceof JoinRejected ? err : new JoinRejected(1011, "INTERNAL_ERROR", "Internal error");
+      connection.close(rejection.closeCode, rejection.message);
+      return false;
+    }
+    if (ws.readyState !== WebSocket.OPEN) return false;
+    const roomCode = admission.room.code;
+    let members = rooms.get(roomCode);
+    if (!members) rooms.set(roomCode, (members = new Map()));
+    members.set(connection.id, connection);
+    ws.on("close", () => {
+      const current = rooms.get(roomCode);
+      current?.delete(connection.id);
+      if (current?.size === 0) rooms.delete(roomCode);
+      void hub.leave(connection);
+    });
+    try {
+      await hub.enter(connection, admission);
+      return true;
+    } catch {
+      connection.close(1011, "Internal error");
+      return false;
+    }
+  }
+
+  async function process(connection: RawConnection, data: RawData, isBinary: boolean): Promise<void> {
+    let frame: unknown;
+    const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
+    if (isBinary) frame = new InvalidFrame("Binary frames are not supported");
+    else if (bytes > MAX_FRAME_BYTES) frame = new InvalidFrame(`Message too large (limit ${MAX_FRAME_BYTES} bytes)`);
+    else {
+      try {
+        frame = JSON.parse(data.toString());
+      } catch {
+        frame = new InvalidFrame("Malformed JSON");
+      }
+    }
+    const result = await hub.handle(connection, frame).catch(() => null);
+    if (result && !result.ok) connection.send({ type: "ERROR", ...result.error });
+  }
+
+  const heartbeat = setInterval(() => {
+    for (const members of rooms.values()) {
+      for (const connection of members.values()) {
+        if (!connection.alive) {
+          connection.socket.terminate();
+          continue;
+        }
+        connection.alive = false;
+        connection.socket.ping();
+      }
+    }
+  }, HEARTBEAT_MS).unref();
+
+  return {
+    broadcast(roomCode, message, except) {
+      const members = rooms.get(roomCode);
+      if (!members || members.size === 0) return;
+      const frame = JSON.stringify(message);
+      for (const connection of members.values()) {
+        if (!except?.has(connection.id)) connection.sendFrame(frame);
+      }
+    },
+    close() {
+      clearInterval(heartbeat);
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+    },
+  };
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

@@ -1,0 +1,137 @@
+/**
+ * The Socket.IO transport: one namespace per room (`/room/<code>`), event name = message type,
+ * acks `{ok}` / `{ok:false, error}`, refusals as connect_error with `data.code` (the close code).
+ */
+import type { Server as HttpServer } from "node:http";
+import { Server, type Socket } from "socket.io";
+import type { Admission, RoomHub } from "./hub.js";
+import { originAllowed } from "./origins.js";
+import type { Ack, ClientToServerEvents, ServerMessage, ServerToClientEvents } from "./protocol.js";
+import { type CommandResult, type Connection, InvalidFrame, JoinRejected, type Transport } from "./types.js";
+
+export const SOCKET_IO_PATH = "/socket.io/";
+const ROOM_NAMESPACE = /^\/room\/[^/]{1,32}$/;
+
+interface SocketData {
+  admission: Admission;
+}
+type RoomSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+class SocketIoConnection implements Connection {
+  readonly transport = "socket.io" as const;
+
+  constructor(private readonly socket: RoomSocket) {}
+
+  get id(): string {
+    return this.socket.id;
+  }
+
+  send(message: ServerMessage): void {
+    (this.socket.emit as (event: string, payload: unknown) => boolean)(message.type, message);
+  }
+
+  close(code: number, reason: string): void {
+    this.send({ type: "CLOSE", code, reason });
+    this.socket.disconnect(true);
+  }
+}
+
+export interface SocketIoTransport extends Transport {
+  io: Server;
+  close(): Promise<void>;
+}
+
+export function attachSocketIo(
+  server: HttpServer,
+  hub: RoomHub,
+  options: { allowedOrigins: readonly string[] },
+): SocketIoTransport {
+  const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(server, {
+    path: SOCKET_IO_PATH,
+    serveClient: false,
+    // The raw WebSocket transport owns its own upgrades; unknown paths are refused there.
+    destroyUpgrade: false,
+    maxHttpBufferSize: 64 * 1024,
+    cleanupEmptyChildNamespaces: true,
+    cors: {
+      origin: (origin, callback) => callback(null, originAllowed(origin, options.allowedOrigins)),
+      credentials: true,
+    },
+    allowRequest: (req, callback) => callback(null, originAllowed(req.headers.origin, options.allowedOrigins)),
+  });
+  /** room code → the namespace names its sockets use (the code's case may differ). */
+  const namespaces = new Map<string, Set<string>>();
+
+  const rooms = io.of(ROOM_NAMESPACE);
+  rooms.use(async (socket, next) => {
+    const auth = socket.handshake.auth as { token?: unknown };
+    const query = socket.handshake.query.token;
+    const token = typeof auth?.token === "string" ? auth.token : typeof query === "string" ? query : null;
+    try {
+      socket.data.admission = await hub.admit(token, socket.nsp.name.slice("/room/".length));
+      next();
+    } catch (err) {
+      const rejection = err instanceof JoinRejected ? err : new JoinRejected(1011, "INTERNAL_ERROR", "Internal error");
+      const error = new Error(rejection.reason) as Error & { data: unknown };
+      error.data = { code: rejection.closeCode, message: rejection.message };
+      next(error);
+    }
+  });
+
+  rooms.on("connection", (socket: RoomSocket) => {
+    const connection = new SocketIoConnection(socket);
+    const admission = socket.data.admission;
+    const code = admission.room.code;
+    let names = namespaces.get(code);
+    if (!names) namespaces.set(code, (names = new Set()));
+    names.add(socket.nsp.name);
+
+    // Messages of one socket run one at a time, in order, after the join sequence.
+    let chain: Promise<unknown> = hub.enter(connection, admission).catch(() => connection.close(1011, "Internal error"));
+    socket.onAny((event: string, ...args: unknown[]) => {
+      const ack = typeof args.at(-1) === "function" ? (args.pop() as (result: Ack) => void) : undefined;
+      const payload = args[0] ?? {};
+      const frame =
+        typeof payload === "object" && payload !== null && !Array.isArray(payload)
+          ? { ...payload, type: event }
+          : new InvalidFrame("The payload must be an object");
+      chain = chain.then(async () => reply(connection, ack, await hub.handle(connection, frame).catch(() => null)));
+    });
+    socket.on("disconnect", () => {
+      if (socket.nsp.sockets.size === 0) names!.delete(socket.nsp.name);
+      if (names!.size === 0 && namespaces.get(code) === names) namespaces.delete(code);
+      void hub.leave(connection);
+    });
+  });
+
+  function reply(connection: SocketIoConnection, ack: ((result: Ack) => void) | undefined, result: CommandResult | null) {
+    if (ack) {
+      ack(
+        result?.ok
+          ? { ok: true, ...result.data }
+          : { ok: false, error: result?.error ?? { code: "RATE_LIMITED", message: "Too many messages. Slow down." } },
+      );
+    } else if (result && !result.ok) {
+      connection.send({ type: "ERROR", ...result.error });
+    }
+  }
+
+  return {
+    io,
+    broadcast(roomCode, message, except) {
+      const names = namespaces.get(roomCode);
+      if (!names) return;
+      for (const name of names) {
+        const nsp = io._nsps.get(name);
+        if (!nsp) continue;
+        const target = except && except.size > 0 ? nsp.except([...except]) : nsp;
+        (target.emit as (event: string, payload: unknown) => boolean)(message.type, message);
+      }
+    },
+    async close() {
+      io.local.disconnectSockets(true);
+      for (const nsp of io._nsps.values()) nsp.local.disconnectSockets(true);
+      io.engine.close();
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/** The seams between the transport-agnostic room hub and the transports. */
+import type { AuthenticatedUser } from "../auth/service.js";
+import type { ErrorCode } from "../errors.js";
+import type { ProtocolError, ServerMessage } from "./protocol.js";
+
+/** One client connection, whatever its transport. */
+export interface Connection {
+  readonly id: string;
+  readonly transport: "ws" | "socket.io";
+  /** Sends one message to this connection only. */
+  send(message: ServerMessage): void;
+  /** Tells the client why (Socket.IO: a CLOSE event) and closes with the code. */
+  close(code: number, reason: string): void;
+}
+
+/** A transport's fan-out: delivers to its connections in a room, encoding the message once. */
+export interface Transport {
+  broadcast(roomCode: string, message: ServerMessage, except?: ReadonlySet<string>): void;
+}
+
+export interface Member {
+  connection: Connection;
+  user: AuthenticatedUser;
+  isHost: boolean;
+}
+
+/** The outcome of one client message, mapped by the transport to an ack or an ERROR frame. */
+export type CommandResult = { ok: true; data?: Record<string, unknown> } | { ok: false; error: ProtocolError };
+
+export const ok = (data?: Record<string, unknown>): CommandResult => (data ? { ok: true, data } : { ok: true });
+export const fail = (code: ErrorCode, message: string): CommandResult => ({ ok: false, error: { code, message } });
+
+/** Why a connection was refused: the close code, the reason code and a message. */
+export class JoinRejected extends Error {
+  override name = "JoinRejected";
+  constructor(
+    readonly closeCode: number,
+    readonly reason: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A frame a transport could not decode; it still passes flood control before its error. */
+export class InvalidFrame {
+  constructor(readonly reason: string) {}
+}

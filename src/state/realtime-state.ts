@@ -1,0 +1,128 @@
+/**
+ * Realtime state shared by every connection of a room: presence (per user, across tabs),
+ * chat rate limits, the duplicate window and mutes. This is the in-process implementation;
+ * a Redis implementation with the same contract serves cluster mode.
+ */
+import type { PresenceReader, RoomPresence } from "./presence.js";
+
+export const CHAT_RATE = { limit: 5, windowMs: 3000, cooldownMs: 10_000 } as const;
+export const DUPLICATE_WINDOW_MS = 3000;
+
+export interface RealtimeState extends PresenceReader {
+  /** Adds a connection; `firstForUser` is true when the user had none in the room. */
+  connect(roomId: string, hostId: string, userId: string, connectionId: string): Promise<{ firstForUser: boolean }>;
+  /** Removes a connection; `lastForUser` is true when it was the user's last in the room. */
+  disconnect(roomId: string, userId: string, connectionId: string): Promise<{ lastForUser: boolean }>;
+  onlineUsers(roomId: string): Promise<Set<string>>;
+  /** Counts a chat message against the sliding window; false while limited or cooling down. */
+  allowChat(roomId: string, userId: string): Promise<boolean>;
+  /** True when `text` repeats the user's last accepted message inside the duplicate window. */
+  isDuplicate(roomId: string, userId: string, text: string): Promise<boolean>;
+  rememberMessage(roomId: string, userId: string, text: string): Promise<void>;
+  setMuted(roomId: string, userId: string, muted: boolean): Promise<void>;
+  isMuted(roomId: string, userId: string): Promise<boolean>;
+  /** Forgets everything about a room (expired or deleted). */
+  clearRoom(roomId: string): Promise<void>;
+}
+
+interface RoomEntry {
+  hostId: string;
+  connections: Map<string, Set<string>>; // userId → connection ids
+}
+
+export class MemoryRealtimeState implements RealtimeState {
+  private readonly rooms = new Map<string, RoomEntry>();
+  private readonly chatWindows = new Map<string, number[]>();
+  private readonly cooldowns = new Map<string, number>();
+  private readonly lastMessages = new Map<string, { text: string; at: number }>();
+  private readonly mutes = new Map<string, Set<string>>();
+
+  async connect(roomId: string, hostId: string, userId: string, connectionId: string) {
+    let room = this.rooms.get(roomId);
+    if (!room) {
+      room = { hostId, connections: new Map() };
+      this.rooms.set(roomId, room);
+    }
+    let conns = room.connections.get(userId);
+    const firstForUser = !conns || conns.size === 0;
+    if (!conns) {
+      conns = new Set();
+      room.connections.set(userId, conns);
+    }
+    conns.add(connectionId);
+    return { firstForUser };
+  }
+
+  async disconnect(roomId: string, userId: string, connectionId: string) {
+    const room = this.rooms.get(roomId);
+    const conns = room?.connections.get(userId);
+    if (!room || !conns || !conns.delete(connectionId)) return { lastForUser: false };
+    if (conns.size > 0) return { lastForUser: false };
+    room.connections.delete(userId);
+    if (room.connections.size === 0) this.rooms.delete(roomId);
+    return { lastForUser: true };
+  }
+
+  async onlineUsers(roomId: string) {
+    return new Set(this.rooms.get(roomId)?.connections.keys() ?? []);
+  }
+
+  async roomPresence(roomIds: readonly string[]) {
+    const result = new Map<string, RoomPresence>();
+    for (const id of roomIds) {
+      const room = this.rooms.get(id);
+      if (room) result.set(id, { viewers: room.connections.size, hostOnline: room.connections.has(room.hostId) });
+    }
+    return result;
+  }
+
+  async allowChat(roomId: string, userId: string) {
+    const key = `${roomId}:${userId}`;
+    const now = Date.now();
+    const cooldownUntil = this.cooldowns.get(key);
+    if (cooldownUntil !== undefined) {
+      if (cooldownUntil > now) return false;
+      this.cooldowns.delete(key);
+    }
+    const window = (this.chatWindows.get(key) ?? []).filter((t) => t > now - CHAT_RATE.windowMs);
+    window.push(now);
+    if (window.length > CHAT_RATE.limit) {
+      this.chatWindows.delete(key);
+      this.cooldowns.set(key, now + CHAT_RATE.cooldownMs);
+      return false;
+    }
+    this.chatWindows.set(key, window);
+    return true;
+  }
+
+  async isDuplicate(roomId: string, userId: string, text: string) {
+    const last = this.lastMessages.get(`${roomId}:${userId}`);
+    return last !== undefined && last.text === text && Date.now() - last.at < DUPLICATE_WINDOW_MS;
+  }
+
+  async rememberMessage(roomId: string, userId: string, text: string) {
+    this.lastMessages.set(`${roomId}:${userId}`, { text, at: Date.now() });
+  }
+
+  async setMuted(roomId: string, userId: string, muted: boolean) {
+    let set = this.mutes.get(roomId);
+    if (muted) {
+      if (!set) this.mutes.set(roomId, (set = new Set()));
+      set.add(userId);
+    } else {
+      set?.delete(userId);
+    }
+  }
+
+  async isMuted(roomId: string, userId: string) {
+    return this.mutes.get(roomId)?.has(userId) ?? false;
+  }
+
+  async clearRoom(roomId: string) {
+    this.rooms.delete(roomId);
+    this.mutes.delete(roomId);
+    for (const map of [this.chatWindows, this.cooldowns, this.lastMessages]) {
+      for (const key of map.keys()) if (key.startsWith(`${roomId}:`)) map.delete(key);
+    }
+  }
+}

@@ -49,7 +49,14 @@ export interface LiveRoom {
   members: Map<string, Member>;
   /** Set once the room is deleted or expired: leaving members then trigger nothing. */
   closed: boolean;
-  roster: { dirty: boolean; running: boolean; left: ServerMessage[]; joined: { message: ServerMessage; except: string }[] };
+  roster: {
+    dirty: boolean;
+    running: boolean;
+    left: ServerMessage[];
+    joined: { message: ServerMessage; except: string }[];
+    /** Resolved once a roster built after their request has been sent. */
+    waiters: (() => void)[];
+  };
   lastProgressWrite: number;
 }
 
@@ -193,7 +200,7 @@ export class RoomHub {
     if (firstForUser) {
       live.roster.joined.push({ message: { type: "USER_JOINED", user: user.display_name, user_id: user.id }, except: connection.id });
     }
-    this.refreshRoster(live);
+    await this.refreshRoster(live);
     if (graceEndsAt) {
       // Flaw fixed: a newcomer during grace is told the host is away.
       const seconds = Math.max(0, Math.ceil((graceEndsAt.getTime() - Date.now()) / 1000));
@@ -232,7 +239,7 @@ export class RoomHub {
       } else if (lastForUser && !member.isHost) {
         live.roster.left.push({ type: "USER_LEFT", user: user.display_name, user_id: user.id });
       }
-      if (live.members.size > 0) this.refreshRoster(live);
+      if (live.members.size > 0) void this.refreshRoster(live);
     }
     if (live.members.size === 0 && !live.roster.running) this.rooms.delete(live.code);
   }
@@ -264,26 +271,36 @@ export class RoomHub {
    * into the next, so a join storm costs O(N) roster messages, and the last one is exact.
    * Queued USER_LEFT go before it and USER_JOINED after it, as in the original order.
    */
-  refreshRoster(live: LiveRoom): void {
+  refreshRoster(live: LiveRoom): Promise<void> {
+    const sent = new Promise<void>((resolve) => live.roster.waiters.push(resolve));
     live.roster.dirty = true;
-    if (live.roster.running) return;
+    if (live.roster.running) return sent;
     live.roster.running = true;
     void (async () => {
       try {
         while (live.roster.dirty && !live.closed) {
           live.roster.dirty = false;
+          const waiters = live.roster.waiters.splice(0);
           const left = live.roster.left.splice(0);
           const joined = live.roster.joined.splice(0);
-          const roster = await buildRoster(this.db, this.state, live);
-          for (const message of left) this.broadcast(live, message);
-          this.broadcast(live, roster);
-          for (const { message, except } of joined) this.broadcast(live, message, except);
+          try {
+            const roster = await buildRoster(this.db, this.state, live);
+            for (const message of left) this.broadcast(live, message);
+            this.broadcast(live, roster);
+            for (const { message, except } of joined) this.broadcast(live, message, except);
+          } catch {
+            // The database hiccuped: the next join or leave sends a fresh roster.
+          } finally {
+            for (const resolve of waiters) resolve();
+          }
         }
       } finally {
         live.roster.running = false;
+        for (const resolve of live.roster.waiters.splice(0)) resolve();
         if (live.members.size === 0) this.rooms.delete(live.code);
       }
     })();
+    return sent;
   }
 
   // ---- lifecycle -----------------------------------------------------------------------
@@ -339,7 +356,7 @@ export class RoomHub {
         return;
       case "participant.approved":
       case "participant.rejected":
-        if (live) this.refreshRoster(live);
+        if (live) void this.refreshRoster(live);
         return;
     }
   }
@@ -365,7 +382,7 @@ export class RoomHub {
         playback,
         members: new Map(),
         closed: false,
-        roster: { dirty: false, running: false, left: [], joined: [] },
+        roster: { dirty: false, running: false, left: [], joined: [], waiters: [] },
         lastProgressWrite: 0,
       };
       this.rooms.set(room.code, live);

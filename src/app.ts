@@ -209,6 +209,7 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     graceSeconds: config.GRACE_PERIOD_SECONDS,
     driftThresholdSeconds: config.DRIFT_THRESHOLD_SECONDS,
     recoverLiveRooms: !config.clusterMode,
+    logger: http.log,
   });
   const rawWs = attachRawWebSocket(http.server, hub, { allowedOrigins: config.CORS_ORIGINS, socketIoPath: SOCKET_IO_PATH });
   const socketIo = attachSocketIo(http.server, hub, { allowedOrigins: config.CORS_ORIGINS });

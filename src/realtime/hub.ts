@@ -23,7 +23,12 @@ import { CLOSE_CODES, type ServerMessage } from "./protocol.js";
 import { buildRoster } from "./roster.js";
 import { type CommandResult, type Connection, JoinRejected, type Member, type Transport } from "./types.js";
 
+export interface HubLogger {
+  error(details: object, message: string): void;
+}
+
 export interface HubOptions {
+  logger: HubLogger;
   graceSeconds: number;
   driftThresholdSeconds: number;
   /** Embedded mode owns every room: on start, rooms left LIVE by a previous run enter grace. */
@@ -208,8 +213,16 @@ export class RoomHub {
     }
   }
 
-  /** Runs the leave sequence for an admitted connection; a no-op for any other. */
+  /** Runs the leave sequence for an admitted connection; a no-op for any other. Never rejects. */
   async leave(connection: Connection): Promise<void> {
+    try {
+      await this.runLeave(connection);
+    } catch (err) {
+      this.options.logger.error({ err, connection: connection.id }, "leave failed");
+    }
+  }
+
+  private async runLeave(connection: Connection): Promise<void> {
     const live = this.findRoomOf(connection.id);
     const member = live?.members.get(connection.id);
     this.connectionRooms.delete(connection.id);
@@ -249,7 +262,10 @@ export class RoomHub {
     const live = this.findRoomOf(connection.id);
     const member = live?.members.get(connection.id);
     if (!live || !member) return Promise.resolve({ ok: false, error: { code: "NOT_A_PARTICIPANT", message: "Not in a room" } });
-    return this.commands.run(live, member, frame);
+    return this.commands.run(live, member, frame).catch((err: unknown) => {
+      this.options.logger.error({ err, connection: connection.id }, "message handling failed");
+      return { ok: false as const, error: { code: "INTERNAL_ERROR" as const, message: "Something went wrong, please retry" } };
+    });
   }
 
   // ---- fan-out --------------------------------------------------------------------------
@@ -319,8 +335,8 @@ export class RoomHub {
     switch (event.type) {
       case "room.deleted":
       case "room.expired": {
-        void this.scheduler.cancel(event.roomId);
-        void this.state.clearRoom(event.roomId);
+        void this.quietly(this.scheduler.cancel(event.roomId), "cancel grace");
+        void this.quietly(this.state.clearRoom(event.roomId), "clear room state");
         this.chat.forgetRoom(event.roomId);
         if (!live) return;
         live.closed = true;
@@ -362,6 +378,14 @@ export class RoomHub {
   }
 
   // ---- helpers -------------------------------------------------------------------------
+
+  private async quietly(work: void | Promise<void>, what: string): Promise<void> {
+    try {
+      await work;
+    } catch (err) {
+      this.options.logger.error({ err }, `${what} failed`);
+    }
+  }
 
   private liveRoom(room: Room, playback: PlaybackSnapshot): LiveRoom {
     let live = this.rooms.get(room.code);

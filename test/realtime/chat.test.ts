@@ -1,0 +1,176 @@
+/** Chat over both transports: persistence, history, limits, mutes, the REST toggle. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHAT_RETENTION, CHAT_TRIM_EVERY } from "../../src/chat/service.js";
+import { startApp, type TestApp } from "../helpers/app.js";
+import { rawClient, sioClient, transports } from "../helpers/clients.js";
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startApp();
+});
+afterAll(() => t?.stop());
+
+async function party(connect = transports[0]![1]) {
+  const host = await t.api.register();
+  const room = await t.api.createRoom(host.token);
+  const viewer = await t.api.guest("Pal");
+  await t.api.join(viewer.token, room.code);
+  const hostClient = connect(t.baseUrl, room.code, host.token);
+  await hostClient.drainJoin();
+  const viewerClient = connect(t.baseUrl, room.code, viewer.token);
+  await viewerClient.drainJoin();
+  await hostClient.waitFor("USER_JOINED");
+  return { host, room, viewer, hostClient, viewerClient };
+}
+
+describe.each(transports)("chat over %s", (_name, connect) => {
+  it("broadcasts to everyone, sender included, with id, user_id and created_at, and persists", async () => {
+    const { room, viewer, hostClient, viewerClient } = await party(connect);
+    viewerClient.send({ type: "CHAT_MESSAGE", message: "  hello there  " });
+    const echo = await viewerClient.waitFor("CHAT_MESSAGE");
+    expect(echo).toEqual({
+      type: "CHAT_MESSAGE",
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      user: "Pal",
+      user_id: viewer.id,
+      message: "hello there",
+      created_at: expect.stringMatching(/Z$/),
+    });
+    expect(await hostClient.waitFor("CHAT_MESSAGE")).toEqual(echo);
+    const rows = await t.app.database.db.selectFrom("chat_messages").select("message").where("room_id", "=", room.room_id).execute();
+    expect(rows).toEqual([{ message: "hello there" }]);
+    await hostClient.close();
+    await viewerClient.close();
+  });
+
+  it("refuses too long, duplicate and rate-limited messages with the original's strings", async () => {
+    const { hostClient, viewerClient } = await party(connect);
+    viewerClient.send({ type: "CHAT_MESSAGE", message: "x".repeat(501) });
+    expect(await viewerClient.waitFor("ERROR")).toEqual({ type: "ERROR", code: "MESSAGE_TOO_LONG", message: "Message too long." });
+    // 500 code points is fine even when it is more UTF-16 units.
+    viewerClient.send({ type: "CHAT_MESSAGE", message: "😀".repeat(500) });
+    await viewerClient.waitFor("CHAT_MESSAGE");
+    viewerClient.send({ type: "CHAT_MESSAGE", message: "same" });
+    await viewerClient.waitFor("CHAT_MESSAGE");
+    viewerClient.send({ type: "CHAT_MESSAGE", message: "same" });
+    expect(await viewerClient.waitFor("ERROR")).toEqual({ type: "ERROR", code: "DUPLICATE_MESSAGE", message: "Duplicate message blocked." });
+    await hostClient.close();
+    await viewerClient.close();
+  });
+
+  it("empty messages are ignored silently", async () => {
+    const { hostClient, viewerClient } = await party(connect);
+    viewerClient.send({ type: "CHAT_MESSAGE", message: "   " });
+    await viewerClient.expectNone(150);
+    await hostClient.close();
+    await viewerClient.close();
+  });
+});
+
+describe("chat rules", () => {
+  it("5 messages per 3 s, then a 10 s cooldown", async () => {
+    const { hostClient, viewerClient } = await party();
+    for (let i = 0; i < 5; i += 1) {
+      viewerClient.send({ type: "CHAT_MESSAGE", message: `spam-${i}` });
+      expect((await viewerClient.waitFor("CHAT_MESSAGE")).message).toBe(`spam-${i}`);
+    }
+    viewerClient.send({ type: "CHAT_MESSAGE", message: "spam-5" });
+    expect(await viewerClient.waitFor("ERROR")).toMatchObject({ code: "RATE_LIMITED", message: "Rate limit exceeded. Please wait." });
+    viewerClient.send({ type: "CHAT_MESSAGE", message: "later" });
+    expect((await viewerClient.waitFor("ERROR")).code).toBe("RATE_LIMITED");
+    await hostClient.close();
+    await viewerClient.close();
+  });
+
+  it("a muted user is refused before the limiter counts, and can chat again once unmuted", async () => {
+    const { viewer, hostClient, viewerClient } = await party();
+    hostClient.send({ type: "MUTE_USER", user_id: viewer.id });
+    expect(await viewerClient.waitFor("USER_MUTED")).toEqual({ type: "USER_MUTED", user_id: viewer.id, muted: true });
+    for (let i = 0; i < 8; i += 1) {
+      viewerClient.send({ type: "CHAT_MESSAGE", message: `muted ${i}` });
+      expect(await viewerClient.waitFor("ERROR")).toEqual({ type: "ERROR", code: "MUTED", message: "You are muted in this room" });
+    }
+    hostClient.send({ type: "UNMUTE_USER", user_id: viewer.id });
+    await viewerClient.waitFor("USER_MUTED");
+    viewerClient.send({ type: "CHAT_MESSAGE", message: "free again" });
+    expect((await viewerClient.waitFor("CHAT_MESSAGE")).message).toBe("free again");
+    await hostClient.close();
+    await viewerClient.close();
+  });
+
+  it("the host toggles chat over REST; the room is told and chat is refused while off", async () => {
+    const { host, room, hostClient, viewerClient } = await party();
+    await t.api.post("/api/rooms/chat/", { room_id: room.room_id, enabled: false }, { token: host.token });
+    expect(await viewerClient.waitFor("CHAT_STATUS")).toEqual({ type: "CHAT_STATUS", enabled: false });
+    await hostClient.waitFor("CHAT_STATUS");
+    viewerClient.send({ type: "CHAT_MESSAGE", message: "anyone?" });
+    expect(await viewerClient.waitFor("ERROR")).toEqual({ type: "ERROR", code: "CHAT_DISABLED", message: "Chat is disabled in this room" });
+    await t.api.post("/api/rooms/chat/", { room_id: room.room_id, enabled: true }, { token: host.token });
+    await viewerClient.waitFor("CHAT_STATUS");
+    viewerClient.send({ type: "CHAT_MESSAGE", message: "back" });
+    await viewerClient.waitFor("CHAT_MESSAGE");
+    await hostClient.close();
+    await viewerClient.close();
+  });
+
+  it("joiners get the last 50 messages oldest first; retention keeps 500, trimmed in batches", async () => {
+    const host = await t.api.register();
+    const room = await t.api.createRoom(host.token);
+    const db = t.app.database.db;
+    const base = Date.now() - 1_000_000;
+    await db
+      .insertInto("chat_messages")
+      .values(Array.from({ length: 560 }, (_, i) => ({ room_id: room.room_id, user_id: host.id, message: `m${i}`, created_at: new Date(base + i * 10) })))
+      .execute();
+    const client = sioClient(t.baseUrl, room.code, host.token);
+    const history = (await client.drainJoin()).find((m) => m.type === "CHAT_HISTORY")!;
+    expect(history.messages).toHaveLength(50);
+    expect(history.messages[0].message).toBe("m510");
+    expect(history.messages[49].message).toBe("m559");
+    expect(Object.keys(history.messages[0]).sort()).toEqual(["created_at", "id", "message", "user", "user_id"]);
+    // Posting CHAT_TRIM_EVERY messages triggers one trim back to CHAT_RETENTION.
+    const ack = await client.emitAck("CHAT_MESSAGE", { message: "first" });
+    expect(ack).toMatchObject({ ok: true, id: expect.any(String) });
+    const count = async () =>
+      Number((await db.selectFrom("chat_messages").select((eb) => eb.fn.countAll<number>().as("n")).where("room_id", "=", room.room_id).executeTakeFirstOrThrow()).n);
+    // Not trimmed per message...
+    expect(await count()).toBe(561);
+    for (let i = 1; i < CHAT_TRIM_EVERY; i += 1) await t.app.realtime.hub.chat.post(room.room_id, { id: host.id, display_name: "H" }, `bulk ${i}`);
+    // ...but once per CHAT_TRIM_EVERY inserts, back to the newest CHAT_RETENTION.
+    expect(await count()).toBe(CHAT_RETENTION);
+    const oldest = await db.selectFrom("chat_messages").select("message").where("room_id", "=", room.room_id).orderBy("created_at").limit(1).executeTakeFirstOrThrow();
+    expect(oldest.message).toBe("m110");
+    await client.close();
+  });
+
+  it("Socket.IO acks carry the result instead of ERROR events", async () => {
+    const { hostClient, viewerClient } = await party((b, c, tk) => sioClient(b, c, tk));
+    const sio = viewerClient as ReturnType<typeof sioClient>;
+    expect(await sio.emitAck("CHAT_MESSAGE", { message: "x".repeat(600) })).toEqual({ ok: false, error: { code: "MESSAGE_TOO_LONG", message: "Message too long." } });
+    expect(await sio.emitAck("CHAT_MESSAGE", { message: "hi" })).toMatchObject({ ok: true });
+    await sio.expectNone(100, "ERROR");
+    await hostClient.close();
+    await viewerClient.close();
+  });
+
+  it("raw and Socket.IO clients in one room see each other's messages identically", async () => {
+    const host = await t.api.register();
+    const room = await t.api.createRoom(host.token);
+    const viewer = await t.api.guest("Mixed");
+    await t.api.join(viewer.token, room.code);
+    const raw = rawClient(t.baseUrl, room.code, host.token);
+    await raw.drainJoin();
+    const sio = sioClient(t.baseUrl, room.code, viewer.token);
+    await sio.drainJoin();
+    const rawSaw = [await raw.next("ROOM_PARTICIPANTS"), await raw.next("USER_JOINED")];
+    raw.send({ type: "CHAT_MESSAGE", message: "from raw" });
+    sio.send({ type: "CHAT_MESSAGE", message: "from sio" });
+    const a = [await raw.waitFor("CHAT_MESSAGE"), await raw.waitFor("CHAT_MESSAGE")];
+    const b = [await sio.waitFor("CHAT_MESSAGE"), await sio.waitFor("CHAT_MESSAGE")];
+    expect(a).toEqual(b);
+    expect(rawSaw[1]).toEqual({ type: "USER_JOINED", user: "Mixed", user_id: viewer.id });
+    await raw.close();
+    expect(await sio.waitFor("HOST_DISCONNECTED")).toMatchObject({ grace_seconds: 300 });
+    await sio.close();
+  });
+});

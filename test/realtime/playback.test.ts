@@ -1,0 +1,141 @@
+/** Host-only playback with atomic versions, extrapolation for joiners, drift checks, progress. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startApp, type TestApp } from "../helpers/app.js";
+import { rawClient, sioClient, transports } from "../helpers/clients.js";
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startApp();
+});
+afterAll(() => t?.stop());
+
+async function party() {
+  const host = await t.api.register();
+  const room = await t.api.createRoom(host.token);
+  const viewer = await t.api.guest("Watcher");
+  await t.api.join(viewer.token, room.code);
+  const hostClient = sioClient(t.baseUrl, room.code, host.token);
+  await hostClient.drainJoin();
+  const viewerClient = rawClient(t.baseUrl, room.code, viewer.token);
+  await viewerClient.drainJoin();
+  await hostClient.waitFor("USER_JOINED");
+  return { host, room, viewer, hostClient, viewerClient };
+}
+
+describe("playback", () => {
+  it("host commands reach everyone with version, server_time and rate; SEEK keeps the play state", async () => {
+    const { hostClient, viewerClient } = await party();
+    const before = Date.now();
+    expect(await hostClient.emitAck("PLAY", { time: 10 })).toEqual({ ok: true, version: 1 });
+    const play = await viewerClient.waitFor("PLAYBACK_STATE");
+    expect(play).toMatchObject({ is_playing: true, time: 10, version: 1, rate: 1 });
+    expect(play.server_time).toBeGreaterThanOrEqual(before - 1000);
+    expect(await hostClient.waitFor("PLAYBACK_STATE")).toEqual(play);
+    hostClient.send({ type: "SEEK", time: 42.5 });
+    expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ is_playing: true, time: 42.5, version: 2 });
+    hostClient.send({ type: "PAUSE", time: 50 });
+    expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ is_playing: false, time: 50, version: 3 });
+    hostClient.send({ type: "SEEK", time: 5 });
+    expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ is_playing: false, time: 5, version: 4 });
+    await hostClient.close();
+    await viewerClient.close();
+  });
+
+  it("non-hosts cannot control playback; their PLAYER_EVENTs are ignored", async () => {
+    const { hostClient, viewerClient } = await party();
+    viewerClient.send({ type: "PLAY", time: 100 });
+    expect(await viewerClient.waitFor("ERROR")).toEqual({ type: "ERROR", code: "PERMISSION_DENIED", message: "Only host can control playback" });
+    viewerClient.send({ type: "PLAYER_EVENT", data: { event: "ended", currentTime: 1, duration: 1, progress: 100 } });
+    await viewerClient.expectNone(150);
+    await hostClient.expectNone(0, "PLAYBACK_STATE");
+    await hostClient.close();
+    await viewerClient.close();
+  });
+
+  it("concurrent commands from several host tabs get distinct, gap-free versions", async () => {
+    const { host, room, hostClient, viewerClient } = await party();
+    const tab2 = sioClient(t.baseUrl, room.code, host.token);
+    await tab2.drainJoin();
+    const acks = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? hostClient : tab2).emitAck(i % 3 ? "SEEK" : "PLAY", { time: i })),
+    );
+    expect(acks.map((a) => a.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const row = await t.app.database.db.selectFrom("playback_states").select("version").where("room_id", "=", room.room_id).executeTakeFirstOrThrow();
+    expect(row.version).toBe(10);
+    await Promise.all([hostClient.close(), tab2.close(), viewerClient.close()]);
+  });
+
+  it("a late joiner gets the extrapolated position while playing", async () => {
+    const { room, viewer, hostClient, viewerClient } = await party();
+    await hostClient.emitAck("PLAY", { time: 100 });
+    await viewerClient.close();
+    await new Promise((r) => setTimeout(r, 400));
+    const late = rawClient(t.baseUrl, room.code, viewer.token);
+    const state = (await late.drainJoin()).find((m) => m.type === "PLAYBACK_STATE")!;
+    expect(state.is_playing).toBe(true);
+    expect(state.time).toBeGreaterThan(100.3);
+    expect(state.time).toBeLessThan(102);
+    expect(state.version).toBe(1);
+    await late.close();
+    await hostClient.close();
+  });
+
+  it("SYNC_CHECK corrects drift over the threshold against the extrapolated position only", async () => {
+    const { hostClient, viewerClient } = await party();
+    await hostClient.emitAck("PAUSE", { time: 100 });
+    viewerClient.send({ type: "SYNC_CHECK", client_time: 98 });
+    viewerClient.send({ type: "SYNC_CHECK", client_time: 90 });
+    const correction = await viewerClient.waitFor("SYNC_CORRECTION");
+    expect(correction).toMatchObject({ time: 100, version: 1, is_playing: false });
+    await viewerClient.expectNone(100, "SYNC_CORRECTION");
+    await hostClient.emitAck("PLAY", { time: 200 });
+    await new Promise((r) => setTimeout(r, 1200));
+    // A client that kept playing is ~1.2 s ahead of the anchor: not "corrected" backwards.
+    expect(await (hostClient as ReturnType<typeof sioClient>).emitAck("SYNC_CHECK", { client_time: 201.2 })).toMatchObject({ ok: true, corrected: false });
+    await hostClient.close();
+    await viewerClient.close();
+  });
+
+  it("TIME_SYNC answers with the server clock", async () => {
+    const { hostClient, viewerClient } = await party();
+    viewerClient.send({ type: "TIME_SYNC", client_ts: 12345 });
+    const reply = await viewerClient.waitFor("TIME_SYNC");
+    expect(reply.client_ts).toBe(12345);
+    expect(Math.abs(reply.server_ts - Date.now())).toBeLessThan(2000);
+    await hostClient.close();
+    await viewerClient.close();
+  });
+
+  it("host PLAYER_EVENTs store progress under the room's real media identity; ended completes it", async () => {
+    const { host, room, hostClient, viewerClient } = await party();
+    await t.api.post("/api/rooms/source/", { room_id: room.room_id, provider: "vidking", video_id: "119051", media_type: "tv", season: 2, episode: 3 }, { token: host.token });
+    expect(await viewerClient.waitFor("SOURCE_CHANGED")).toMatchObject({ video_id: "119051", media_type: "tv", season: 2, episode: 3, embed_url: "https://www.vidking.net/embed/tv/119051/2/3" });
+    expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ is_playing: false, time: 0, version: 1 });
+    const sio = hostClient as ReturnType<typeof sioClient>;
+    await sio.emitAck("PLAYER_EVENT", { data: { event: "pause", currentTime: 60, duration: 1200, progress: 5 } });
+    await sio.emitAck("PLAYER_EVENT", { data: { event: "ended", currentTime: 1199, duration: 1200, progress: 99.9 } });
+    const rows = await t.app.database.db.selectFrom("watch_progress").selectAll().where("room_id", "=", room.room_id).execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ user_id: host.id, media_id: "119051", media_type: "tv", season: 2, episode: 3, progress_percent: 100, completed: true, timestamp_seconds: 1200 });
+    await hostClient.close();
+    await viewerClient.close();
+  });
+});
+
+describe.each(transports)("playback validation over %s", (_n, connect) => {
+  it("rejects bad times and keeps the state", async () => {
+    const host = await t.api.register();
+    const room = await t.api.createRoom(host.token);
+    const client = connect(t.baseUrl, room.code, host.token);
+    await client.drainJoin();
+    for (const time of [null, "12", -1, 1e12, {}, true]) {
+      client.send({ type: "PLAY", time });
+      expect((await client.waitFor("ERROR")).code).toBe("VALIDATION_FAILED");
+    }
+    client.send({ type: "PLAY" });
+    expect((await client.waitFor("ERROR")).code).toBe("VALIDATION_FAILED");
+    const row = await t.app.database.db.selectFrom("playback_states").select("version").where("room_id", "=", room.room_id).executeTakeFirstOrThrow();
+    expect(row.version).toBe(0);
+    await client.close();
+  });
+});

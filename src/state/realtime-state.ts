@@ -8,7 +8,13 @@ import type { PresenceReader, RoomPresence } from "./presence.js";
 export const CHAT_RATE = { limit: 5, windowMs: 3000, cooldownMs: 10_000 } as const;
 export const DUPLICATE_WINDOW_MS = 3000;
 
+/** Called when a user's last connection disappeared with a dead instance. */
+export type StaleLeaveHandler = (roomId: string, userId: string) => Promise<void>;
+
 export interface RealtimeState extends PresenceReader {
+  /** Starts heartbeats and dead-peer detection (cluster); a no-op in memory. */
+  start(onStale: StaleLeaveHandler): Promise<void>;
+  close(options?: { forget?: boolean }): Promise<void>;
   /** Adds a connection; `firstForUser` is true when the user had none in the room. */
   connect(roomId: string, hostId: string, userId: string, connectionId: string): Promise<{ firstForUser: boolean }>;
   /** Removes a connection; `lastForUser` is true when it was the user's last in the room. */
@@ -31,6 +37,9 @@ interface RoomEntry {
 }
 
 export class MemoryRealtimeState implements RealtimeState {
+  async start(): Promise<void> {}
+  async close(): Promise<void> {}
+
   private readonly rooms = new Map<string, RoomEntry>();
   private readonly chatWindows = new Map<string, number[]>();
   private readonly cooldowns = new Map<string, number>();
@@ -76,9 +85,12 @@ export class MemoryRealtimeState implements RealtimeState {
     return result;
   }
 
+  private chatCalls = 0;
+
   async allowChat(roomId: string, userId: string) {
     const key = `${roomId}:${userId}`;
     const now = Date.now();
+    if (++this.chatCalls % 1000 === 0) this.sweep(now);
     const cooldownUntil = this.cooldowns.get(key);
     if (cooldownUntil !== undefined) {
       if (cooldownUntil > now) return false;
@@ -93,6 +105,13 @@ export class MemoryRealtimeState implements RealtimeState {
     }
     this.chatWindows.set(key, window);
     return true;
+  }
+
+  /** Drops expired chat windows, cooldowns and duplicate entries (idle users would leak). */
+  private sweep(now: number): void {
+    for (const [key, times] of this.chatWindows) if (!times.some((t) => t > now - CHAT_RATE.windowMs)) this.chatWindows.delete(key);
+    for (const [key, until] of this.cooldowns) if (until <= now) this.cooldowns.delete(key);
+    for (const [key, last] of this.lastMessages) if (now - last.at >= DUPLICATE_WINDOW_MS) this.lastMessages.delete(key);
   }
 
   async isDuplicate(roomId: string, userId: string, text: string) {

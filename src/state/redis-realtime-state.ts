@@ -1,0 +1,228 @@
+/**
+ * Realtime state in Redis, for cluster mode. Every multi-step update is one Lua script.
+ * Presence is recorded per instance: each instance heartbeats a key with a TTL, and any
+ * instance that finds a dead peer reaps its connections (SPOP, so each one exactly once),
+ * which heals viewer counts and reports users (and hosts) who thereby left.
+ */
+import { randomBytes } from "node:crypto";
+import type { RedisClient } from "../redis.js";
+import type { RoomPresence } from "./presence.js";
+import { CHAT_RATE, DUPLICATE_WINDOW_MS, type RealtimeState, type StaleLeaveHandler } from "./realtime-state.js";
+
+const CONNECT = `
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('SADD', KEYS[4], ARGV[4])
+return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+`;
+
+// Returns -1 when the connection is unknown (already reaped), else the user's remaining count.
+const DISCONNECT = `
+if redis.call('SREM', KEYS[2], ARGV[2]) == 0 then return -1 end
+local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]); return 0 end
+return n
+`;
+
+// Pops one connection of a dead instance and decrements its user; {member, remaining} or nil.
+const REAP_ONE = `
+local m = redis.call('SPOP', KEYS[1])
+if not m then
+  redis.call('SREM', KEYS[2], ARGV[2])
+  return false
+end
+local sep1 = string.find(m, '|', 1, true)
+local sep2 = string.find(m, '|', sep1 + 1, true)
+local room = string.sub(m, 1, sep1 - 1)
+local user = string.sub(m, sep1 + 1, sep2 - 1)
+local users = ARGV[1] .. 'rt:room:' .. room .. ':users'
+local n = redis.call('HINCRBY', users, user, -1)
+if n <= 0 then redis.call('HDEL', users, user) end
+return {m, n}
+`;
+
+const PRESENCE = `
+local out = {}
+for i, room in ipairs(ARGV) do
+  if i > 1 then
+    local users = ARGV[1] .. 'rt:room:' .. room .. ':users'
+    local host = redis.call('GET', ARGV[1] .. 'rt:room:' .. room .. ':host')
+    local online = 0
+    if host then online = redis.call('HEXISTS', users, host) end
+    table.insert(out, redis.call('HLEN', users))
+    table.insert(out, online)
+  end
+end
+return out
+`;
+
+const ALLOW_CHAT = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('ZADD', KEYS[1], now, ARGV[5])
+if redis.call('ZCARD', KEYS[1]) > tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[4])
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+export interface RedisRealtimeStateOptions {
+  /** How long an instance counts as alive without a heartbeat. */
+  instanceTtlMs?: number;
+  /** How often this instance heartbeats and looks for dead peers. */
+  heartbeatMs?: number;
+}
+
+export class RedisRealtimeState implements RealtimeState {
+  readonly instanceId = randomBytes(8).toString("hex");
+  private readonly ttlMs: number;
+  private readonly heartbeatMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private onStale: StaleLeaveHandler | undefined;
+  private reaping = false;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly prefix: string,
+    options: RedisRealtimeStateOptions = {},
+  ) {
+    this.ttlMs = options.instanceTtlMs ?? 15_000;
+    this.heartbeatMs = options.heartbeatMs ?? 5_000;
+  }
+
+  async start(onStale: StaleLeaveHandler): Promise<void> {
+    this.onStale = onStale;
+    await this.beat();
+    this.timer = setInterval(() => void this.beat().then(() => this.reapDeadPeers()).catch(() => {}), this.heartbeatMs);
+    this.timer.unref();
+  }
+
+  /** Stops heartbeating. With `forget`, removes this instance's own presence at once. */
+  async close(options: { forget?: boolean } = {}): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (options.forget && this.redis.isReady) {
+      await this.reap(this.instanceId).catch(() => {});
+      await this.redis.del(this.key(`inst:${this.instanceId}:alive`)).catch(() => {});
+    }
+  }
+
+  async connect(roomId: string, hostId: string, userId: string, connectionId: string) {
+    const count = (await this.redis.eval(CONNECT, {
+      keys: [this.usersKey(roomId), this.key(`room:${roomId}:host`), this.instanceConns(this.instanceId), this.key("instances")],
+      arguments: [userId, hostId, `${roomId}|${userId}|${connectionId}`, this.instanceId],
+    })) as number;
+    return { firstForUser: count === 1 };
+  }
+
+  async disconnect(roomId: string, userId: string, connectionId: string) {
+    const left = (await this.redis.eval(DISCONNECT, {
+      keys: [this.usersKey(roomId), this.instanceConns(this.instanceId)],
+      arguments: [userId, `${roomId}|${userId}|${connectionId}`],
+    })) as number;
+    return { lastForUser: left === 0 };
+  }
+
+  async onlineUsers(roomId: string) {
+    return new Set(await this.redis.hKeys(this.usersKey(roomId)));
+  }
+
+  async roomPresence(roomIds: readonly string[]) {
+    const result = new Map<string, RoomPresence>();
+    if (roomIds.length === 0) return result;
+    const flat = (await this.redis.eval(PRESENCE, { keys: [], arguments: [this.prefix, ...roomIds] })) as number[];
+    roomIds.forEach((id, i) => {
+      const viewers = flat[i * 2] ?? 0;
+      if (viewers > 0) result.set(id, { viewers, hostOnline: flat[i * 2 + 1] === 1 });
+    });
+    return result;
+  }
+
+  async allowChat(roomId: string, userId: string) {
+    const base = this.key(`chat:${roomId}:${userId}`);
+    const allowed = await this.redis.eval(ALLOW_CHAT, {
+      keys: [`${base}:window`, `${base}:cooldown`],
+      arguments: [
+        String(Date.now()),
+        String(CHAT_RATE.windowMs),
+        String(CHAT_RATE.limit),
+        String(CHAT_RATE.cooldownMs),
+        `${Date.now()}-${randomBytes(4).toString("hex")}`,
+      ],
+    });
+    return allowed === 1;
+  }
+
+  async isDuplicate(roomId: string, userId: string, text: string) {
+    return (await this.redis.get(this.key(`chat:${roomId}:${userId}:last`))) === text;
+  }
+
+  async rememberMessage(roomId: string, userId: string, text: string) {
+    await this.redis.set(this.key(`chat:${roomId}:${userId}:last`), text, { PX: DUPLICATE_WINDOW_MS });
+  }
+
+  async setMuted(roomId: string, userId: string, muted: boolean) {
+    const key = this.key(`room:${roomId}:muted`);
+    if (muted) await this.redis.sAdd(key, userId);
+    else await this.redis.sRem(key, userId);
+  }
+
+  async isMuted(roomId: string, userId: string) {
+    return (await this.redis.sIsMember(this.key(`room:${roomId}:muted`), userId)) === 1;
+  }
+
+  async clearRoom(roomId: string) {
+    await this.redis.del([this.usersKey(roomId), this.key(`room:${roomId}:host`), this.key(`room:${roomId}:muted`)]);
+  }
+
+  // ---- heartbeat and reaping -------------------------------------------------------------
+
+  private async beat(): Promise<void> {
+    await this.redis.set(this.key(`inst:${this.instanceId}:alive`), "1", { PX: this.ttlMs });
+    await this.redis.sAdd(this.key("instances"), this.instanceId);
+  }
+
+  /** Reaps every instance whose heartbeat has lapsed. Exposed for tests and the worker. */
+  async reapDeadPeers(): Promise<void> {
+    if (this.reaping) return;
+    this.reaping = true;
+    try {
+      for (const id of await this.redis.sMembers(this.key("instances"))) {
+        if (id === this.instanceId) continue;
+        if ((await this.redis.exists(this.key(`inst:${id}:alive`))) === 1) continue;
+        await this.reap(id);
+      }
+    } finally {
+      this.reaping = false;
+    }
+  }
+
+  private async reap(instanceId: string): Promise<void> {
+    for (;;) {
+      const popped = (await this.redis.eval(REAP_ONE, {
+        keys: [this.instanceConns(instanceId), this.key("instances")],
+        arguments: [this.prefix, instanceId],
+      })) as [string, number] | null;
+      if (!popped) return;
+      const [member, remaining] = popped;
+      const [roomId, userId] = member.split("|") as [string, string];
+      if (remaining <= 0 && this.onStale) await this.onStale(roomId, userId).catch(() => {});
+    }
+  }
+
+  private key(suffix: string): string {
+    return `${this.prefix}rt:${suffix}`;
+  }
+
+  private usersKey(roomId: string): string {
+    return this.key(`room:${roomId}:users`);
+  }
+
+  private instanceConns(instanceId: string): string {
+    return this.key(`inst:${instanceId}:conns`);
+  }
+}

@@ -1,0 +1,118 @@
+/** One contract, two implementations: in-memory and Redis realtime state. */
+import { randomUUID } from "node:crypto";
+import { createClient } from "redis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryRealtimeState, type RealtimeState } from "../../src/state/realtime-state.js";
+import { RedisRealtimeState } from "../../src/state/redis-realtime-state.js";
+
+type Redis = ReturnType<typeof createClient>;
+const redisUrl = process.env.TEST_REDIS_URL;
+let redis: Redis | undefined;
+const prefix = `test:state:${randomUUID().slice(0, 8)}:`;
+
+beforeAll(async () => {
+  if (redisUrl) {
+    redis = createClient({ url: redisUrl, RESP: 2 });
+    await redis.connect();
+  }
+});
+afterAll(async () => {
+  if (!redis) return;
+  for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) if (keys.length) await redis.del(keys);
+  await redis.quit();
+});
+
+const implementations: [string, () => RealtimeState][] = [
+  ["memory", () => new MemoryRealtimeState()],
+  ...(redisUrl ? [["redis", () => new RedisRealtimeState(redis!, prefix)] as [string, () => RealtimeState]] : []),
+];
+
+describe.each(implementations)("%s realtime state", (_name, make) => {
+  it("counts users once across connections and reports first and last", async () => {
+    const s = make();
+    const [room, host, user] = [randomUUID(), randomUUID(), randomUUID()];
+    expect(await s.connect(room, host, user, "c1")).toEqual({ firstForUser: true });
+    expect(await s.connect(room, host, user, "c2")).toEqual({ firstForUser: false });
+    expect(await s.connect(room, host, host, "c3")).toEqual({ firstForUser: true });
+    expect((await s.roomPresence([room])).get(room)).toEqual({ viewers: 2, hostOnline: true });
+    expect(await s.onlineUsers(room)).toEqual(new Set([user, host]));
+    expect(await s.disconnect(room, user, "c1")).toEqual({ lastForUser: false });
+    expect(await s.disconnect(room, user, "c1")).toEqual({ lastForUser: false }); // twice: no double count
+    expect(await s.disconnect(room, user, "c2")).toEqual({ lastForUser: true });
+    expect(await s.disconnect(room, host, "c3")).toEqual({ lastForUser: true });
+    expect((await s.roomPresence([room])).has(room)).toBe(false);
+  });
+
+  it("reports a room whose host is away as hostOnline=false", async () => {
+    const s = make();
+    const [room, host, user] = [randomUUID(), randomUUID(), randomUUID()];
+    await s.connect(room, host, user, "c1");
+    expect((await s.roomPresence([room, randomUUID()])).get(room)).toEqual({ viewers: 1, hostOnline: false });
+  });
+
+  it("limits chat to 5 per window then cools down", async () => {
+    const s = make();
+    const [room, user] = [randomUUID(), randomUUID()];
+    const verdicts = [];
+    for (let i = 0; i < 7; i += 1) verdicts.push(await s.allowChat(room, user));
+    expect(verdicts).toEqual([true, true, true, true, true, false, false]);
+    expect(await s.allowChat(room, randomUUID())).toBe(true);
+  });
+
+  it("concurrent chat from several connections never exceeds the limit", async () => {
+    const s = make();
+    const [room, user] = [randomUUID(), randomUUID()];
+    const verdicts = await Promise.all(Array.from({ length: 20 }, () => s.allowChat(room, user)));
+    expect(verdicts.filter(Boolean)).toHaveLength(5);
+  });
+
+  it("remembers the last message for the duplicate window, and mutes", async () => {
+    const s = make();
+    const [room, user] = [randomUUID(), randomUUID()];
+    expect(await s.isDuplicate(room, user, "hi")).toBe(false);
+    await s.rememberMessage(room, user, "hi");
+    expect(await s.isDuplicate(room, user, "hi")).toBe(true);
+    expect(await s.isDuplicate(room, user, "other")).toBe(false);
+    await s.setMuted(room, user, true);
+    expect(await s.isMuted(room, user)).toBe(true);
+    await s.setMuted(room, user, false);
+    expect(await s.isMuted(room, user)).toBe(false);
+  });
+
+  it("clearRoom forgets presence and mutes", async () => {
+    const s = make();
+    const [room, host, user] = [randomUUID(), randomUUID(), randomUUID()];
+    await s.connect(room, host, user, "c1");
+    await s.setMuted(room, user, true);
+    await s.clearRoom(room);
+    expect((await s.roomPresence([room])).has(room)).toBe(false);
+    expect(await s.isMuted(room, user)).toBe(false);
+  });
+});
+
+describe.runIf(Boolean(redisUrl))("redis presence across instances", () => {
+  it("a dead instance's connections are reaped once by a live peer, reporting users who left", async () => {
+    const dead = new RedisRealtimeState(redis!, prefix, { instanceTtlMs: 300, heartbeatMs: 100 });
+    const left: string[] = [];
+    const live = new RedisRealtimeState(redis!, prefix, { instanceTtlMs: 300, heartbeatMs: 100 });
+    const other = new RedisRealtimeState(redis!, prefix, { instanceTtlMs: 300, heartbeatMs: 100 });
+    await dead.start(async () => {});
+    await live.start(async (r, u) => void left.push(`${r}:${u}`));
+    await other.start(async (r, u) => void left.push(`${r}:${u}`));
+    const [room, host, user] = [randomUUID(), randomUUID(), randomUUID()];
+    await dead.connect(room, host, host, "h1");
+    await dead.connect(room, host, user, "u1");
+    await live.connect(room, host, user, "u2"); // the user also has a tab on a live instance
+    await dead.close(); // stops heartbeating, as kill -9 would
+    const deadline = Date.now() + 5000;
+    const mine = () => left.filter((entry) => entry.startsWith(room));
+    while (mine().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await live.reapDeadPeers();
+    await other.reapDeadPeers();
+    // (Other entries are connections earlier cases left on never-started instances: reaped too.)
+    expect(mine()).toEqual([`${room}:${host}`]); // the user still has a live tab
+    expect((await live.roomPresence([room])).get(room)).toEqual({ viewers: 1, hostOnline: false });
+    await live.close({ forget: true });
+    await other.close({ forget: true });
+  });
+});

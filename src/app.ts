@@ -32,17 +32,19 @@ import { ProviderRegistry } from "./providers/registry.js";
 import { TmdbClient } from "./providers/tmdb.js";
 import { VidkingProvider } from "./providers/vidking.js";
 import { connectRedis, type RedisClient } from "./redis.js";
-import { LocalRoomEventBus, type RoomEventBus } from "./rooms/events.js";
+import type { RoomEventBus } from "./rooms/events.js";
 import { roomRoutes } from "./rooms/routes.js";
 import { RoomService } from "./rooms/service.js";
 import { type JsonCache, MemoryCache, RedisCache } from "./state/cache.js";
 import { type AttemptLimiter, MemoryLimiter, RedisLimiter } from "./state/limiter.js";
-import { MemoryRealtimeState, type RealtimeState } from "./state/realtime-state.js";
-import { TimerScheduler } from "./lifecycle/scheduler.js";
+import type { RealtimeState } from "./state/realtime-state.js";
+import { createRealtimeBackends } from "./realtime/backends.js";
 import { RoomHub } from "./realtime/hub.js";
 import { attachRawWebSocket } from "./realtime/rawws.js";
 import { attachSocketIo, SOCKET_IO_PATH } from "./realtime/socketio.js";
 import type { Server as SocketIoServer } from "socket.io";
+import type { GraceScheduler } from "./lifecycle/scheduler.js";
+import type { RoomLifecycle } from "./lifecycle/service.js";
 
 export interface AppServices {
   auth: AuthService;
@@ -59,7 +61,7 @@ export interface StreamItApp {
   database: Database;
   redis: RedisClient | undefined;
   events: RoomEventBus;
-  realtime: { hub: RoomHub; state: RealtimeState; io: SocketIoServer };
+  realtime: { hub: RoomHub; state: RealtimeState; io: SocketIoServer; scheduler: GraceScheduler; lifecycle: RoomLifecycle };
   limiter: AttemptLimiter;
   services: AppServices;
   /** Stops accepting work and releases every resource. Safe to call twice. */
@@ -152,15 +154,14 @@ async function installHttpBasics(http: FastifyInstance, config: Config): Promise
 }
 
 export async function buildApp(config: Config): Promise<StreamItApp> {
+  const http = createHttpServer(config);
+  const logRedisError = (err: Error) => http.log.warn({ err: err.message }, "redis error (reconnecting)");
   const database = await openDatabase(config.database);
   let redis: RedisClient | undefined;
   try {
     await migrateToLatest(database.db, database.schema);
-    if (config.REDIS_URL) {
-      redis = await connectRedis(config.REDIS_URL, () => {
-        /* node-redis reconnects by itself; health reports the outage */
-      });
-    }
+    // node-redis reconnects by itself; /health/ reports the outage meanwhile.
+    if (config.REDIS_URL) redis = await connectRedis(config.REDIS_URL, logRedisError);
   } catch (err) {
     await database.close();
     throw err;
@@ -169,8 +170,8 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
   const prefix = config.REDIS_PREFIX;
   const limiter: AttemptLimiter = redis ? new RedisLimiter(redis, prefix) : new MemoryLimiter();
   const cache: JsonCache = redis ? new RedisCache(redis, prefix) : new MemoryCache();
-  const events = new LocalRoomEventBus();
-  const realtimeState = new MemoryRealtimeState();
+  const realtime = await createRealtimeBackends(config, database.db, redis, logRedisError);
+  const { events } = realtime;
   const tokens = new TokenService(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS);
   const providers = new ProviderRegistry(
     [new VidkingProvider(new TmdbClient({ baseUrl: config.TMDB_BASE_URL, apiKey: config.TMDB_API_KEY }))],
@@ -181,11 +182,10 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     tokens,
     rooms: new RoomService(database.db, events, limiter, providers),
     progress: new ProgressService(database.db),
-    discovery: new DiscoveryService(database.db, realtimeState),
+    discovery: new DiscoveryService(database.db, realtime.state),
     providers,
   };
 
-  const http = createHttpServer(config);
   await installHttpBasics(http, config);
   installMetrics(http);
   const guards = createAuthGuards(services.auth);
@@ -203,23 +203,27 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
   }
 
   // Realtime: one hub, two transports on the same HTTP server.
-  let hub: RoomHub | undefined = undefined;
-  const scheduler = new TimerScheduler(async (roomId) => void (await hub!.expire(roomId)));
-  hub = new RoomHub(database.db, services.auth, realtimeState, events, scheduler, {
+  const hub = new RoomHub(database.db, services.auth, realtime.state, events, realtime.scheduler, realtime.lifecycle, {
     graceSeconds: config.GRACE_PERIOD_SECONDS,
     driftThresholdSeconds: config.DRIFT_THRESHOLD_SECONDS,
     recoverLiveRooms: !config.clusterMode,
     logger: http.log,
   });
-  const rawWs = attachRawWebSocket(http.server, hub, { allowedOrigins: config.CORS_ORIGINS, socketIoPath: SOCKET_IO_PATH });
-  const socketIo = attachSocketIo(http.server, hub, { allowedOrigins: config.CORS_ORIGINS });
+  const rawWs = attachRawWebSocket(http.server, hub, {
+    allowedOrigins: config.CORS_ORIGINS,
+    socketIoPath: SOCKET_IO_PATH,
+    fanout: realtime.fanout,
+  });
+  const socketIo = attachSocketIo(http.server, hub, { allowedOrigins: config.CORS_ORIGINS, adapter: realtime.adapter });
   hub.addTransport(rawWs);
   hub.addTransport(socketIo);
-  const realtimeHub = hub;
   http.addHook("preClose", async () => {
-    await realtimeHub.close();
+    await hub.close();
     rawWs.close();
     await socketIo.close();
+  });
+  http.addHook("onClose", async () => {
+    await realtime.close();
   });
   await hub.start();
   await http.ready();
@@ -238,7 +242,7 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     database,
     redis,
     events,
-    realtime: { hub, state: realtimeState, io: socketIo.io },
+    realtime: { hub, state: realtime.state, io: socketIo.io, scheduler: realtime.scheduler, lifecycle: realtime.lifecycle },
     limiter,
     services,
     close,

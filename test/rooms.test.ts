@@ -13,6 +13,24 @@ afterAll(() => t?.stop());
 
 const eventsOf = (type: RoomEvent["type"], roomId: string) => events.filter((e) => e.type === type && e.roomId === roomId);
 
+/** Events travel through Redis in cluster mode: wait until `count` of them have arrived. */
+async function arrived(type: RoomEvent["type"], roomId: string, count = 1): Promise<RoomEvent[]> {
+  const deadline = Date.now() + 5000;
+  while (eventsOf(type, roomId).length < count && Date.now() < deadline) {
+    await new Promise<void>((resolve) => {
+      const stop = t.app.events.subscribe(() => {
+        stop();
+        resolve();
+      });
+      setTimeout(() => {
+        stop();
+        resolve();
+      }, 100);
+    });
+  }
+  return eventsOf(type, roomId);
+}
+
 describe("create", () => {
   it("creates a public room with a 6-character code; the host is an approved participant", async () => {
     const host = await t.api.register("Host1");
@@ -140,7 +158,7 @@ describe("join", () => {
     const approved = await t.api.post("/api/rooms/approve/", { room_id: room.room_id, user_id: a.id }, { token: host.token });
     expect(approved.status).toBe(200);
     expect(approved.body).toEqual({ approved: true });
-    expect(eventsOf("participant.approved", room.room_id)).toEqual([
+    expect(await arrived("participant.approved", room.room_id)).toEqual([
       { type: "participant.approved", roomId: room.room_id, code: room.code, userId: a.id },
     ]);
     expect((await t.api.join(a.token, room.code)).body.status).toBe("APPROVED");
@@ -150,7 +168,7 @@ describe("join", () => {
 
     const rejected = await t.api.post("/api/rooms/reject/", { room_id: room.room_id, user_id: b.id }, { token: host.token });
     expect(rejected.body).toEqual({ rejected: true });
-    expect(eventsOf("participant.rejected", room.room_id)).toHaveLength(1);
+    expect(await arrived("participant.rejected", room.room_id)).toHaveLength(1);
     const detail = await t.api.get(`/api/rooms/${room.code}/detail/`, { token: b.token });
     expect(detail.status).toBe(403);
     expect(detail.body.error).toBe("Not a participant");
@@ -228,7 +246,7 @@ describe("delete", () => {
     expect(res.body).toEqual({ status: "room_deleted", state: "DELETED" });
     const again = await t.api.post("/api/rooms/delete/", { room_id: room.room_id }, { token: host.token });
     expect(again.body).toEqual({ status: "room_deleted", state: "DELETED" });
-    expect(eventsOf("room.deleted", room.room_id)).toHaveLength(1);
+    expect(await arrived("room.deleted", room.room_id)).toHaveLength(1);
     const detail = await t.api.get(`/api/rooms/${room.code}/detail/`, { token: host.token });
     expect(detail.body).toMatchObject({ state: "DELETED", is_active: false });
   });
@@ -318,7 +336,7 @@ describe("source, chat toggle, password rotation", () => {
       { token: host.token },
     );
     expect(tv.body.embed_url).toBe("https://www.vidking.net/embed/tv/119051/1/8");
-    const published = eventsOf("room.source_changed", room.room_id);
+    const published = await arrived("room.source_changed", room.room_id, 2);
     expect(published).toHaveLength(2);
     const last = published[1] as Extract<RoomEvent, { type: "room.source_changed" }>;
     expect(last.playback).toMatchObject({ is_playing: false, time: 0, version: 2, rate: 1 });
@@ -350,7 +368,7 @@ describe("source, chat toggle, password rotation", () => {
     const room = await t.api.createRoom(host.token);
     const res = await t.api.post("/api/rooms/chat/", { room_id: room.room_id, enabled: false }, { token: host.token });
     expect(res.body).toEqual({ room_id: room.room_id, is_chat_enabled: false });
-    expect(eventsOf("room.chat_toggled", room.room_id)).toEqual([
+    expect(await arrived("room.chat_toggled", room.room_id)).toEqual([
       { type: "room.chat_toggled", roomId: room.room_id, code: room.code, enabled: false },
     ]);
     const detail = await t.api.get(`/api/rooms/${room.code}/detail/`, { token: host.token });

@@ -1,13 +1,24 @@
 /** `npm run expire-rooms`: expires GRACE rooms whose grace has passed (the original `expire_rooms`). */
 import { loadConfig } from "../src/config.js";
 import { openDatabase } from "../src/db.js";
-import { expireDueRooms } from "../src/lifecycle/transitions.js";
+import type { GraceScheduler } from "../src/lifecycle/scheduler.js";
+import { RoomLifecycle } from "../src/lifecycle/service.js";
+import { connectRedis } from "../src/redis.js";
+import { LocalRoomEventBus, type RoomEventBus } from "../src/rooms/events.js";
+import { RedisRoomEventBus } from "../src/rooms/redis-event-bus.js";
+import { MemoryRealtimeState } from "../src/state/realtime-state.js";
 
 const config = loadConfig();
 const database = await openDatabase(config.database);
+// In cluster mode the expiries are announced, so web instances close those rooms' sockets.
+const redis = config.clusterMode && config.REDIS_URL ? await connectRedis(config.REDIS_URL, () => {}) : undefined;
 try {
-  const expired = await expireDueRooms(database.db);
-  console.log(`Expired ${expired.length} room(s)`);
+  const events: RoomEventBus = redis ? await RedisRoomEventBus.create(redis, config.REDIS_PREFIX, () => {}) : new LocalRoomEventBus();
+  const noScheduling: GraceScheduler = { schedule() {}, cancel() {}, close() {} };
+  const lifecycle = new RoomLifecycle(database.db, events, new MemoryRealtimeState(), noScheduling, config.GRACE_PERIOD_SECONDS);
+  console.log(`Expired ${await lifecycle.sweep()} room(s)`);
+  if (events instanceof RedisRoomEventBus) await events.close();
 } finally {
+  await redis?.quit().catch(() => {});
   await database.close();
 }

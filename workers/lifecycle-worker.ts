@@ -1,41 +1,41 @@
 /**
- * `npm run worker`: the lifecycle worker of cluster mode. Until the BullMQ scheduler lands it
- * sweeps PostgreSQL for rooms whose grace has passed; the transition is a conditional UPDATE,
- * so several workers (and web processes) can run it at once and each room expires exactly once.
+ * `npm run worker`: the lifecycle worker of cluster mode. It expires rooms when their grace
+ * job fires, sweeps for anything missed, and reaps presence of web instances that died. Several
+ * workers may run: each transition is a conditional UPDATE, so a room expires exactly once.
  */
 import { loadConfig } from "../src/config.js";
 import { openDatabase } from "../src/db.js";
-import { expireDueRooms } from "../src/lifecycle/transitions.js";
-
-const SWEEP_INTERVAL_MS = 5_000;
+import { startLifecycleWorker } from "../src/lifecycle/worker.js";
+import { createRealtimeBackends } from "../src/realtime/backends.js";
+import { connectRedis } from "../src/redis.js";
 
 const config = loadConfig();
-if (config.database.kind !== "postgres") {
-  console.error("The worker serves cluster mode (DATABASE_URL=postgres://...). Embedded mode runs in a single process and needs no worker.");
+if (!config.clusterMode || !config.REDIS_URL) {
+  console.error("The worker serves cluster mode: set DATABASE_URL=postgres://... and REDIS_URL=redis://...");
   process.exit(78);
 }
+const log = (details: object, msg: string) => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...details }));
 const database = await openDatabase(config.database);
-let timer: NodeJS.Timeout | undefined;
-let running: Promise<void> = Promise.resolve();
+const redis = await connectRedis(config.REDIS_URL, (err) => log({ err: err.message }, "redis error (reconnecting)"));
+const realtime = await createRealtimeBackends(config, database.db, redis, (err) => log({ err: err.message }, "redis error"));
+// Heartbeat like a web instance so it can reap dead instances even when no web process is left.
+await realtime.state.start((roomId, userId) => realtime.lifecycle.staleLeave(roomId, userId));
+const worker = startLifecycleWorker({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, lifecycle: realtime.lifecycle, log });
+await worker.sweep();
+log({ pid: process.pid }, "lifecycle worker started");
 
-async function sweep(): Promise<void> {
-  try {
-    const expired = await expireDueRooms(database.db);
-    if (expired.length > 0) console.log(JSON.stringify({ msg: "expired rooms", rooms: expired.map((r) => r.code) }));
-  } catch (err) {
-    console.error(JSON.stringify({ msg: "sweep failed", err: String(err) }));
-  }
-  timer = setTimeout(() => (running = sweep()), SWEEP_INTERVAL_MS);
-}
-
+let stopping = false;
 async function shutdown(signal: string): Promise<void> {
-  console.log(JSON.stringify({ msg: "worker stopping", signal }));
-  clearTimeout(timer);
-  await running;
+  if (stopping) return;
+  stopping = true;
+  log({ signal }, "worker stopping");
+  await worker.close();
+  await realtime.state.close({ forget: true });
+  await realtime.scheduler.close();
+  await realtime.close();
+  await redis.quit().catch(() => {});
   await database.close();
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
-console.log(JSON.stringify({ msg: "lifecycle worker started", intervalMs: SWEEP_INTERVAL_MS }));
-running = sweep();

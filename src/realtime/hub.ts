@@ -10,7 +10,8 @@ import { type ChatEntry, ChatService } from "../chat/service.js";
 import type { DB } from "../db.js";
 import { isAppError } from "../errors.js";
 import type { GraceScheduler } from "../lifecycle/scheduler.js";
-import { expireDueRooms, markExpired, markGrace, markLive } from "../lifecycle/transitions.js";
+import type { RoomLifecycle } from "../lifecycle/service.js";
+import { markGrace, markLive } from "../lifecycle/transitions.js";
 import { ModerationService } from "../moderation/service.js";
 import { PlaybackService, snapshotAt } from "../playback/service.js";
 import { recordRoomEvent } from "../rooms/audit.js";
@@ -21,7 +22,7 @@ import type { RealtimeState } from "../state/realtime-state.js";
 import { CommandHandlers } from "./commands.js";
 import { CLOSE_CODES, type ServerMessage } from "./protocol.js";
 import { buildRoster } from "./roster.js";
-import { type CommandResult, type Connection, JoinRejected, type Member, type Transport } from "./types.js";
+import { type CommandResult, type Connection, JoinRejected, type Member, type Scope, type Transport } from "./types.js";
 
 export interface HubLogger {
   error(details: object, message: string): void;
@@ -61,6 +62,8 @@ export interface LiveRoom {
     joined: { message: ServerMessage; except: string }[];
     /** Resolved once a roster built after their request has been sent. */
     waiters: (() => void)[];
+    /** `cluster` when any pending request came from a change made on this instance. */
+    scope: Scope;
   };
   lastProgressWrite: number;
 }
@@ -83,6 +86,7 @@ export class RoomHub {
     readonly state: RealtimeState,
     readonly events: RoomEventBus,
     private readonly scheduler: GraceScheduler,
+    private readonly lifecycle: RoomLifecycle,
     readonly options: HubOptions,
   ) {
     this.chat = new ChatService(db);
@@ -98,7 +102,8 @@ export class RoomHub {
   /** Subscribes to room events and repairs lifecycle state left by a previous run. */
   async start(): Promise<void> {
     this.unsubscribe = this.events.subscribe((event) => this.onRoomEvent(event));
-    for (const room of await expireDueRooms(this.db)) this.events.publish({ type: "room.expired", roomId: room.id, code: room.code });
+    await this.state.start((roomId, userId) => this.lifecycle.staleLeave(roomId, userId));
+    await this.lifecycle.sweep();
     if (this.options.recoverLiveRooms) {
       // Nobody is connected to a fresh process: hosts of LIVE rooms are gone, so grace starts now.
       const live = await this.db.selectFrom("rooms").select("id").where("state", "=", "LIVE").execute();
@@ -108,14 +113,17 @@ export class RoomHub {
     for (const room of graced) await this.scheduler.schedule(room.id, room.grace_ends_at!);
   }
 
-  /** Closes every local connection (1012: reconnect) and stops listening. */
+  /**
+   * Drains this instance: every client is told to reconnect (1012) and leaves properly, so
+   * hosts enter grace and the others see them go; then presence is released.
+   */
   async close(): Promise<void> {
-    this.unsubscribe?.();
-    for (const live of this.rooms.values()) {
-      live.closed = true;
-      for (const member of live.members.values()) member.connection.close(CLOSE_CODES.SERVICE_RESTART, "Server restarting");
-    }
+    const members = [...this.rooms.values()].flatMap((live) => [...live.members.values()]);
+    for (const member of members) member.connection.close(CLOSE_CODES.SERVICE_RESTART, "Server restarting");
+    await Promise.all(members.map((member) => this.leave(member.connection)));
     await Promise.allSettled([...this.locks.values()]);
+    this.unsubscribe?.();
+    await this.quietly(this.state.close({ forget: true }), "release presence");
     await this.scheduler.close();
   }
 
@@ -151,7 +159,7 @@ export class RoomHub {
       throw new JoinRejected(CLOSE_CODES.ROOM_INACTIVE, "ROOM_INACTIVE", "Room is no longer active");
     }
     if (room.state === "GRACE" && room.grace_ends_at && room.grace_ends_at.getTime() <= Date.now()) {
-      await this.expire(room.id);
+      await this.lifecycle.expire(room.id);
       throw new JoinRejected(CLOSE_CODES.GRACE_EXPIRED, "ROOM_EXPIRED", "Room has expired");
     }
     if (participant?.status !== "APPROVED") {
@@ -232,29 +240,24 @@ export class RoomHub {
     const { lastForUser, graceEndsAt } = await this.withRoomLock(live.id, async () => {
       const { lastForUser } = await this.state.disconnect(live.id, user.id, connection.id);
       let graceEndsAt: Date | null = null;
-      if (lastForUser && member.isHost && !live.closed) {
-        const graced = await markGrace(this.db, live.id, this.options.graceSeconds);
-        if (graced?.grace_ends_at) {
-          graceEndsAt = graced.grace_ends_at;
-          await this.scheduler.schedule(live.id, graced.grace_ends_at);
-          await recordRoomEvent(this.db, live.id, user.id, "host.disconnected", { grace_ends_at: graceEndsAt.toISOString() });
-        }
-      }
+      if (lastForUser && member.isHost && !live.closed) graceEndsAt = await this.lifecycle.hostGone(live.id, user.id);
       return { lastForUser, graceEndsAt };
     });
     if (!live.closed) {
       if (graceEndsAt) {
-        this.broadcast(live, {
-          type: "HOST_DISCONNECTED",
-          grace_seconds: this.options.graceSeconds,
-          grace_ends_at: graceEndsAt.toISOString(),
-        });
+        // A host tab opened meanwhile has no use for "the host is away".
+        const hostTabs = [...live.members.values()].filter((m) => m.user.id === user.id).map((m) => m.connection.id);
+        this.broadcast(
+          live,
+          { type: "HOST_DISCONNECTED", grace_seconds: this.options.graceSeconds, grace_ends_at: graceEndsAt.toISOString() },
+          hostTabs,
+        );
       } else if (lastForUser && !member.isHost) {
         live.roster.left.push({ type: "USER_LEFT", user: user.display_name, user_id: user.id });
       }
       if (live.members.size > 0) void this.refreshRoster(live);
     }
-    if (live.members.size === 0 && !live.roster.running) this.rooms.delete(live.code);
+    if (live.members.size === 0 && !live.roster.running) this.dropRoom(live);
   }
 
   /** Validates and runs one client frame (decoded JSON, or an InvalidFrame); null means drop. */
@@ -270,9 +273,10 @@ export class RoomHub {
 
   // ---- fan-out --------------------------------------------------------------------------
 
-  broadcast(live: LiveRoom, message: ServerMessage, exceptConnectionId?: string): void {
-    const except = exceptConnectionId ? new Set([exceptConnectionId]) : undefined;
-    for (const transport of this.transports) transport.broadcast(live.code, message, except);
+  /** Sends to the room on every instance (`cluster`, the default) or only on this one. */
+  broadcast(live: Pick<LiveRoom, "code">, message: ServerMessage, exceptIds?: string | Iterable<string>, scope: Scope = "cluster"): void {
+    const except = exceptIds === undefined ? undefined : new Set(typeof exceptIds === "string" ? [exceptIds] : exceptIds);
+    for (const transport of this.transports) transport.broadcast(live.code, message, except, scope);
   }
 
   /** Closes every local connection of a user in a room (kick, ban). */
@@ -287,9 +291,10 @@ export class RoomHub {
    * into the next, so a join storm costs O(N) roster messages, and the last one is exact.
    * Queued USER_LEFT go before it and USER_JOINED after it, as in the original order.
    */
-  refreshRoster(live: LiveRoom): Promise<void> {
+  refreshRoster(live: LiveRoom, scope: Scope = "cluster"): Promise<void> {
     const sent = new Promise<void>((resolve) => live.roster.waiters.push(resolve));
     live.roster.dirty = true;
+    if (scope === "cluster") live.roster.scope = "cluster";
     if (live.roster.running) return sent;
     live.roster.running = true;
     void (async () => {
@@ -299,11 +304,13 @@ export class RoomHub {
           const waiters = live.roster.waiters.splice(0);
           const left = live.roster.left.splice(0);
           const joined = live.roster.joined.splice(0);
+          const scope = live.roster.scope;
+          live.roster.scope = "local";
           try {
             const roster = await buildRoster(this.db, this.state, live);
-            for (const message of left) this.broadcast(live, message);
-            this.broadcast(live, roster);
-            for (const { message, except } of joined) this.broadcast(live, message, except);
+            for (const message of left) this.broadcast(live, message, undefined, scope);
+            this.broadcast(live, roster, undefined, scope);
+            for (const { message, except } of joined) this.broadcast(live, message, except, scope);
           } catch {
             // The database hiccuped: the next join or leave sends a fresh roster.
           } finally {
@@ -313,22 +320,13 @@ export class RoomHub {
       } finally {
         live.roster.running = false;
         for (const resolve of live.roster.waiters.splice(0)) resolve();
-        if (live.members.size === 0) this.rooms.delete(live.code);
+        if (live.members.size === 0) this.dropRoom(live);
       }
     })();
     return sent;
   }
 
   // ---- lifecycle -----------------------------------------------------------------------
-
-  /** Grace is over: expire the room (once, whoever calls) and tell its members. */
-  async expire(roomId: string): Promise<boolean> {
-    const expired = await markExpired(this.db, roomId);
-    if (!expired) return false;
-    await recordRoomEvent(this.db, roomId, null, "room.expired");
-    this.events.publish({ type: "room.expired", roomId, code: expired.code });
-    return true;
-  }
 
   private onRoomEvent(event: RoomEvent): void {
     const live = this.rooms.get(event.code);
@@ -341,7 +339,7 @@ export class RoomHub {
         if (!live) return;
         live.closed = true;
         const deleted = event.type === "room.deleted";
-        this.broadcast(live, deleted ? { type: "ROOM_DELETED" } : { type: "ROOM_EXPIRED" });
+        this.broadcast(live, deleted ? { type: "ROOM_DELETED" } : { type: "ROOM_EXPIRED" }, undefined, "local");
         for (const member of [...live.members.values()]) {
           member.connection.close(
             deleted ? CLOSE_CODES.ROOM_INACTIVE : CLOSE_CODES.GRACE_EXPIRED,
@@ -353,26 +351,35 @@ export class RoomHub {
       case "room.chat_toggled":
         if (!live) return;
         live.chatEnabled = event.enabled;
-        this.broadcast(live, { type: "CHAT_STATUS", enabled: event.enabled });
+        this.broadcast(live, { type: "CHAT_STATUS", enabled: event.enabled }, undefined, "local");
         return;
       case "room.source_changed":
         if (!live) return;
         live.media = event.source;
         live.playback = event.playback;
-        this.broadcast(live, { type: "SOURCE_CHANGED", ...event.source });
-        this.broadcast(live, { type: "PLAYBACK_STATE", ...event.playback });
+        this.broadcast(live, { type: "SOURCE_CHANGED", ...event.source }, undefined, "local");
+        this.broadcast(live, { type: "PLAYBACK_STATE", ...event.playback }, undefined, "local");
         return;
       case "room.playback_changed":
         if (!live || event.playback.version <= live.playback.version) return;
         live.playback = event.playback;
-        this.broadcast(live, { type: "PLAYBACK_STATE", ...event.playback });
+        this.broadcast(live, { type: "PLAYBACK_STATE", ...event.playback }, undefined, "local");
         return;
       case "member.removed":
         if (live) this.removeUser(live, event.userId, event.closeCode, event.reason);
         return;
       case "participant.approved":
       case "participant.rejected":
-        if (live) void this.refreshRoster(live);
+        if (live) void this.refreshRoster(live, "local");
+        return;
+      case "member.left":
+        if (!live) return;
+        if (event.graceEndsAt) {
+          this.broadcast(live, { type: "HOST_DISCONNECTED", grace_seconds: this.options.graceSeconds, grace_ends_at: event.graceEndsAt }, undefined, "local");
+        } else {
+          live.roster.left.push({ type: "USER_LEFT", user: event.displayName, user_id: event.userId });
+        }
+        void this.refreshRoster(live, "local");
         return;
     }
   }
@@ -406,12 +413,18 @@ export class RoomHub {
         playback,
         members: new Map(),
         closed: false,
-        roster: { dirty: false, running: false, left: [], joined: [], waiters: [] },
+        roster: { dirty: false, running: false, left: [], joined: [], waiters: [], scope: "local" },
         lastProgressWrite: 0,
       };
       this.rooms.set(room.code, live);
     }
     return live;
+  }
+
+  private dropRoom(live: LiveRoom): void {
+    if (this.rooms.get(live.code) !== live) return;
+    this.rooms.delete(live.code);
+    for (const transport of this.transports) transport.releaseRoom?.(live.code);
   }
 
   private findRoomOf(connectionId: string): LiveRoom | undefined {

@@ -9,6 +9,7 @@ import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
 import type { RoomHub } from "./hub.js";
 import { originAllowed } from "./origins.js";
+import type { RawFanout } from "./fanout.js";
 import { MAX_FRAME_BYTES, type ServerMessage } from "./protocol.js";
 import { type Connection, InvalidFrame, JoinRejected, type Transport } from "./types.js";
 
@@ -44,8 +45,9 @@ export interface RawTransport extends Transport {
 export function attachRawWebSocket(
   server: Server,
   hub: RoomHub,
-  options: { allowedOrigins: readonly string[]; socketIoPath: string },
+  options: { allowedOrigins: readonly string[]; socketIoPath: string; fanout?: RawFanout | undefined },
 ): RawTransport {
+  const fanout = options.fanout;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
   const rooms = new Map<string, Map<string, RawConnection>>();
 
@@ -88,12 +90,18 @@ export function attachRawWebSocket(
     if (ws.readyState !== WebSocket.OPEN) return false;
     const roomCode = admission.room.code;
     let members = rooms.get(roomCode);
-    if (!members) rooms.set(roomCode, (members = new Map()));
+    if (!members) {
+      rooms.set(roomCode, (members = new Map()));
+      fanout?.join(roomCode, (frame, except) => deliver(roomCode, frame, except));
+    }
     members.set(connection.id, connection);
     ws.on("close", () => {
       const current = rooms.get(roomCode);
       current?.delete(connection.id);
-      if (current?.size === 0) rooms.delete(roomCode);
+      if (current?.size === 0) {
+        rooms.delete(roomCode);
+        fanout?.leave(roomCode);
+      }
       void hub.leave(connection);
     });
     try {
@@ -134,14 +142,19 @@ export function attachRawWebSocket(
     }
   }, HEARTBEAT_MS).unref();
 
+  function deliver(roomCode: string, frame: string, except?: ReadonlySet<string>): void {
+    const members = rooms.get(roomCode);
+    if (!members) return;
+    for (const connection of members.values()) {
+      if (!except?.has(connection.id)) connection.sendFrame(frame);
+    }
+  }
+
   return {
-    broadcast(roomCode, message, except) {
-      const members = rooms.get(roomCode);
-      if (!members || members.size === 0) return;
+    broadcast(roomCode, message, except, scope = "cluster") {
       const frame = JSON.stringify(message);
-      for (const connection of members.values()) {
-        if (!except?.has(connection.id)) connection.sendFrame(frame);
-      }
+      deliver(roomCode, frame, except);
+      if (scope === "cluster" && fanout) fanout.publish(roomCode, frame, except ? [...except] : []);
     },
     close() {
       clearInterval(heartbeat);

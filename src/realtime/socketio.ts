@@ -3,13 +3,14 @@
  * acks `{ok}` / `{ok:false, error}`, refusals as connect_error with `data.code` (the close code).
  */
 import type { Server as HttpServer } from "node:http";
-import { Server, type Socket } from "socket.io";
+import { Server, type ServerOptions, type Socket } from "socket.io";
 import type { Admission, RoomHub } from "./hub.js";
 import { originAllowed } from "./origins.js";
 import type { Ack, ClientToServerEvents, ServerMessage, ServerToClientEvents } from "./protocol.js";
 import { type CommandResult, type Connection, InvalidFrame, JoinRejected, type Transport } from "./types.js";
 
 export const SOCKET_IO_PATH = "/socket.io/";
+const namespaceOf = (roomCode: string) => `/room/${roomCode}`;
 const ROOM_NAMESPACE = /^\/room\/[^/]{1,32}$/;
 
 interface SocketData {
@@ -44,7 +45,7 @@ export interface SocketIoTransport extends Transport {
 export function attachSocketIo(
   server: HttpServer,
   hub: RoomHub,
-  options: { allowedOrigins: readonly string[] },
+  options: { allowedOrigins: readonly string[]; adapter?: ServerOptions["adapter"] | undefined },
 ): SocketIoTransport {
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(server, {
     path: SOCKET_IO_PATH,
@@ -58,17 +59,21 @@ export function attachSocketIo(
       credentials: true,
     },
     allowRequest: (req, callback) => callback(null, originAllowed(req.headers.origin, options.allowedOrigins)),
+    ...(options.adapter ? { adapter: options.adapter } : {}),
   });
-  /** room code → the namespace names its sockets use (the code's case may differ). */
-  const namespaces = new Map<string, Set<string>>();
-
   const rooms = io.of(ROOM_NAMESPACE);
+  const parent = rooms as unknown as { createChild(name: string): typeof rooms; children: Set<unknown> };
   rooms.use(async (socket, next) => {
     const auth = socket.handshake.auth as { token?: unknown };
     const query = socket.handshake.query.token;
     const token = typeof auth?.token === "string" ? auth.token : typeof query === "string" ? query : null;
     try {
-      socket.data.admission = await hub.admit(token, socket.nsp.name.slice("/room/".length));
+      const admission = await hub.admit(token, socket.nsp.name.slice("/room/".length));
+      // One namespace per room across the cluster: the canonical (upper-case) code only.
+      if (socket.nsp.name !== namespaceOf(admission.room.code)) {
+        throw new JoinRejected(4002, "ROOM_NOT_FOUND", `Use the room code in upper case: ${namespaceOf(admission.room.code)}`);
+      }
+      socket.data.admission = admission;
       next();
     } catch (err) {
       const rejection = err instanceof JoinRejected ? err : new JoinRejected(1011, "INTERNAL_ERROR", "Internal error");
@@ -81,10 +86,6 @@ export function attachSocketIo(
   rooms.on("connection", (socket: RoomSocket) => {
     const connection = new SocketIoConnection(socket);
     const admission = socket.data.admission;
-    const code = admission.room.code;
-    let names = namespaces.get(code);
-    if (!names) namespaces.set(code, (names = new Set()));
-    names.add(socket.nsp.name);
 
     // Messages of one socket run one at a time, in order, after the join sequence.
     let chain: Promise<unknown> = hub.enter(connection, admission).catch(() => connection.close(1011, "Internal error"));
@@ -97,11 +98,7 @@ export function attachSocketIo(
           : new InvalidFrame("The payload must be an object");
       chain = chain.then(async () => reply(connection, ack, await hub.handle(connection, frame).catch(() => null)));
     });
-    socket.on("disconnect", () => {
-      if (socket.nsp.sockets.size === 0) names!.delete(socket.nsp.name);
-      if (names!.size === 0 && namespaces.get(code) === names) namespaces.delete(code);
-      void hub.leave(connection);
-    });
+    socket.on("disconnect", () => void hub.leave(connection));
   });
 
   function reply(connection: SocketIoConnection, ack: ((result: Ack) => void) | undefined, result: CommandResult | null) {
@@ -118,15 +115,22 @@ export function attachSocketIo(
 
   return {
     io,
-    broadcast(roomCode, message, except) {
-      const names = namespaces.get(roomCode);
-      if (!names) return;
-      for (const name of names) {
-        const nsp = io._nsps.get(name);
-        if (!nsp) continue;
-        const target = except && except.size > 0 ? nsp.except([...except]) : nsp;
-        (target.emit as (event: string, payload: unknown) => boolean)(message.type, message);
-      }
+    broadcast(roomCode, message, except, scope = "cluster") {
+      const name = namespaceOf(roomCode);
+      // A cluster broadcast needs the namespace here even without local sockets, so that its
+      // adapter can publish it to the instances that have some.
+      const nsp = io._nsps.get(name) ?? (scope === "cluster" && options.adapter ? parent.createChild(name) : undefined);
+      if (!nsp) return;
+      const operator = scope === "local" ? nsp.local : nsp;
+      const target = except && except.size > 0 ? operator.except([...except]) : operator;
+      (target.emit as (event: string, payload: unknown) => boolean)(message.type, message);
+    },
+    releaseRoom(roomCode) {
+      const nsp = io._nsps.get(namespaceOf(roomCode));
+      if (!nsp || nsp.sockets.size > 0) return;
+      void nsp.adapter.close();
+      io._nsps.delete(nsp.name);
+      parent.children.delete(nsp);
     },
     async close() {
       io.local.disconnectSockets(true);

@@ -13,9 +13,18 @@ export interface Connection {
   close(code: number, reason: string): void;
 }
 
+/**
+ * Where a broadcast goes: `cluster` reaches the room's clients on every instance (direct
+ * broadcasts from the instance that handled a message); `local` only this instance's (used
+ * when every instance reacts to the same room event on its own).
+ */
+export type Scope = "cluster" | "local";
+
 /** A transport's fan-out: delivers to its connections in a room, encoding the message once. */
 export interface Transport {
-  broadcast(roomCode: string, message: ServerMessage, except?: ReadonlySet<string>): void;
+  broadcast(roomCode: string, message: ServerMessage, except?: ReadonlySet<string>, scope?: Scope): void;
+  /** The hub no longer has anyone in the room on this instance. */
+  releaseRoom?(roomCode: string): void;
 }
 
 export interface Member {

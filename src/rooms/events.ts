@@ -29,6 +29,8 @@ export type RoomEvent =
   | { type: "room.source_changed"; roomId: string; code: string; source: MediaSource; playback: PlaybackSnapshot }
   | { type: "room.playback_changed"; roomId: string; code: string; playback: PlaybackSnapshot }
   | { type: "member.removed"; roomId: string; code: string; userId: string; closeCode: number; reason: string }
+  /** A user's last connection vanished with a dead instance (reaped presence). */
+  | { type: "member.left"; roomId: string; code: string; userId: string; displayName: string; graceEndsAt: string | null }
   | { type: "participant.approved"; roomId: string; code: string; userId: string }
   | { type: "participant.rejected"; roomId: string; code: string; userId: string };
 

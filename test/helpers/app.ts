@@ -9,6 +9,7 @@ import path from "node:path";
 import pg from "pg";
 import { createClient } from "redis";
 import { buildApp, type StreamItApp } from "../../src/app.js";
+import { startLifecycleWorker } from "../../src/lifecycle/worker.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { Api } from "./api.js";
 
@@ -49,6 +50,11 @@ export async function startApp(overrides: Record<string, string | undefined> = {
   const { env, dataDir } = testEnv(overrides);
   const config = loadConfig(env);
   const app = await buildApp(config);
+  // Cluster mode expires rooms in the lifecycle worker: run one in-process, as `npm run worker` would.
+  const worker =
+    config.clusterMode && config.REDIS_URL
+      ? startLifecycleWorker({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, lifecycle: app.realtime.lifecycle })
+      : undefined;
   await app.http.listen({ port: 0, host: "127.0.0.1" });
   const address = app.http.server.address();
   if (!address || typeof address === "string") throw new Error("no address");
@@ -59,6 +65,7 @@ export async function startApp(overrides: Record<string, string | undefined> = {
     baseUrl,
     api: new Api(baseUrl),
     async stop() {
+      await worker?.close();
       await app.close();
       await dropIsolation(config);
       rmSync(dataDir, { recursive: true, force: true });

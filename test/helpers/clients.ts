@@ -29,6 +29,7 @@ export interface TestClient {
 
 class Inbox {
   readonly received: Message[] = [];
+  private readonly consumed = new Set<number>();
   private cursor = 0;
   private waiters: (() => void)[] = [];
 
@@ -37,29 +38,62 @@ class Inbox {
     for (const wake of this.waiters.splice(0)) wake();
   }
 
+  private advance(): void {
+    while (this.consumed.has(this.cursor)) this.cursor += 1;
+  }
+
+  private async wait(deadline: number, label: string): Promise<void> {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`timed out waiting for ${label}; received ${JSON.stringify(this.received.slice(-5))}`);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, left);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   async take(match: (m: Message) => boolean, skip: boolean, timeoutMs: number, label: string): Promise<Message> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      this.advance();
       while (this.cursor < this.received.length) {
-        const message = this.received[this.cursor++]!;
+        const index = this.cursor;
+        const message = this.received[index]!;
+        this.consumed.add(index);
+        this.advance();
         if (match(message)) return message;
         if (!skip) throw new Error(`expected ${label}, got ${JSON.stringify(message)}`);
       }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${label}; received ${JSON.stringify(this.received.slice(-5))}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await this.wait(deadline, label);
     }
+  }
+
+  /**
+   * Reads the first unread message of each of `types`, in arrival order, leaving any other
+   * message (a broadcast that was in flight when the client joined) unread for later.
+   */
+  async takeEach(types: string[], timeoutMs: number): Promise<Message[]> {
+    const deadline = Date.now() + timeoutMs;
+    const found = new Map<string, number>();
+    for (;;) {
+      for (let i = this.cursor; i < this.received.length && found.size < types.length; i += 1) {
+        const type = this.received[i]!.type;
+        if (!this.consumed.has(i) && types.includes(type) && !found.has(type)) found.set(type, i);
+      }
+      if (found.size === types.length) break;
+      await this.wait(deadline, `join messages ${types}`);
+    }
+    const indexes = [...found.values()].sort((a, b) => a - b);
+    indexes.forEach((i) => this.consumed.add(i));
+    this.advance();
+    return indexes.map((i) => this.received[i]!);
   }
 
   async none(ms: number, type: string | undefined): Promise<void> {
     await new Promise((r) => setTimeout(r, ms));
-    const unread = this.received.slice(this.cursor).filter((m) => !type || m.type === type);
+    const unread = this.received.filter((m, i) => i >= this.cursor && !this.consumed.has(i) && (!type || m.type === type));
     if (unread.length) throw new Error(`unexpected messages: ${JSON.stringify(unread)}`);
   }
 }
@@ -70,10 +104,11 @@ function commonMethods(inbox: Inbox) {
     next: (type?: string, timeoutMs = 5000) => inbox.take((m) => !type || m.type === type, false, timeoutMs, type ?? "a message"),
     waitFor: (type: string, timeoutMs = 5000) => inbox.take((m) => m.type === type, true, timeoutMs, type),
     expectNone: (ms: number, type?: string) => inbox.none(ms, type),
+    /** The three join messages; the joiner gets them in this order. */
     async drainJoin() {
-      const got = [await inbox.take(() => true, false, 5000, "join"), await inbox.take(() => true, false, 5000, "join"), await inbox.take(() => true, false, 5000, "join")];
-      const types = got.map((m) => m.type).sort();
-      if (types.join() !== "CHAT_HISTORY,PLAYBACK_STATE,ROOM_PARTICIPANTS") throw new Error(`bad join messages ${types}`);
+      const got = await inbox.takeEach(["CHAT_HISTORY", "PLAYBACK_STATE", "ROOM_PARTICIPANTS"], 5000);
+      const order = got.map((m) => m.type).join();
+      if (order !== "CHAT_HISTORY,PLAYBACK_STATE,ROOM_PARTICIPANTS") throw new Error(`join messages out of order: ${order}`);
       return got;
     },
   };

@@ -1,0 +1,74 @@
+/**
+ * The realtime backends of each mode. Embedded: in-process bus, state and timers. Cluster:
+ * the Redis event bus, Redis realtime state, BullMQ grace jobs, the sharded Socket.IO Redis
+ * adapter and the sharded raw-WebSocket channels.
+ */
+import { createShardedAdapter } from "@socket.io/redis-adapter";
+import type { ServerOptions } from "socket.io";
+import type { Config } from "../config.js";
+import type { DB } from "../db.js";
+import { BullmqScheduler } from "../lifecycle/bullmq.js";
+import { type GraceScheduler, TimerScheduler } from "../lifecycle/scheduler.js";
+import { RoomLifecycle } from "../lifecycle/service.js";
+import type { RedisClient } from "../redis.js";
+import { LocalRoomEventBus, type RoomEventBus } from "../rooms/events.js";
+import { RedisRoomEventBus } from "../rooms/redis-event-bus.js";
+import { MemoryRealtimeState, type RealtimeState } from "../state/realtime-state.js";
+import { RedisRealtimeState } from "../state/redis-realtime-state.js";
+import { type RawFanout, RedisRawFanout } from "./fanout.js";
+
+export interface RealtimeBackends {
+  events: RoomEventBus;
+  state: RealtimeState;
+  scheduler: GraceScheduler;
+  lifecycle: RoomLifecycle;
+  fanout: RawFanout | undefined;
+  adapter: ServerOptions["adapter"] | undefined;
+  /** Closes what the backends opened (not the shared Redis client). */
+  close(): Promise<void>;
+}
+
+export async function createRealtimeBackends(
+  config: Config,
+  db: DB,
+  redis: RedisClient | undefined,
+  onRedisError: (err: Error) => void,
+): Promise<RealtimeBackends> {
+  if (!config.clusterMode || !redis || !config.REDIS_URL) {
+    const events = new LocalRoomEventBus();
+    const state = new MemoryRealtimeState();
+    let lifecycle: RoomLifecycle | undefined = undefined;
+    const scheduler = new TimerScheduler(async (roomId) => void (await lifecycle!.expire(roomId)));
+    lifecycle = new RoomLifecycle(db, events, state, scheduler, config.GRACE_PERIOD_SECONDS);
+    return { events, state, scheduler, lifecycle, fanout: undefined, adapter: undefined, close: async () => {} };
+  }
+
+  const prefix = config.REDIS_PREFIX;
+  const events = await RedisRoomEventBus.create(redis, prefix, onRedisError);
+  const state = new RedisRealtimeState(redis, prefix);
+  const scheduler = BullmqScheduler.create(config.REDIS_URL, prefix);
+  const lifecycle = new RoomLifecycle(db, events, state, scheduler, config.GRACE_PERIOD_SECONDS);
+  const fanout = await RedisRawFanout.create(redis, prefix, state.instanceId, onRedisError);
+  const adapterSubscriber = redis.duplicate();
+  adapterSubscriber.on("error", onRedisError);
+  await adapterSubscriber.connect();
+  const adapter = createShardedAdapter(redis, adapterSubscriber, {
+    subscriptionMode: "dynamic",
+    channelPrefix: `${prefix}sio`,
+  });
+  return {
+    events,
+    state,
+    scheduler,
+    lifecycle,
+    fanout,
+    adapter,
+    async close() {
+      await Promise.allSettled([
+        events.close(),
+        fanout.close(),
+        adapterSubscriber.isOpen ? adapterSubscriber.quit() : Promise.resolve(),
+      ]);
+    },
+  };
+}

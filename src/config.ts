@@ -45,6 +45,7 @@ const envSchema = z
     REFRESH_TOKEN_TTL_SECONDS: positiveInt(30 * 24 * 3600),
     GRACE_PERIOD_SECONDS: positiveInt(300),
     DRIFT_THRESHOLD_SECONDS: z.coerce.number().positive().finite().default(2),
+    PRESENCE_TTL_SECONDS: positiveInt(15),
     DATA_DIR: z.string().min(1).default("./.data"),
     CORS_ORIGINS: z
       .string()

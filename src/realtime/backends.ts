@@ -45,7 +45,8 @@ export async function createRealtimeBackends(
 
   const prefix = config.REDIS_PREFIX;
   const events = await RedisRoomEventBus.create(redis, prefix, onRedisError);
-  const state = new RedisRealtimeState(redis, prefix);
+  const ttlMs = config.PRESENCE_TTL_SECONDS * 1000;
+  const state = new RedisRealtimeState(redis, prefix, { instanceTtlMs: ttlMs, heartbeatMs: Math.max(250, Math.floor(ttlMs / 3)) });
   const scheduler = BullmqScheduler.create(config.REDIS_URL, prefix);
   const lifecycle = new RoomLifecycle(db, events, state, scheduler, config.GRACE_PERIOD_SECONDS);
   const fanout = await RedisRawFanout.create(redis, prefix, state.instanceId, onRedisError);

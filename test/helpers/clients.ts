@@ -19,6 +19,8 @@ export interface TestClient {
   next(type?: string, timeoutMs?: number): Promise<Message>;
   /** Skips unread messages until one of `type` arrives (the original's wait_for_event). */
   waitFor(type: string, timeoutMs?: number): Promise<Message>;
+  /** The first unread message of each type, whatever their order (others stay unread). */
+  waitForAll(types: string[], timeoutMs?: number): Promise<Message[]>;
   /** Asserts that no unread message (of `type`, if given) arrives within `ms`. */
   expectNone(ms: number, type?: string): Promise<void>;
   /** Reads the three join messages, whatever their order. */
@@ -104,6 +106,7 @@ function commonMethods(inbox: Inbox) {
     next: (type?: string, timeoutMs = 5000) => inbox.take((m) => !type || m.type === type, false, timeoutMs, type ?? "a message"),
     waitFor: (type: string, timeoutMs = 5000) => inbox.take((m) => m.type === type, true, timeoutMs, type),
     expectNone: (ms: number, type?: string) => inbox.none(ms, type),
+    waitForAll: (types: string[], timeoutMs = 5000) => inbox.takeEach(types, timeoutMs),
     /** The three join messages; the joiner gets them in this order. */
     async drainJoin() {
       const got = await inbox.takeEach(["CHAT_HISTORY", "PLAYBACK_STATE", "ROOM_PARTICIPANTS"], 5000);

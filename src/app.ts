@@ -15,6 +15,8 @@ import {
 } from "fastify-type-provider-zod";
 import { randomUUID } from "node:crypto";
 import { migrateToLatest } from "../db/migrator.js";
+import { adminRoutes } from "./admin/routes.js";
+import { installAdminUi } from "./admin/ui.js";
 import { authRoutes, setUsernameRoute } from "./auth/routes.js";
 import { AuthService } from "./auth/service.js";
 import { TokenService } from "./auth/tokens.js";
@@ -69,6 +71,14 @@ export interface StreamItApp {
 }
 
 const REQUEST_ID_PATTERN = /^[\w.:-]{1,64}$/;
+const ADMIN_UI_CSP = {
+  defaultSrc: ["'self'"],
+  connectSrc: ["'self'", "ws:", "wss:"],
+  styleSrc: ["'self'", "'unsafe-inline'", "https:"],
+  fontSrc: ["'self'", "https:", "data:"],
+  imgSrc: ["'self'", "data:"],
+  frameAncestors: ["'none'"],
+};
 
 function createHttpServer(config: Config): FastifyInstance {
   return Fastify({
@@ -112,9 +122,13 @@ async function installHttpBasics(http: FastifyInstance, config: Config): Promise
   http.addHook("onRequest", async (request, reply) => {
     reply.header("X-Request-ID", request.id);
   });
-  // The v1 aliases serve the same routes; document each operation once.
   http.addHook("onRoute", (route) => {
+    // The v1 aliases serve the same routes; document each operation once.
     if (route.url.startsWith("/api/v1/")) route.schema = { ...route.schema, hide: true };
+    // The Admin UI page loads its own scripts and styles and talks to /socket.io/.
+    if (route.url.startsWith("/admin/")) {
+      route.config = { ...route.config, helmet: { contentSecurityPolicy: { directives: ADMIN_UI_CSP } } } as typeof route.config;
+    }
   });
 
   await http.register(helmet, {
@@ -200,6 +214,10 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
       discoveryRoutes({ discovery: services.discovery, providers, limiter, guards }),
       { prefix: `${base}/rooms` },
     );
+    await api.register(
+      adminRoutes({ db: database.db, guards, presence: realtime.state, lifecycle: realtime.lifecycle, events }),
+      { prefix: `${base}/admin` },
+    );
   }
 
   // Realtime: one hub, two transports on the same HTTP server.
@@ -217,6 +235,16 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
   const socketIo = attachSocketIo(http.server, hub, { allowedOrigins: config.CORS_ORIGINS, adapter: realtime.adapter });
   hub.addTransport(rawWs);
   hub.addTransport(socketIo);
+  if (config.ADMIN_USERNAME && config.ADMIN_PASSWORD) {
+    await installAdminUi(http, socketIo.io, {
+      username: config.ADMIN_USERNAME,
+      password: config.ADMIN_PASSWORD,
+      redis: config.clusterMode ? redis : undefined,
+      prefix,
+      serverId: String(process.pid),
+      mode: config.NODE_ENV === "production" ? "production" : "development",
+    });
+  }
   http.addHook("preClose", async () => {
     await hub.close();
     rawWs.close();

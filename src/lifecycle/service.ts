@@ -40,6 +40,7 @@ export class RoomLifecycle {
     const expired = await markExpired(this.db, roomId);
     if (!expired) return false;
     await recordRoomEvent(this.db, roomId, null, "room.expired");
+    await this.state.clearRoom(roomId);
     this.events.publish({ type: "room.expired", roomId, code: expired.code });
     return true;
   }
@@ -49,6 +50,7 @@ export class RoomLifecycle {
     const rooms = await expireDueRooms(this.db);
     for (const room of rooms) {
       await recordRoomEvent(this.db, room.id, null, "room.expired", { sweep: true });
+      await this.state.clearRoom(room.id);
       this.events.publish({ type: "room.expired", roomId: room.id, code: room.code });
     }
     return rooms.length;

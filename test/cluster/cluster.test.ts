@@ -218,4 +218,10 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
     expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ time: 9 });
     await closeAll(moved, viewerClient);
   }, 30_000);
+
+  it("workers stop gracefully on SIGTERM", async () => {
+    for (const worker of workers) worker.kill("SIGTERM");
+    const exits = await Promise.all(workers.map((w) => w.exited));
+    expect(exits.map((e) => e.code)).toEqual(workers.map(() => 0));
+  });
 });

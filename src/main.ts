@@ -39,6 +39,9 @@ async function main(): Promise<void> {
       },
     );
   };
+  // A library promise that rejects with no handler (e.g. a Redis subscription during an outage)
+  // must not take every connection of this process down with it.
+  process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled rejection"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
 }

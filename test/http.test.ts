@@ -71,7 +71,8 @@ describe("hostile input on every operation", () => {
   it("oversized bodies get 413 PAYLOAD_TOO_LARGE", async () => {
     const token = (await t.api.register()).token;
     const raw = JSON.stringify({ code: "x".repeat(100_000) });
-    for (const op of operations.filter((o) => o.method === "POST")) {
+    // (Staff routes refuse a non-staff caller first: 403 before the body is read.)
+    for (const op of operations.filter((o) => o.method === "POST" && !o.path.startsWith("/api/admin/"))) {
       const res = await t.api.request("POST", op.path, undefined, { raw, token });
       expect(res.status, op.path).toBe(413);
       expect(res.body).toEqual({ error: "Request body is too large", code: "PAYLOAD_TOO_LARGE" });

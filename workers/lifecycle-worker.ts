@@ -29,13 +29,28 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log({ signal }, "worker stopping");
-  await worker.close();
-  await realtime.state.close({ forget: true });
-  await realtime.scheduler.close();
-  await realtime.close();
-  await redis.quit().catch(() => {});
-  await database.close();
+  // Bounded: a stuck connection must not keep a stopping worker alive.
+  setTimeout(() => {
+    log({}, "shutdown timed out");
+    process.exit(1);
+  }, 10_000).unref();
+  const step = async (name: string, work: () => Promise<unknown>) => {
+    try {
+      log({ step: name }, "stopping");
+      await work();
+    } catch (err) {
+      log({ step: name, err: (err as Error).message }, "shutdown step failed");
+    }
+  };
+  await step("worker", () => worker.close());
+  await step("presence", () => realtime.state.close({ forget: true }));
+  await step("scheduler", async () => realtime.scheduler.close());
+  await step("backends", () => realtime.close());
+  await step("redis", () => redis.quit());
+  await step("database", () => database.close());
+  log({}, "worker stopped");
   process.exit(0);
 }
+process.on("unhandledRejection", (reason) => log({ err: String(reason) }, "unhandled rejection"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -17,8 +17,11 @@ export const jobIdFor = (roomId: string) => `expire-${roomId}`;
 export function bullConnection(url: string) {
   const raw = createClient({ url, RESP: 2 });
   raw.on("error", () => {});
+  const connection = createNodeRedisClient(raw);
+  // The wrapper re-emits the client's errors: an unheard "error" event would crash the process.
+  (connection as unknown as NodeJS.EventEmitter).on("error", () => {});
   return {
-    connection: createNodeRedisClient(raw),
+    connection,
     close: async () => {
       if (raw.isOpen) await raw.quit().catch(() => raw.destroy());
     },

@@ -255,7 +255,8 @@ export class RoomHub {
       } else if (lastForUser && !member.isHost) {
         live.roster.left.push({ type: "USER_LEFT", user: user.display_name, user_id: user.id });
       }
-      if (live.members.size > 0) void this.refreshRoster(live);
+      // Even with nobody left here: the room's other instances still need the news.
+      void this.refreshRoster(live);
     }
     if (live.members.size === 0 && !live.roster.running) this.dropRoom(live);
   }

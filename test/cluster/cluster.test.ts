@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Api } from "../helpers/api.js";
 import { rawClient, sioClient, type TestClient } from "../helpers/clients.js";
 import { freePort, hasRedisServer, type Proc, startRedis, startWeb, startWorker, type WebInstance } from "../helpers/cluster.js";
@@ -47,7 +47,17 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
     [b] = await Promise.all([startWeb(env), startWorker(env).then((w) => void workers.push(w))]).then(([web]) => [web]);
   }, 90_000);
 
+  let failed = false;
+  afterEach((context) => {
+    if (context.task.result?.state === "fail") failed = true;
+  });
+
   afterAll(async () => {
+    // When something failed, show what the processes said.
+    if (failed) {
+      const procs: [string, Proc | undefined][] = [["web A", a], ["web B", b], ...workers.map((w, i) => [`worker ${i}`, w] as [string, Proc])];
+      for (const [name, p] of procs) console.log(`---- ${name}\n${p?.output.join("").slice(-3000)}`);
+    }
     for (const p of [a, b, ...workers]) p?.kill("SIGKILL");
     redis?.kill("SIGKILL");
     const client = new pg.Client({ connectionString: pgUrl });

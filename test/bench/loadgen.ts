@@ -1,0 +1,244 @@
+/**
+ * The load generator: a separate process with real clients (ws, socket.io-client over the
+ * websocket transport). It sets a scenario up over REST, runs it, prints progress on stderr and
+ * one JSON result line on stdout. Usage: loadgen.ts '<json options>'.
+ */
+import { performance } from "node:perf_hooks";
+import { io, type Socket } from "socket.io-client";
+import WebSocket from "ws";
+
+export interface LoadOptions {
+  scenario: "fanout" | "join-storm" | "chat";
+  target: "streamit" | "ws-baseline" | "sio-baseline";
+  transport: "ws" | "sio";
+  baseUrl: string;
+  viewers?: number;
+  commands?: number;
+  ratePerSecond?: number;
+  rooms?: number;
+  usersPerRoom?: number;
+  durationSeconds?: number;
+}
+
+type Handler = (message: { type: string } & Record<string, any>, bytes: number) => void;
+interface Client {
+  send(message: Record<string, unknown>): void;
+  close(): void;
+}
+
+let ipCounter = 0;
+const nextIp = () => {
+  ipCounter += 1;
+  return `127.${(ipCounter >> 16) & 255}.${(ipCounter >> 8) & 255}.${ipCounter & 255}`;
+};
+
+async function post(baseUrl: string, path: string, body: unknown, token?: string): Promise<any> {
+  const res = await fetch(baseUrl + path, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-forwarded-for": nextIp(), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+async function inBatches<T>(count: number, size: number, make: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let start = 0; start < count; start += size) {
+    out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - start) }, (_, k) => make(start + k)))));
+  }
+  return out;
+}
+
+const progress = (text: string) => process.stderr.write(`\r  ${text}`.padEnd(70));
+
+function connect(o: LoadOptions, roomCode: string, token: string | null, onMessage: Handler): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    if (o.transport === "ws") {
+      const path = o.target === "streamit" ? `/ws/room/${roomCode}/?token=${token}` : `/room/${roomCode}`;
+      const ws = new WebSocket(o.baseUrl.replace(/^http/, "ws") + path, { perMessageDeflate: false });
+      ws.on("message", (data) => {
+        const text = data.toString();
+        onMessage(JSON.parse(text), Buffer.byteLength(text));
+      });
+      ws.once("open", () => resolve({ send: (m) => ws.send(JSON.stringify(m)), close: () => ws.close() }));
+      ws.once("error", reject);
+    } else {
+      const socket: Socket = io(`${o.baseUrl}/room/${roomCode}`, {
+        transports: ["websocket"],
+        forceNew: true,
+        reconnection: false,
+        auth: token ? { token } : {},
+      });
+      socket.onAny((event: string, message: any) => onMessage({ ...message, type: event }, JSON.stringify(message).length));
+      socket.once("connect", () =>
+        resolve({
+          send: ({ type, ...payload }) => socket.emit(type as string, payload),
+          close: () => socket.disconnect(),
+        }),
+      );
+      socket.once("connect_error", reject);
+    }
+  });
+}
+
+/** A StreamIt room with a registered host and `guests` approved guests. */
+async function streamitRoom(baseUrl: string, guests: number) {
+  const host = await post(baseUrl, "/api/auth/register/", {
+    email: `bench-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`,
+    password: "bench passphrase 123",
+    display_name: "BenchHost",
+  });
+  const room = await post(baseUrl, "/api/rooms/create/", { is_private: false }, host.access_token);
+  const tokens = await inBatches(guests, 50, async (i) => {
+    const guest = await post(baseUrl, "/api/auth/guest/", { display_name: `viewer${i}` });
+    await post(baseUrl, "/api/rooms/join/", { code: room.code }, guest.access_token);
+    return guest.access_token as string;
+  });
+  return { code: room.code as string, hostToken: host.access_token as string, tokens };
+}
+
+function summarize(samples: number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : Number.NaN);
+  const round = (v: number) => Math.round(v * 100) / 100;
+  return { count: sorted.length, p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)), max: round(sorted.at(-1) ?? Number.NaN) };
+}
+
+async function fanout(o: LoadOptions) {
+  const n = o.viewers ?? 1000;
+  const commands = o.commands ?? 50;
+  const rate = o.ratePerSecond ?? 5;
+  const streamit = o.target === "streamit";
+  const setup = streamit ? await streamitRoom(o.baseUrl, n) : { code: "bench", hostToken: null, tokens: Array.from({ length: n }, () => null) };
+  const sentAt = new Map<number, number>();
+  const latencies: number[] = [];
+  let joined = 0;
+  const viewers = await inBatches(n, 100, async (i) => {
+    const client = await connect(o, setup.code, setup.tokens[i] ?? null, (m) => {
+      const key = streamit ? (m.type === "PLAYBACK_STATE" ? m.version : undefined) : m.seq;
+      if (m.type === "ROOM_PARTICIPANTS" || (!streamit && m.type === "HELLO")) return;
+      if (typeof key === "number" && sentAt.has(key)) latencies.push(performance.now() - sentAt.get(key)!);
+    });
+    joined += 1;
+    if (joined % 100 === 0) progress(`fanout: ${joined}/${n} viewers connected`);
+    return client;
+  });
+  const host = await connect(o, setup.code, setup.hostToken, () => {});
+  await new Promise((r) => setTimeout(r, 1000)); // let join traffic settle
+  const started = performance.now();
+  for (let k = 1; k <= commands; k += 1) {
+    sentAt.set(k, performance.now());
+    host.send(streamit ? { type: k % 2 ? "PLAY" : "SEEK", time: k } : { type: "PLAY", time: k, seq: k });
+    progress(`fanout: command ${k}/${commands}, deliveries ${latencies.length}`);
+    await new Promise((r) => setTimeout(r, 1000 / rate));
+  }
+  const deadline = Date.now() + 10_000;
+  while (latencies.length < n * commands && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const seconds = (performance.now() - started) / 1000;
+  for (const c of [...viewers, host]) c.close();
+  return { clients: n, expected: n * commands, ...summarize(latencies), throughput: Math.round(latencies.length / seconds) };
+}
+
+async function joinStorm(o: LoadOptions) {
+  const n = o.viewers ?? 1000;
+  const setup = await streamitRoom(o.baseUrl, n);
+  const host = await connect(o, setup.code, setup.hostToken, () => {});
+  let rosterBytes = 0;
+  let rosterMessages = 0;
+  const times: number[] = [];
+  const started = performance.now();
+  let done = 0;
+  const clients = await Promise.all(
+    setup.tokens.map((token) => {
+      const begin = performance.now();
+      let seen = 0;
+      return connect(o, setup.code, token, (m, bytes) => {
+        if (m.type === "ROOM_PARTICIPANTS") {
+          rosterBytes += bytes;
+          rosterMessages += 1;
+        }
+        if ((m.type === "CHAT_HISTORY" || m.type === "PLAYBACK_STATE" || m.type === "ROOM_PARTICIPANTS") && ++seen === 3) {
+          times.push(performance.now() - begin);
+          done += 1;
+          if (done % 50 === 0) progress(`join-storm: ${done}/${n} joined`);
+        }
+      });
+    }),
+  );
+  const deadline = Date.now() + 60_000;
+  while (times.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const total = (performance.now() - started) / 1000;
+  await new Promise((r) => setTimeout(r, 500));
+  for (const c of [...clients, host]) c.close();
+  return { clients: n, ...summarize(times), totalSeconds: Math.round(total * 100) / 100, rosterMessages, rosterBytes, rosterBytesPerJoiner: Math.round(rosterBytes / n) };
+}
+
+async function chat(o: LoadOptions) {
+  const roomCount = o.rooms ?? 50;
+  const perRoom = o.usersPerRoom ?? 20;
+  const duration = o.durationSeconds ?? 30;
+  const rooms = await inBatches(roomCount, 5, () => streamitRoom(o.baseUrl, perRoom - 1));
+  const sentAt = new Map<string, number>();
+  const received = new Map<string, number>();
+  const latencies: number[] = [];
+  const acked = new Set<string>();
+  let connected = 0;
+  const members = await inBatches(roomCount, 5, async (r) => {
+    const room = rooms[r]!;
+    return Promise.all(
+      [room.hostToken, ...room.tokens].map(async (token, u) => {
+        const me = `r${r}u${u}`;
+        const client = await connect(o, room.code, token, (m) => {
+          if (m.type !== "CHAT_MESSAGE") return;
+          const at = sentAt.get(m.message);
+          if (at !== undefined) latencies.push(performance.now() - at);
+          received.set(m.message, (received.get(m.message) ?? 0) + 1);
+          if (m.message.startsWith(`${me}:`)) acked.add(m.message);
+        });
+        connected += 1;
+        if (connected % 100 === 0) progress(`chat: ${connected}/${roomCount * perRoom} connected`);
+        return { client, me };
+      }),
+    );
+  });
+  const everyone = members.flat();
+  const started = performance.now();
+  for (let second = 0; second < duration; second += 1) {
+    everyone.forEach(({ client, me }, i) => {
+      setTimeout(() => {
+        const text = `${me}:${second}`;
+        sentAt.set(text, performance.now());
+        client.send({ type: "CHAT_MESSAGE", message: text });
+      }, (i * 1000) / everyone.length);
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    progress(`chat: ${second + 1}/${duration} s, deliveries ${latencies.length}`);
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+  const seconds = (performance.now() - started) / 1000;
+  const lost = [...acked].filter((text) => (received.get(text) ?? 0) < perRoom).length;
+  for (const { client } of everyone) client.close();
+  return {
+    clients: everyone.length,
+    sent: sentAt.size,
+    acked: acked.size,
+    lostAcked: lost,
+    ...summarize(latencies),
+    throughput: Math.round(latencies.length / seconds),
+  };
+}
+
+const options = JSON.parse(process.argv[2]!) as LoadOptions;
+const run = { fanout, "join-storm": joinStorm, chat }[options.scenario];
+run(options).then(
+  (result) => {
+    process.stderr.write("\n");
+    console.log(JSON.stringify(result));
+    process.exit(0);
+  },
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

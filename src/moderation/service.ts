@@ -2,17 +2,22 @@
 import type { DB } from "../db.js";
 import { recordRoomEvent } from "../rooms/audit.js";
 
+/** True when the user is banned from the room (HTTP join and socket admission both ask). */
+export async function isBanned(db: DB, roomId: string, userId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom("room_bans")
+    .select("user_id")
+    .where("room_id", "=", roomId)
+    .where("user_id", "=", userId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export class ModerationService {
   constructor(private readonly db: DB) {}
 
-  async isBanned(roomId: string, userId: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom("room_bans")
-      .select("user_id")
-      .where("room_id", "=", roomId)
-      .where("user_id", "=", userId)
-      .executeTakeFirst();
-    return row !== undefined;
+  isBanned(roomId: string, userId: string): Promise<boolean> {
+    return isBanned(this.db, roomId, userId);
   }
 
   async ban(roomId: string, userId: string, by: string): Promise<void> {

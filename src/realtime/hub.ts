@@ -24,6 +24,16 @@ import { CLOSE_CODES, type ServerMessage } from "./protocol.js";
 import { buildRoster } from "./roster.js";
 import { type CommandResult, type Connection, JoinRejected, type Member, type Scope, type Transport } from "./types.js";
 
+/** Rooms up to `smallRoom` local members get every roster at once; bigger ones are paced. */
+export const ROSTER_PACING = { smallRoom: 50, msPerMember: 5, maxPauseMs: 5000 } as const;
+
+/** How long a big room's next roster broadcast waits, given the time since the last one. */
+export function rosterPause(members: number, sinceLastMs: number): number {
+  if (members <= ROSTER_PACING.smallRoom) return 0;
+  const interval = Math.min(ROSTER_PACING.maxPauseMs, members * ROSTER_PACING.msPerMember);
+  return Math.max(0, interval - sinceLastMs);
+}
+
 export interface HubLogger {
   error(details: object, message: string): void;
 }
@@ -64,6 +74,7 @@ export interface LiveRoom {
     waiters: (() => void)[];
     /** `cluster` when any pending request came from a change made on this instance. */
     scope: Scope;
+    lastSentAt: number;
   };
   lastProgressWrite: number;
 }
@@ -213,7 +224,13 @@ export class RoomHub {
     if (firstForUser) {
       live.roster.joined.push({ message: { type: "USER_JOINED", user: user.display_name, user_id: user.id }, except: connection.id });
     }
-    await this.refreshRoster(live);
+    if (live.members.size > ROSTER_PACING.smallRoom) {
+      // Big room: the joiner gets its roster now; everyone else's is paced (see refreshRoster).
+      connection.send(await buildRoster(this.db, this.state, live));
+      void this.refreshRoster(live);
+    } else {
+      await this.refreshRoster(live);
+    }
     if (graceEndsAt) {
       // Flaw fixed: a newcomer during grace is told the host is away.
       const seconds = Math.max(0, Math.ceil((graceEndsAt.getTime() - Date.now()) / 1000));
@@ -289,8 +306,10 @@ export class RoomHub {
 
   /**
    * Sends a fresh ROOM_PARTICIPANTS. Requests arriving while one is being built are coalesced
-   * into the next, so a join storm costs O(N) roster messages, and the last one is exact.
-   * Queued USER_LEFT go before it and USER_JOINED after it, as in the original order.
+   * into the next, and the last one is exact. Queued USER_LEFT go before it and USER_JOINED
+   * after it, as in the original order. A roster is O(N) and goes to N members, so in big
+   * rooms broadcasts are also paced (ROSTER_PACING): a join storm then costs a bounded number
+   * of roster broadcasts instead of one per join.
    */
   refreshRoster(live: LiveRoom, scope: Scope = "cluster"): Promise<void> {
     const sent = new Promise<void>((resolve) => live.roster.waiters.push(resolve));
@@ -301,6 +320,8 @@ export class RoomHub {
     void (async () => {
       try {
         while (live.roster.dirty && !live.closed) {
+          const pause = rosterPause(live.members.size, Date.now() - live.roster.lastSentAt);
+          if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
           live.roster.dirty = false;
           const waiters = live.roster.waiters.splice(0);
           const left = live.roster.left.splice(0);
@@ -312,6 +333,7 @@ export class RoomHub {
             for (const message of left) this.broadcast(live, message, undefined, scope);
             this.broadcast(live, roster, undefined, scope);
             for (const { message, except } of joined) this.broadcast(live, message, except, scope);
+            live.roster.lastSentAt = Date.now();
           } catch {
             // The database hiccuped: the next join or leave sends a fresh roster.
           } finally {
@@ -414,7 +436,7 @@ export class RoomHub {
         playback,
         members: new Map(),
         closed: false,
-        roster: { dirty: false, running: false, left: [], joined: [], waiters: [], scope: "local" },
+        roster: { dirty: false, running: false, left: [], joined: [], waiters: [], scope: "local", lastSentAt: 0 },
         lastProgressWrite: 0,
       };
       this.rooms.set(room.code, live);

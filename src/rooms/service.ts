@@ -10,6 +10,7 @@ import type { AuthUser } from "../auth/users.js";
 import { type DB, isUniqueViolation } from "../db.js";
 import { AppError, errors } from "../errors.js";
 import { isActiveState, markDeleted } from "../lifecycle/transitions.js";
+import { isBanned } from "../moderation/service.js";
 import type { ProviderRegistry } from "../providers/registry.js";
 import type { AttemptLimiter, LimitRule } from "../state/limiter.js";
 import { recordRoomEvent } from "./audit.js";
@@ -116,7 +117,7 @@ export class RoomService {
   async join(user: AuthUser, code: string, password: string | undefined, client: string): Promise<JoinResult> {
     const room = await this.findByCode(code);
     this.assertJoinable(room);
-    if (await this.isBanned(room.id, user.id)) {
+    if (await isBanned(this.db, room.id, user.id)) {
       throw new AppError("BANNED", "You are banned from this room");
     }
     const existing = await this.participant(room.id, user.id);
@@ -377,16 +378,6 @@ export class RoomService {
       .where("room_id", "=", roomId)
       .where("user_id", "=", userId)
       .executeTakeFirst();
-  }
-
-  private async isBanned(roomId: string, userId: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom("room_bans")
-      .select("user_id")
-      .where("room_id", "=", roomId)
-      .where("user_id", "=", userId)
-      .executeTakeFirst();
-    return row !== undefined;
   }
 
   private async checkRoomPassword(room: Room, user: AuthUser, password: string | undefined, client: string) {

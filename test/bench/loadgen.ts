@@ -125,7 +125,7 @@ async function fanout(o: LoadOptions) {
     return client;
   });
   const host = await connect(o, setup.code, setup.hostToken, () => {});
-  await new Promise((r) => setTimeout(r, 1000)); // let join traffic settle
+  await new Promise((r) => setTimeout(r, 6000)); // let join traffic (paced rosters) settle
   const started = performance.now();
   for (let k = 1; k <= commands; k += 1) {
     sentAt.set(k, performance.now());

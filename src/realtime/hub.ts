@@ -77,6 +77,8 @@ export interface LiveRoom {
     lastSentAt: number;
   };
   lastProgressWrite: number;
+  /** The approved roster rows, briefly reused while many join at once (see roster.ts). */
+  rosterRows?: { rows: { id: string; display_name: string }[]; ids: Set<string>; at: number } | undefined;
 }
 
 export class RoomHub {
@@ -213,9 +215,9 @@ export class RoomHub {
           await this.scheduler.cancel(room.id);
           await recordRoomEvent(this.db, room.id, user.id, hostReturned ? "host.reconnected" : "room.live");
         }
-      } else if (!member.isHost) {
-        const current = await this.db.selectFrom("rooms").select(["state", "grace_ends_at"]).where("id", "=", room.id).executeTakeFirst();
-        if (current?.state === "GRACE") graceEndsAt = current.grace_ends_at;
+      } else if (!member.isHost && room.state === "GRACE") {
+        // The room row was read at admission, moments ago.
+        graceEndsAt = room.grace_ends_at;
       }
       return { firstForUser, hostReturned, graceEndsAt };
     });
@@ -226,7 +228,7 @@ export class RoomHub {
     }
     if (live.members.size > ROSTER_PACING.smallRoom) {
       // Big room: the joiner gets its roster now; everyone else's is paced (see refreshRoster).
-      connection.send(await buildRoster(this.db, this.state, live));
+      connection.send(await buildRoster(this.db, this.state, live, user.id));
       void this.refreshRoster(live);
     } else {
       await this.refreshRoster(live);
@@ -329,7 +331,7 @@ export class RoomHub {
           const scope = live.roster.scope;
           live.roster.scope = "local";
           try {
-            const roster = await buildRoster(this.db, this.state, live);
+            const roster = await buildRoster(this.db, this.state, live, undefined, true);
             for (const message of left) this.broadcast(live, message, undefined, scope);
             this.broadcast(live, roster, undefined, scope);
             for (const { message, except } of joined) this.broadcast(live, message, except, scope);

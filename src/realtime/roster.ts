@@ -3,21 +3,37 @@ import type { DB } from "../db.js";
 import type { RealtimeState } from "../state/realtime-state.js";
 import type { ServerMessageOf } from "./protocol.js";
 
+/** How long a room's approved roster may be reused (join storms read it once per burst). */
+const ROSTER_ROWS_TTL_MS = 1000;
+
+interface RosterRows {
+  rows: { id: string; display_name: string }[];
+  ids: Set<string>;
+  at: number;
+}
+
+export interface RosterRoom {
+  id: string;
+  hostId: string;
+  rosterRows?: RosterRows | undefined;
+}
+
+/**
+ * Builds the message. The approved participants come from the database, reused for a moment
+ * when they already include `mustInclude` (a joiner must see itself); `fresh` always re-reads.
+ */
 export async function buildRoster(
   db: DB,
   state: RealtimeState,
-  room: { id: string; hostId: string },
+  room: RosterRoom,
+  mustInclude?: string,
+  fresh = false,
 ): Promise<ServerMessageOf<"ROOM_PARTICIPANTS">> {
+  const cached = room.rosterRows;
+  const reusable =
+    !fresh && cached && Date.now() - cached.at < ROSTER_ROWS_TTL_MS && (mustInclude === undefined || cached.ids.has(mustInclude));
   const [rows, online] = await Promise.all([
-    db
-      .selectFrom("room_participants as p")
-      .innerJoin("users as u", "u.id", "p.user_id")
-      .select(["u.id", "u.display_name"])
-      .where("p.room_id", "=", room.id)
-      .where("p.status", "=", "APPROVED")
-      .orderBy("p.joined_at")
-      .orderBy("u.id")
-      .execute(),
+    reusable ? Promise.resolve(cached.rows) : loadRows(db, room),
     state.onlineUsers(room.id),
   ]);
   const members = rows.map((r) => ({
@@ -33,4 +49,18 @@ export async function buildRoster(
     members,
     online: members.filter((m) => m.online).length,
   };
+}
+
+async function loadRows(db: DB, room: RosterRoom) {
+  const rows = await db
+    .selectFrom("room_participants as p")
+    .innerJoin("users as u", "u.id", "p.user_id")
+    .select(["u.id", "u.display_name"])
+    .where("p.room_id", "=", room.id)
+    .where("p.status", "=", "APPROVED")
+    .orderBy("p.joined_at")
+    .orderBy("u.id")
+    .execute();
+  room.rosterRows = { rows, ids: new Set(rows.map((r) => r.id)), at: Date.now() };
+  return rows;
 }

@@ -4,8 +4,8 @@
  * TypeScript event maps that typed socket.io-client users import.
  */
 import { z } from "zod";
-import { MEDIA_TYPES } from "../../db/schema.js";
 import type { ErrorCode } from "../errors.js";
+import { mediaSourceFields } from "../rooms/events.js";
 
 /** Close codes (raw WebSocket close frames; `err.data.code` / CLOSE events on Socket.IO). */
 export const CLOSE_CODES = {
@@ -96,14 +96,7 @@ export const serverMessages = {
   CHAT_STATUS: z.object({ enabled: z.boolean() }),
   SYNC_CORRECTION: z.object(playbackFields),
   TIME_SYNC: z.object({ client_ts: z.number(), server_ts: z.number() }),
-  SOURCE_CHANGED: z.object({
-    video_provider: z.string(),
-    video_id: z.string(),
-    media_type: z.enum(MEDIA_TYPES).nullable(),
-    season: z.number().int().nullable(),
-    episode: z.number().int().nullable(),
-    embed_url: z.string().nullable(),
-  }),
+  SOURCE_CHANGED: z.object(mediaSourceFields),
   USER_MUTED: z.object({ user_id: z.uuid(), muted: z.boolean() }),
   ROOM_DELETED: z.object({}),
   ROOM_EXPIRED: z.object({}),

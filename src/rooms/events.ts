@@ -3,7 +3,8 @@
  * layer subscribes to fan them out to sockets; REST and workers never touch sockets directly.
  */
 import { EventEmitter } from "node:events";
-import type { MediaType } from "../../db/schema.js";
+import { z } from "zod";
+import { MEDIA_TYPES, type MediaType } from "../../db/schema.js";
 
 export interface PlaybackSnapshot {
   is_playing: boolean;
@@ -12,6 +13,16 @@ export interface PlaybackSnapshot {
   rate: number;
   server_time: number;
 }
+
+/** A room's media as clients see it (REST detail/source and the SOURCE_CHANGED message). */
+export const mediaSourceFields = {
+  video_provider: z.string(),
+  video_id: z.string(),
+  media_type: z.enum(MEDIA_TYPES).nullable(),
+  season: z.number().int().nullable(),
+  episode: z.number().int().nullable(),
+  embed_url: z.string().nullable(),
+};
 
 export interface MediaSource {
   video_provider: string;

@@ -5,20 +5,14 @@ import { ENTRY_MODES, MEDIA_TYPES, PARTICIPANT_STATUSES, ROOM_STATES } from "../
 import type { AuthGuards } from "../http/auth-guard.js";
 import { currentUser } from "../http/auth-guard.js";
 import { bearerAuth, errorResponses, requiredText, says, uuid } from "../http/schemas.js";
+import { mediaSourceFields } from "./events.js";
 import type { RoomService } from "./service.js";
 
 const tags = ["rooms"];
 const roomAndUser = z.object({ room_id: uuid("room_id", "room_id required"), user_id: uuid("user_id", "user_id required") });
 const episodeNumber = z.number().int().min(0).max(100_000).nullish();
 
-const mediaFields = {
-  video_provider: z.string(),
-  video_id: z.string(),
-  media_type: z.enum(MEDIA_TYPES).nullable(),
-  season: z.number().int().nullable(),
-  episode: z.number().int().nullable(),
-  embed_url: z.string().nullable(),
-};
+const mediaFields = mediaSourceFields;
 
 const SOURCE_REQUIRED = "room_id, provider, and video_id required";
 

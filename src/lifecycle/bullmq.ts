@@ -23,7 +23,9 @@ export function bullConnection(url: string) {
   return {
     connection,
     close: async () => {
-      if (raw.isOpen) await raw.quit().catch(() => raw.destroy());
+      if (!raw.isOpen) return;
+      if (raw.isReady) await raw.quit().catch(() => raw.destroy());
+      else raw.destroy();
     },
   };
 }

@@ -4,7 +4,7 @@ import type { MediaType, WatchProgress } from "../../db/schema.js";
 import type { AuthUser } from "../auth/users.js";
 import type { DB } from "../db.js";
 import { errors } from "../errors.js";
-import { ROOM_CODE_PATTERN } from "../rooms/codes.js";
+import { findRoomByCode } from "../rooms/codes.js";
 
 export interface MediaIdentity {
   media_id: string;
@@ -86,10 +86,7 @@ export class ProgressService {
 
   /** The caller's most recent progress in a room, whatever the media (the original's resume). */
   async resume(user: AuthUser, roomCode: string) {
-    const code = roomCode.trim().toUpperCase();
-    const room = ROOM_CODE_PATTERN.test(code)
-      ? await this.db.selectFrom("rooms").select("id").where("code", "=", code).executeTakeFirst()
-      : undefined;
+    const room = await findRoomByCode(this.db, roomCode);
     if (!room) throw errors.roomNotFound();
     const row = await this.db
       .selectFrom("watch_progress")

@@ -15,7 +15,7 @@ import { markGrace, markLive } from "../lifecycle/transitions.js";
 import { ModerationService } from "../moderation/service.js";
 import { PlaybackService, snapshotAt } from "../playback/service.js";
 import { recordRoomEvent } from "../rooms/audit.js";
-import { ROOM_CODE_PATTERN } from "../rooms/codes.js";
+import { findRoomByCode } from "../rooms/codes.js";
 import type { MediaSource, PlaybackSnapshot, RoomEvent, RoomEventBus } from "../rooms/events.js";
 import { isHost } from "../rooms/permissions.js";
 import type { RealtimeState } from "../state/realtime-state.js";
@@ -153,10 +153,7 @@ export class RoomHub {
       throw err;
     }
     if (!user.username) throw new JoinRejected(CLOSE_CODES.FORBIDDEN, "USERNAME_REQUIRED", "Please set a username first.");
-    const code = rawCode.toUpperCase();
-    const room = ROOM_CODE_PATTERN.test(code)
-      ? await this.db.selectFrom("rooms").selectAll().where("code", "=", code).executeTakeFirst()
-      : undefined;
+    const room = await findRoomByCode(this.db, rawCode);
     if (!room) throw new JoinRejected(CLOSE_CODES.ROOM_NOT_FOUND, "ROOM_NOT_FOUND", "Room not found");
     const [banned, participant] = await Promise.all([
       this.moderation.isBanned(room.id, user.id),
@@ -208,10 +205,10 @@ export class RoomHub {
       let hostReturned = false;
       let graceEndsAt: Date | null = null;
       if (member.isHost && firstForUser) {
-        const before = await this.db.selectFrom("rooms").select("state").where("id", "=", room.id).executeTakeFirst();
+        // The room row was read at admission, moments ago: no second read on the join path.
         const updated = await markLive(this.db, room.id);
         if (updated) {
-          hostReturned = before?.state === "GRACE";
+          hostReturned = room.state === "GRACE";
           await this.scheduler.cancel(room.id);
           await recordRoomEvent(this.db, room.id, user.id, hostReturned ? "host.reconnected" : "room.live");
         }

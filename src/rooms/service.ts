@@ -14,7 +14,7 @@ import { isBanned } from "../moderation/service.js";
 import type { ProviderRegistry } from "../providers/registry.js";
 import type { AttemptLimiter, LimitRule } from "../state/limiter.js";
 import { recordRoomEvent } from "./audit.js";
-import { newRoomCode, newRoomPassword, ROOM_CODE_PATTERN } from "./codes.js";
+import { findRoomByCode, newRoomCode, newRoomPassword } from "./codes.js";
 import type { MediaSource, PlaybackSnapshot, RoomEventBus } from "./events.js";
 import { canHost, isHost } from "./permissions.js";
 
@@ -347,9 +347,7 @@ export class RoomService {
   // ---- helpers -------------------------------------------------------------------------
 
   async findByCode(code: string): Promise<Room> {
-    const normalized = code.trim().toUpperCase();
-    if (!ROOM_CODE_PATTERN.test(normalized)) throw errors.roomNotFound();
-    const room = await this.db.selectFrom("rooms").selectAll().where("code", "=", normalized).executeTakeFirst();
+    const room = await findRoomByCode(this.db, code);
     if (!room) throw errors.roomNotFound();
     return room;
   }

@@ -3,15 +3,19 @@
  * websocket transport). It sets a scenario up over REST, runs it, prints progress on stderr and
  * one JSON result line on stdout. Usage: loadgen.ts '<json options>'.
  */
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { io, type Socket } from "socket.io-client";
 import WebSocket from "ws";
 
 export interface LoadOptions {
-  scenario: "fanout" | "join-storm" | "chat";
+  scenario: "fanout" | "join-storm" | "chat" | "capacity";
   target: "streamit" | "ws-baseline" | "sio-baseline";
   transport: "ws" | "sio";
-  baseUrl: string;
+  /** The web processes under test; viewers are spread over them, setup and the host use the first. */
+  baseUrls: string[];
+  /** Their pids, for memory readings from /proc (same machine). */
+  serverPids?: number[];
   viewers?: number;
   commands?: number;
   ratePerSecond?: number;
@@ -52,11 +56,12 @@ async function inBatches<T>(count: number, size: number, make: (i: number) => Pr
 
 const progress = (text: string) => process.stderr.write(`\r  ${text}`.padEnd(70));
 
-function connect(o: LoadOptions, roomCode: string, token: string | null, onMessage: Handler): Promise<Client> {
+function connect(o: LoadOptions, roomCode: string, token: string | null, onMessage: Handler, via = 0, transport = o.transport): Promise<Client> {
+  const baseUrl = o.baseUrls[via % o.baseUrls.length]!;
   return new Promise((resolve, reject) => {
-    if (o.transport === "ws") {
+    if (transport === "ws") {
       const path = o.target === "streamit" ? `/ws/room/${roomCode}/?token=${token}` : `/room/${roomCode}`;
-      const ws = new WebSocket(o.baseUrl.replace(/^http/, "ws") + path, { perMessageDeflate: false });
+      const ws = new WebSocket(baseUrl.replace(/^http/, "ws") + path, { perMessageDeflate: false });
       ws.on("message", (data) => {
         const text = data.toString();
         onMessage(JSON.parse(text), Buffer.byteLength(text));
@@ -64,7 +69,7 @@ function connect(o: LoadOptions, roomCode: string, token: string | null, onMessa
       ws.once("open", () => resolve({ send: (m) => ws.send(JSON.stringify(m)), close: () => ws.close() }));
       ws.once("error", reject);
     } else {
-      const socket: Socket = io(`${o.baseUrl}/room/${roomCode}`, {
+      const socket: Socket = io(`${baseUrl}/room/${roomCode}`, {
         transports: ["websocket"],
         forceNew: true,
         reconnection: false,
@@ -110,7 +115,7 @@ async function fanout(o: LoadOptions) {
   const commands = o.commands ?? 50;
   const rate = o.ratePerSecond ?? 5;
   const streamit = o.target === "streamit";
-  const setup = streamit ? await streamitRoom(o.baseUrl, n) : { code: "bench", hostToken: null, tokens: Array.from({ length: n }, () => null) };
+  const setup = streamit ? await streamitRoom(o.baseUrls[0]!, n) : { code: "bench", hostToken: null, tokens: Array.from({ length: n }, () => null) };
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
   let joined = 0;
@@ -119,7 +124,7 @@ async function fanout(o: LoadOptions) {
       const key = streamit ? (m.type === "PLAYBACK_STATE" ? m.version : undefined) : m.seq;
       if (m.type === "ROOM_PARTICIPANTS" || (!streamit && m.type === "HELLO")) return;
       if (typeof key === "number" && sentAt.has(key)) latencies.push(performance.now() - sentAt.get(key)!);
-    });
+    }, i);
     joined += 1;
     if (joined % 100 === 0) progress(`fanout: ${joined}/${n} viewers connected`);
     return client;
@@ -142,7 +147,7 @@ async function fanout(o: LoadOptions) {
 
 async function joinStorm(o: LoadOptions) {
   const n = o.viewers ?? 1000;
-  const setup = await streamitRoom(o.baseUrl, n);
+  const setup = await streamitRoom(o.baseUrls[0]!, n);
   const host = await connect(o, setup.code, setup.hostToken, () => {});
   let rosterBytes = 0;
   let rosterMessages = 0;
@@ -178,7 +183,7 @@ async function chat(o: LoadOptions) {
   const roomCount = o.rooms ?? 50;
   const perRoom = o.usersPerRoom ?? 20;
   const duration = o.durationSeconds ?? 30;
-  const rooms = await inBatches(roomCount, 5, () => streamitRoom(o.baseUrl, perRoom - 1));
+  const rooms = await inBatches(roomCount, 5, () => streamitRoom(o.baseUrls[0]!, perRoom - 1));
   const sentAt = new Map<string, number>();
   const received = new Map<string, number>();
   const latencies: number[] = [];
@@ -229,8 +234,130 @@ async function chat(o: LoadOptions) {
   };
 }
 
+/** Resident memory of the servers under test, summed, in bytes (same machine: /proc). */
+function serverRss(o: LoadOptions): number {
+  return (o.serverPids ?? []).reduce((sum, pid) => {
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+    return sum + kb * 1024;
+  }, 0);
+}
+
+function serverCpuSeconds(o: LoadOptions): number {
+  return (o.serverPids ?? []).reduce((sum, pid) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return sum + (Number(stat[11]) + Number(stat[12])) / 100;
+  }, 0);
+}
+
+/** Reads Prometheus gauges of the first server; scraping also resets its event-loop histogram. */
+async function scrape(o: LoadOptions): Promise<Record<string, number>> {
+  const text = await (await fetch(`${o.baseUrls[0]}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const match of text.matchAll(/^(nodejs_eventloop_lag_(?:p50|p99|max)_seconds|nodejs_heap_size_used_bytes) ([\d.e+-]+)$/gm)) {
+    out[match[1]!] = Number(match[2]);
+  }
+  return out;
+}
+
+/**
+ * prom-client samples the loop with a 10 ms timer and records each tick's full interval, so an
+ * idle loop reads 10 ms: the delay is what exceeds it.
+ */
+const loopDelayMs = (seconds: number | undefined) => Math.max(0, Math.round(((seconds ?? Number.NaN) * 1000 - 10) * 10) / 10);
+
+/**
+ * 10,000 mostly idle viewers: `rooms` rooms of `usersPerRoom` (a host and viewers; even rooms on
+ * raw WebSocket, odd ones on Socket.IO), each host sending a playback command every 5 s, spread
+ * over the period. Memory per connection, event-loop delay, CPU and delivery latency.
+ */
+async function capacity(o: LoadOptions) {
+  const roomCount = o.rooms ?? 100;
+  const perRoom = o.usersPerRoom ?? 100;
+  const duration = o.durationSeconds ?? 30;
+  const rooms = await inBatches(roomCount, 4, async (r) => {
+    const room = await streamitRoom(o.baseUrls[0]!, perRoom - 1);
+    progress(`capacity: ${r + 1}/${roomCount} rooms set up`);
+    return room;
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  const rssBefore = serverRss(o);
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let connected = 0;
+  const connectStarted = performance.now();
+  const hosts: Client[] = [];
+  const clients: Client[] = [];
+  for (let r = 0; r < roomCount; r += 1) {
+    const room = rooms[r]!;
+    const transport = r % 2 === 0 ? "ws" : "sio";
+    const members = await inBatches(perRoom - 1, 100, (u) =>
+      connect(o, room.code, room.tokens[u]!, (m) => {
+        if (m.type !== "PLAYBACK_STATE") return;
+        const at = sentAt.get(`${r}:${m.version}`);
+        if (at !== undefined) latencies.push(performance.now() - at);
+      }, u, transport),
+    );
+    clients.push(...members);
+    hosts.push(await connect(o, room.code, room.hostToken, () => {}, 0, transport));
+    connected += perRoom;
+    progress(`capacity: ${connected}/${roomCount * perRoom} connected`);
+  }
+  const connectSeconds = (performance.now() - connectStarted) / 1000;
+  await new Promise((r) => setTimeout(r, 8000)); // paced rosters settle
+  const rssConnected = serverRss(o);
+  const heap = await scrape(o); // also resets the event-loop delay histogram
+  const cpuBefore = serverCpuSeconds(o);
+  let peakRss = rssConnected;
+  const started = performance.now();
+  const timers: NodeJS.Timeout[] = [];
+  let commands = 0;
+  for (let r = 0; r < roomCount; r += 1) {
+    let k = 0;
+    const send = () => {
+      k += 1;
+      commands += 1;
+      sentAt.set(`${r}:${k}`, performance.now());
+      hosts[r]!.send(k % 2 ? { type: "PLAY", time: k } : { type: "SEEK", time: k });
+    };
+    timers.push(
+      setTimeout(() => {
+        send();
+        timers.push(setInterval(send, 5000));
+      }, (r * 5000) / roomCount),
+    );
+  }
+  for (let second = 0; second < duration; second += 1) {
+    await new Promise((r) => setTimeout(r, 1000));
+    peakRss = Math.max(peakRss, serverRss(o));
+    progress(`capacity: ${second + 1}/${duration} s, ${commands} commands, deliveries ${latencies.length}`);
+  }
+  for (const t of timers) clearTimeout(t);
+  const cpuSeconds = serverCpuSeconds(o) - cpuBefore;
+  const seconds = (performance.now() - started) / 1000;
+  await new Promise((r) => setTimeout(r, 1000)); // the last commands land
+  const loop = await scrape(o);
+  for (const c of [...clients, ...hosts]) c.close();
+  const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+  return {
+    clients: roomCount * perRoom,
+    expected: commands * (perRoom - 1),
+    ...summarize(latencies),
+    throughput: Math.round(latencies.length / seconds),
+    connectSeconds: Math.round(connectSeconds * 10) / 10,
+    rssBeforeMb: mb(rssBefore),
+    rssConnectedMb: mb(rssConnected),
+    rssPeakMb: mb(peakRss),
+    bytesPerConnection: Math.round((rssConnected - rssBefore) / (roomCount * perRoom)),
+    heapUsedMb: mb(heap.nodejs_heap_size_used_bytes ?? Number.NaN),
+    eventLoopP50Ms: loopDelayMs(loop.nodejs_eventloop_lag_p50_seconds),
+    eventLoopP99Ms: loopDelayMs(loop.nodejs_eventloop_lag_p99_seconds),
+    eventLoopMaxMs: loopDelayMs(loop.nodejs_eventloop_lag_max_seconds),
+    cpuPercent: Math.round((cpuSeconds / seconds) * 100),
+  };
+}
+
 const options = JSON.parse(process.argv[2]!) as LoadOptions;
-const run = { fanout, "join-storm": joinStorm, chat }[options.scenario];
+const run = { fanout, "join-storm": joinStorm, chat, capacity }[options.scenario];
 run(options).then(
   (result) => {
     process.stderr.write("\n");

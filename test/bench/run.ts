@@ -1,37 +1,75 @@
 /**
- * `npm run bench [-- scenario ...]`: starts the servers under test (StreamIt embedded, and the
- * bare ws / Socket.IO baselines), drives each from a separate load-generator process, prints a
- * table, and writes JSON and an SVG chart under test/bench/results/ (ignored by git).
+ * `npm run bench [-- scenario ...]`: starts the servers under test (StreamIt embedded, StreamIt on
+ * PostgreSQL, a two-process StreamIt cluster on a private redis-server, and the bare ws /
+ * Socket.IO baselines), drives each from a separate load-generator process, prints a table, and
+ * writes JSON and an SVG chart under test/bench/results/ (ignored by git).
  *
- * Scenarios: baseline-ws, baseline-sio, fanout-ws, fanout-sio, join-storm, chat (default: all).
- * Sizes can be shrunk for a quick look: BENCH_VIEWERS=200 npm run bench -- fanout-ws
+ * Scenarios (default: all but capacity-embedded and cluster-sio): baseline-ws, baseline-sio,
+ * fanout-ws, fanout-sio, fanout-ws-pg, cluster-ws, cluster-sio, join-storm, join-storm-half, chat,
+ * capacity (PostgreSQL), capacity-embedded (PGlite). A scenario's baseline runs first.
+ *
+ * BENCH_VIEWERS, BENCH_ROOMS, BENCH_SECONDS and BENCH_CAPACITY_ROOMS shrink the runs;
+ * BENCH_REPEAT=3 runs each scenario three times and reports medians; BENCH_PROFILE=1 runs the
+ * servers under `node --cpu-prof` and prints where their CPU time went (profile.ts).
+ * BENCH_DATABASE_URL picks the PostgreSQL (default postgres://postgres@127.0.0.1:5432/test).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import path from "node:path";
 import * as vega from "vega";
 import { compile } from "vega-lite";
 import { connect } from "node:net";
-import { freePort } from "../helpers/cluster.js";
+import pg from "pg";
+import { freePort, startRedis } from "../helpers/cluster.js";
 import type { LoadOptions } from "./loadgen.js";
+import { type ProfileSummary, summarizeProfile } from "./profile.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const resultsDir = path.join(root, "test/bench/results");
 const viewers = Number(process.env.BENCH_VIEWERS ?? 1000);
+const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
+const profiling = process.env.BENCH_PROFILE === "1";
+const postgresUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
-interface Server {
-  baseUrl: string;
-  child: ChildProcess;
+type Kind = "streamit" | "streamit-pg" | "streamit-cluster" | "ws-baseline" | "sio-baseline";
+
+/** The servers under test for one scenario run: one process, or two sharing Redis. */
+interface Deployment {
+  baseUrls: string[];
+  pids: number[];
+  stop(): Promise<void>;
 }
 
-async function startServer(kind: "streamit" | "ws-baseline" | "sio-baseline"): Promise<Server> {
-  const script = kind === "streamit" ? "src/main.ts" : `test/bench/servers/${kind}.ts`;
+async function startProcess(script: string, env: NodeJS.ProcessEnv, profileDir?: string): Promise<{ baseUrl: string; child: ChildProcess }> {
   const port = await freePort();
-  const env = {
+  const args = ["--import", "tsx", ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), script];
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...env, PORT: String(port), HOST: "127.0.0.1" }, stdio: ["ignore", "ignore", "inherit"] });
+  // Ready when it accepts TCP connections.
+  const deadline = Date.now() + 60_000;
+  while (!(await accepts(port))) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${script} did not start`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { baseUrl: `http://127.0.0.1:${port}`, child };
+}
+
+/** SIGTERM (a profiled process writes its profile on the way out), SIGKILL if it lingers. */
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    child.once("exit", () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+async function deploy(kind: Kind, profileDir?: string): Promise<Deployment> {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
-    PORT: String(port),
-    HOST: "127.0.0.1",
     LOG_LEVEL: "warn",
     NODE_ENV: "production",
     JWT_SECRET: "bench-secret-bench-secret-bench-secret-01",
@@ -39,15 +77,37 @@ async function startServer(kind: "streamit" | "ws-baseline" | "sio-baseline"): P
     DATABASE_URL: "memory://",
     TRUST_PROXY: "true",
   };
-  delete (env as Record<string, string | undefined>).REDIS_URL;
-  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
-  // Ready when it accepts TCP connections.
-  const deadline = Date.now() + 60_000;
-  while (!(await accepts(port))) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${kind} did not start`);
-    await new Promise((r) => setTimeout(r, 100));
+  delete env.REDIS_URL;
+  if (kind === "ws-baseline" || kind === "sio-baseline" || kind === "streamit") {
+    const script = kind === "streamit" ? "src/main.ts" : `test/bench/servers/${kind}.ts`;
+    const server = await startProcess(script, env, profileDir);
+    return { baseUrls: [server.baseUrl], pids: [server.child.pid!], stop: () => stopProcess(server.child) };
   }
-  return { baseUrl: `http://127.0.0.1:${port}`, child };
+  // PostgreSQL in a schema of its own (dropped afterwards); a private redis-server for a cluster.
+  const schema = `bench_${Date.now()}`;
+  Object.assign(env, { DATABASE_URL: postgresUrl, DATABASE_SCHEMA: schema });
+  let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
+  if (kind === "streamit-cluster") {
+    const port = await freePort();
+    redis = await startRedis(port);
+    Object.assign(env, { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: "bench:" });
+  }
+  const count = kind === "streamit-cluster" ? 2 : 1;
+  const servers: Awaited<ReturnType<typeof startProcess>>[] = [];
+  // One after the other: the first one migrates the schema.
+  for (let i = 0; i < count; i += 1) servers.push(await startProcess("src/main.ts", env, profileDir));
+  return {
+    baseUrls: servers.map((s) => s.baseUrl),
+    pids: servers.map((s) => s.child.pid!),
+    async stop() {
+      await Promise.all(servers.map((s) => stopProcess(s.child)));
+      redis?.kill("SIGKILL");
+      const client = new pg.Client({ connectionString: postgresUrl });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+    },
+  };
 }
 
 function accepts(port: number): Promise<boolean> {
@@ -61,15 +121,15 @@ function accepts(port: number): Promise<boolean> {
 }
 
 /** Peak resident memory (VmHWM) and CPU seconds of a process, from /proc. */
-function usage(pid: number): { rssMb: number; cpuSeconds: number } {
+export function usage(pid: number): { rssMb: number; peakRssMb: number; cpuSeconds: number } {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
     const ticks = Number(stat[11]) + Number(stat[12]);
-    return { rssMb: Math.round(hwm / 1024), cpuSeconds: Math.round((ticks / 100) * 10) / 10 };
+    return { rssMb: Math.round(kb("VmRSS") / 1024), peakRssMb: Math.round(kb("VmHWM") / 1024), cpuSeconds: Math.round((ticks / 100) * 10) / 10 };
   } catch {
-    return { rssMb: Number.NaN, cpuSeconds: Number.NaN };
+    return { rssMb: Number.NaN, peakRssMb: Number.NaN, cpuSeconds: Number.NaN };
   }
 }
 
@@ -91,9 +151,12 @@ interface Row {
   result: Record<string, number>;
   rssMb: number;
   cpuSeconds: number;
+  /** Every repetition, when BENCH_REPEAT > 1 (the row itself holds the medians). */
+  runs?: Record<string, number>[];
+  profile?: ProfileSummary;
 }
 
-const SCENARIOS: Record<string, { server: Parameters<typeof startServer>[0]; load: Omit<LoadOptions, "baseUrl">; baseline?: string }> = {
+const SCENARIOS: Record<string, { server: Kind; load: Omit<LoadOptions, "baseUrls" | "serverPids">; baseline?: string }> = {
   "baseline-ws": { server: "ws-baseline", load: { scenario: "fanout", target: "ws-baseline", transport: "ws", viewers } },
   "baseline-sio": { server: "sio-baseline", load: { scenario: "fanout", target: "sio-baseline", transport: "sio", viewers } },
   "fanout-ws": { server: "streamit", load: { scenario: "fanout", target: "streamit", transport: "ws", viewers }, baseline: "baseline-ws" },
@@ -104,30 +167,86 @@ const SCENARIOS: Record<string, { server: Parameters<typeof startServer>[0]; loa
     server: "streamit",
     load: { scenario: "chat", target: "streamit", transport: "ws", rooms: Number(process.env.BENCH_ROOMS ?? 50), usersPerRoom: 20, durationSeconds: Number(process.env.BENCH_SECONDS ?? 30) },
   },
+  "capacity-embedded": {
+    server: "streamit",
+    load: { scenario: "capacity", target: "streamit", transport: "ws", rooms: Number(process.env.BENCH_CAPACITY_ROOMS ?? 100), usersPerRoom: 100, durationSeconds: Number(process.env.BENCH_SECONDS ?? 30) },
+  },
+  capacity: {
+    server: "streamit-pg",
+    load: { scenario: "capacity", target: "streamit", transport: "ws", rooms: Number(process.env.BENCH_CAPACITY_ROOMS ?? 100), usersPerRoom: 100, durationSeconds: Number(process.env.BENCH_SECONDS ?? 30) },
+  },
+  "fanout-ws-pg": { server: "streamit-pg", load: { scenario: "fanout", target: "streamit", transport: "ws", viewers }, baseline: "baseline-ws" },
+  "cluster-ws": { server: "streamit-cluster", load: { scenario: "fanout", target: "streamit", transport: "ws", viewers }, baseline: "fanout-ws-pg" },
+  "cluster-sio": { server: "streamit-cluster", load: { scenario: "fanout", target: "streamit", transport: "sio", viewers }, baseline: "fanout-sio" },
 };
+
+/** The default run; the others are opt-in by name. */
+const DEFAULT = ["baseline-ws", "baseline-sio", "fanout-ws", "fanout-sio", "fanout-ws-pg", "cluster-ws", "join-storm", "join-storm-half", "chat", "capacity"];
+
+const median = (values: number[]) => {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)]! : Number.NaN;
+};
+
+async function runOnce(name: string): Promise<Omit<Row, "scenario">> {
+  const spec = SCENARIOS[name]!;
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const profileDir = profiling ? path.join(resultsDir, "profiles", `${stamp}-${name}`) : undefined;
+  const deployment = await deploy(spec.server, profileDir);
+  let result: Record<string, number>;
+  let rssMb: number;
+  let cpuSeconds: number;
+  try {
+    const before = deployment.pids.map(usage);
+    result = await runLoad({ ...spec.load, baseUrls: deployment.baseUrls, serverPids: deployment.pids });
+    const after = deployment.pids.map(usage);
+    rssMb = Math.max(...after.map((u) => u.peakRssMb));
+    cpuSeconds = Math.round(after.reduce((sum, u, i) => sum + u.cpuSeconds - before[i]!.cpuSeconds, 0) * 10) / 10;
+  } finally {
+    await deployment.stop();
+  }
+  let profile: ProfileSummary | undefined;
+  if (profileDir) {
+    const file = readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"));
+    if (file) {
+      profile = summarizeProfile(path.join(profileDir, file));
+      process.stderr.write(`  profile: ${path.relative(root, path.join(profileDir, file))} (busy ${profile.busyMs} ms)\n`);
+      console.table(profile.owners.slice(0, 10));
+      console.table(profile.functions.slice(0, 12));
+    }
+  }
+  return { ...(spec.baseline ? { baseline: spec.baseline } : {}), result, rssMb, cpuSeconds, ...(profile ? { profile } : {}) };
+}
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
-  const names = wanted.length ? wanted : Object.keys(SCENARIOS);
+  const names = wanted.length ? wanted : [...DEFAULT];
   for (const name of names) if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(", ")}`);
   // Baselines run first so that ratios can be computed in the same invocation.
-  for (const name of [...names]) {
-    const baseline = SCENARIOS[name]!.baseline;
-    if (baseline && !names.includes(baseline)) names.unshift(baseline);
+  for (let i = 0; i < names.length; i += 1) {
+    const baseline = SCENARIOS[names[i]!]!.baseline;
+    if (baseline && !names.includes(baseline)) {
+      names.splice(i, 0, baseline);
+      i = -1;
+    }
   }
   const rows: Row[] = [];
   for (const name of names) {
-    const spec = SCENARIOS[name]!;
-    process.stderr.write(`\n${name}\n`);
-    const server = await startServer(spec.server);
-    try {
-      const before = usage(server.child.pid!);
-      const result = await runLoad({ ...spec.load, baseUrl: server.baseUrl });
-      const after = usage(server.child.pid!);
-      rows.push({ scenario: name, ...(spec.baseline ? { baseline: spec.baseline } : {}), result, rssMb: after.rssMb, cpuSeconds: Math.round((after.cpuSeconds - before.cpuSeconds) * 10) / 10 });
-    } finally {
-      server.child.kill("SIGKILL");
+    const runs: Omit<Row, "scenario">[] = [];
+    for (let k = 1; k <= repeat; k += 1) {
+      process.stderr.write(`\n${name}${repeat > 1 ? ` (run ${k}/${repeat})` : ""}\n`);
+      runs.push(await runOnce(name));
     }
+    const keys = Object.keys(runs[0]!.result);
+    rows.push({
+      scenario: name,
+      ...(runs[0]!.baseline ? { baseline: runs[0]!.baseline } : {}),
+      result: Object.fromEntries(keys.map((key) => [key, median(runs.map((r) => r.result[key]!))])),
+      rssMb: median(runs.map((r) => r.rssMb)),
+      cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
+      ...(repeat > 1 ? { runs: runs.map((r) => r.result) } : {}),
+      ...(runs[0]!.profile ? { profile: runs[0]!.profile } : {}),
+    });
   }
   await report(rows);
 }
@@ -150,7 +269,7 @@ async function report(rows: Row[]): Promise<void> {
     "p50 ratio": ratio(r, "p50"),
     "p99 ratio": ratio(r, "p99"),
     extra: Object.entries(r.result)
-      .filter(([k]) => ["totalSeconds", "rosterMessages", "rosterBytesPerJoiner", "lostAcked", "acked", "count", "expected"].includes(k))
+      .filter(([k]) => ["totalSeconds", "rosterMessages", "rosterBytesPerJoiner", "lostAcked", "acked", "count", "expected", "bytesPerConnection", "eventLoopP99Ms", "cpuPercent", "rssBeforeMb", "rssConnectedMb"].includes(k))
       .map(([k, v]) => `${k}=${v}`)
       .join(" "),
   }));

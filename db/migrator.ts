@@ -4,9 +4,11 @@
  */
 import { type Kysely, type Migration, type MigrationResultSet, Migrator } from "kysely";
 import * as initial from "./migrations/0001_initial.js";
+import * as chatSequence from "./migrations/0002_chat_sequence.js";
 
 const migrations: Record<string, Migration> = {
   "0001_initial": initial,
+  "0002_chat_sequence": chatSequence,
 };
 
 /** `schema`: where the migration bookkeeping lives when the app runs in a non-default schema. */

@@ -87,6 +87,8 @@ export interface ChatMessagesTable {
   user_id: string;
   message: string;
   created_at: DefaultTimestamp;
+  /** Commit order (identity): history and retention order by it. */
+  seq: Generated<number>;
 }
 
 export interface PlaybackStatesTable {

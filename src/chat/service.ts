@@ -1,4 +1,5 @@
 /** Chat persistence: history for joiners, inserts, and retention trimmed in batches. */
+import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import type { DB } from "../db.js";
 
@@ -6,6 +7,18 @@ export const CHAT_HISTORY_SIZE = 50;
 export const CHAT_RETENTION = 500;
 /** Retention is enforced every this many inserts per room, not on every message. */
 export const CHAT_TRIM_EVERY = 50;
+
+/** At most this many messages per INSERT. */
+const CHAT_BATCH_MAX = 200;
+
+interface PendingMessage {
+  id: string;
+  roomId: string;
+  user: { id: string; display_name: string };
+  message: string;
+  resolve(entry: ChatEntry): void;
+  reject(err: unknown): void;
+}
 
 export interface ChatEntry {
   id: string;
@@ -27,8 +40,7 @@ export class ChatService {
       .innerJoin("users as u", "u.id", "m.user_id")
       .select(["m.id", "u.display_name", "m.user_id", "m.message", "m.created_at"])
       .where("m.room_id", "=", roomId)
-      .orderBy("m.created_at", "desc")
-      .orderBy("m.id", "desc")
+      .orderBy("m.seq", "desc")
       .limit(limit)
       .execute();
     return rows.reverse().map((r) => ({
@@ -40,20 +52,56 @@ export class ChatService {
     }));
   }
 
-  async post(roomId: string, user: { id: string; display_name: string }, message: string): Promise<ChatEntry> {
-    const row = await this.db
-      .insertInto("chat_messages")
-      .values({ room_id: roomId, user_id: user.id, message })
-      .returning(["id", "created_at"])
-      .executeTakeFirstOrThrow();
-    const count = (this.insertsSinceTrim.get(roomId) ?? 0) + 1;
-    if (count >= CHAT_TRIM_EVERY) {
-      this.insertsSinceTrim.delete(roomId);
-      await this.trim(roomId);
-    } else {
-      this.insertsSinceTrim.set(roomId, count);
+  /**
+   * Persists a message; resolves once it is committed (only then may it be acknowledged).
+   * Group commit: messages arriving while an insert is in flight go together in the next one,
+   * so a busy process writes one multi-row INSERT instead of one per message, and a quiet one
+   * waits for nothing. Retention trims run after the insert, off the sender's path.
+   */
+  post(roomId: string, user: { id: string; display_name: string }, message: string): Promise<ChatEntry> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ id: randomUUID(), roomId, user, message, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private readonly pending: PendingMessage[] = [];
+  private flushing = false;
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, CHAT_BATCH_MAX);
+        try {
+          await this.insert(batch);
+        } catch {
+          // One bad row (its room just deleted, say) must not fail the others: retry one by one.
+          for (const item of batch) await this.insert([item]).catch((err: unknown) => item.reject(err));
+        }
+      }
+    } finally {
+      this.flushing = false;
     }
-    return { id: row.id, user: user.display_name, user_id: user.id, message, created_at: row.created_at.toISOString() };
+  }
+
+  private async insert(batch: PendingMessage[]): Promise<void> {
+    const rows = await this.db
+      .insertInto("chat_messages")
+      .values(batch.map((m) => ({ id: m.id, room_id: m.roomId, user_id: m.user.id, message: m.message })))
+      .returning(["id", "created_at"])
+      .execute();
+    const createdAt = new Map(rows.map((r) => [r.id, r.created_at]));
+    for (const m of batch) {
+      m.resolve({ id: m.id, user: m.user.display_name, user_id: m.user.id, message: m.message, created_at: createdAt.get(m.id)!.toISOString() });
+      const count = (this.insertsSinceTrim.get(m.roomId) ?? 0) + 1;
+      if (count >= CHAT_TRIM_EVERY) {
+        this.insertsSinceTrim.delete(m.roomId);
+        this.trim(m.roomId).catch(() => {}); // retried by the next 50 messages
+      } else {
+        this.insertsSinceTrim.set(m.roomId, count);
+      }
+    }
   }
 
   /** Keeps the newest CHAT_RETENTION messages of a room. */
@@ -62,9 +110,9 @@ export class ChatService {
       .deleteFrom("chat_messages")
       .where("room_id", "=", roomId)
       .where(
-        "created_at",
+        "seq",
         "<",
-        sql<Date>`(SELECT created_at FROM chat_messages WHERE room_id = ${roomId} ORDER BY created_at DESC OFFSET ${CHAT_RETENTION - 1} LIMIT 1)`,
+        sql<number>`(SELECT seq FROM chat_messages WHERE room_id = ${roomId} ORDER BY seq DESC OFFSET ${CHAT_RETENTION - 1} LIMIT 1)`,
       )
       .execute();
   }

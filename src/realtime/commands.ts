@@ -75,12 +75,14 @@ export class CommandHandlers {
     if (text === "") return ok({ ignored: true });
     // Counted in code points, as the original (Python) did, not UTF-16 units.
     if ([...text].length > CHAT_MAX_LENGTH) return fail("MESSAGE_TOO_LONG", "Message too long.");
-    const state = this.hub.state;
-    // Muted users are refused before the limiter counts them.
-    if (await state.isMuted(live.id, user.id)) return fail("MUTED", "You are muted in this room");
-    if (!(await state.allowChat(live.id, user.id))) return fail("RATE_LIMITED", "Rate limit exceeded. Please wait.");
-    if (await state.isDuplicate(live.id, user.id, text)) return fail("DUPLICATE_MESSAGE", "Duplicate message blocked.");
-    await state.rememberMessage(live.id, user.id, text);
+    switch (await this.hub.state.checkChat(live.id, user.id, text)) {
+      case "muted":
+        return fail("MUTED", "You are muted in this room");
+      case "rate_limited":
+        return fail("RATE_LIMITED", "Rate limit exceeded. Please wait.");
+      case "duplicate":
+        return fail("DUPLICATE_MESSAGE", "Duplicate message blocked.");
+    }
     const entry = await this.hub.chat.post(live.id, user, text);
     this.hub.broadcast(live, { type: "CHAT_MESSAGE", ...entry });
     return ok({ id: entry.id, created_at: entry.created_at });

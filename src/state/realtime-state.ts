@@ -8,6 +8,8 @@ import type { PresenceReader, RoomPresence } from "./presence.js";
 export const CHAT_RATE = { limit: 5, windowMs: 3000, cooldownMs: 10_000 } as const;
 export const DUPLICATE_WINDOW_MS = 3000;
 
+export type ChatVerdict = "ok" | "muted" | "rate_limited" | "duplicate";
+
 /** Called when a user's last connection disappeared with a dead instance. */
 export type StaleLeaveHandler = (roomId: string, userId: string) => Promise<void>;
 
@@ -20,11 +22,13 @@ export interface RealtimeState extends PresenceReader {
   /** Removes a connection; `lastForUser` is true when it was the user's last in the room. */
   disconnect(roomId: string, userId: string, connectionId: string): Promise<{ lastForUser: boolean }>;
   onlineUsers(roomId: string): Promise<Set<string>>;
-  /** Counts a chat message against the sliding window; false while limited or cooling down. */
-  allowChat(roomId: string, userId: string): Promise<boolean>;
-  /** True when `text` repeats the user's last accepted message inside the duplicate window. */
-  isDuplicate(roomId: string, userId: string, text: string): Promise<boolean>;
-  rememberMessage(roomId: string, userId: string, text: string): Promise<void>;
+  /**
+   * Every chat gate in one atomic step (one Redis round trip in cluster mode), in the original's
+   * order: a muted user is refused before the limiter counts the message; the message then
+   * counts against the sliding window (a cooldown follows a burst); a repeat of the user's last
+   * accepted text inside the duplicate window is refused; otherwise the text is remembered.
+   */
+  checkChat(roomId: string, userId: string, text: string): Promise<ChatVerdict>;
   setMuted(roomId: string, userId: string, muted: boolean): Promise<void>;
   isMuted(roomId: string, userId: string): Promise<boolean>;
   /** Forgets everything about a room (expired or deleted). */
@@ -87,9 +91,19 @@ export class MemoryRealtimeState implements RealtimeState {
 
   private chatCalls = 0;
 
-  async allowChat(roomId: string, userId: string) {
+  async checkChat(roomId: string, userId: string, text: string): Promise<ChatVerdict> {
+    if (this.mutes.get(roomId)?.has(userId)) return "muted";
     const key = `${roomId}:${userId}`;
     const now = Date.now();
+    if (!this.countChat(key, now)) return "rate_limited";
+    const last = this.lastMessages.get(key);
+    if (last !== undefined && last.text === text && now - last.at < DUPLICATE_WINDOW_MS) return "duplicate";
+    this.lastMessages.set(key, { text, at: now });
+    return "ok";
+  }
+
+  /** Counts a message against the sliding window; false while limited or cooling down. */
+  private countChat(key: string, now: number): boolean {
     if (++this.chatCalls % 1000 === 0) this.sweep(now);
     const cooldownUntil = this.cooldowns.get(key);
     if (cooldownUntil !== undefined) {
@@ -112,15 +126,6 @@ export class MemoryRealtimeState implements RealtimeState {
     for (const [key, times] of this.chatWindows) if (!times.some((t) => t > now - CHAT_RATE.windowMs)) this.chatWindows.delete(key);
     for (const [key, until] of this.cooldowns) if (until <= now) this.cooldowns.delete(key);
     for (const [key, last] of this.lastMessages) if (now - last.at >= DUPLICATE_WINDOW_MS) this.lastMessages.delete(key);
-  }
-
-  async isDuplicate(roomId: string, userId: string, text: string) {
-    const last = this.lastMessages.get(`${roomId}:${userId}`);
-    return last !== undefined && last.text === text && Date.now() - last.at < DUPLICATE_WINDOW_MS;
-  }
-
-  async rememberMessage(roomId: string, userId: string, text: string) {
-    this.lastMessages.set(`${roomId}:${userId}`, { text, at: Date.now() });
   }
 
   async setMuted(roomId: string, userId: string, muted: boolean) {

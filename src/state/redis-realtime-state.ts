@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { RedisClient } from "../redis.js";
 import type { RoomPresence } from "./presence.js";
-import { CHAT_RATE, DUPLICATE_WINDOW_MS, type RealtimeState, type StaleLeaveHandler } from "./realtime-state.js";
+import { CHAT_RATE, type ChatVerdict, DUPLICATE_WINDOW_MS, type RealtimeState, type StaleLeaveHandler } from "./realtime-state.js";
 
 const CONNECT = `
 redis.call('SET', KEYS[2], ARGV[2])
@@ -56,18 +56,23 @@ end
 return out
 `;
 
-const ALLOW_CHAT = `
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-local now = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-redis.call('ZADD', KEYS[1], now, ARGV[5])
-if redis.call('ZCARD', KEYS[1]) > tonumber(ARGV[3]) then
-  redis.call('SET', KEYS[2], '1', 'PX', ARGV[4])
-  redis.call('DEL', KEYS[1])
-  return 0
+// KEYS: muted set, window zset, cooldown flag, last text. ARGV: user, now, window ms, limit,
+// cooldown ms, window member, text, duplicate window ms. Returns the ChatVerdict.
+const CHECK_CHAT = `
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 'muted' end
+if redis.call('EXISTS', KEYS[3]) == 1 then return 'rate_limited' end
+local now = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]))
+redis.call('ZADD', KEYS[2], now, ARGV[6])
+if redis.call('ZCARD', KEYS[2]) > tonumber(ARGV[4]) then
+  redis.call('SET', KEYS[3], '1', 'PX', ARGV[5])
+  redis.call('DEL', KEYS[2])
+  return 'rate_limited'
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+if redis.call('GET', KEYS[4]) == ARGV[7] then return 'duplicate' end
+redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[8])
+return 'ok'
 `;
 
 export interface RedisRealtimeStateOptions {
@@ -142,27 +147,22 @@ export class RedisRealtimeState implements RealtimeState {
     return result;
   }
 
-  async allowChat(roomId: string, userId: string) {
+  async checkChat(roomId: string, userId: string, text: string): Promise<ChatVerdict> {
     const base = this.key(`chat:${roomId}:${userId}`);
-    const allowed = await this.redis.eval(ALLOW_CHAT, {
-      keys: [`${base}:window`, `${base}:cooldown`],
+    const now = Date.now();
+    return (await this.redis.eval(CHECK_CHAT, {
+      keys: [this.key(`room:${roomId}:muted`), `${base}:window`, `${base}:cooldown`, `${base}:last`],
       arguments: [
-        String(Date.now()),
+        userId,
+        String(now),
         String(CHAT_RATE.windowMs),
         String(CHAT_RATE.limit),
         String(CHAT_RATE.cooldownMs),
-        `${Date.now()}-${randomBytes(4).toString("hex")}`,
+        `${now}-${randomBytes(4).toString("hex")}`,
+        text,
+        String(DUPLICATE_WINDOW_MS),
       ],
-    });
-    return allowed === 1;
-  }
-
-  async isDuplicate(roomId: string, userId: string, text: string) {
-    return (await this.redis.get(this.key(`chat:${roomId}:${userId}:last`))) === text;
-  }
-
-  async rememberMessage(roomId: string, userId: string, text: string) {
-    await this.redis.set(this.key(`chat:${roomId}:${userId}:last`), text, { PX: DUPLICATE_WINDOW_MS });
+    })) as ChatVerdict;
   }
 
   async setMuted(roomId: string, userId: string, muted: boolean) {

@@ -54,29 +54,38 @@ describe.each(implementations)("%s realtime state", (_name, make) => {
     const s = make();
     const [room, user] = [randomUUID(), randomUUID()];
     const verdicts = [];
-    for (let i = 0; i < 7; i += 1) verdicts.push(await s.allowChat(room, user));
-    expect(verdicts).toEqual([true, true, true, true, true, false, false]);
-    expect(await s.allowChat(room, randomUUID())).toBe(true);
+    for (let i = 0; i < 7; i += 1) verdicts.push(await s.checkChat(room, user, `m${i}`));
+    expect(verdicts).toEqual(["ok", "ok", "ok", "ok", "ok", "rate_limited", "rate_limited"]);
+    expect(await s.checkChat(room, randomUUID(), "m0")).toBe("ok");
   });
 
   it("concurrent chat from several connections never exceeds the limit", async () => {
     const s = make();
     const [room, user] = [randomUUID(), randomUUID()];
-    const verdicts = await Promise.all(Array.from({ length: 20 }, () => s.allowChat(room, user)));
-    expect(verdicts.filter(Boolean)).toHaveLength(5);
+    const verdicts = await Promise.all(Array.from({ length: 20 }, (_, i) => s.checkChat(room, user, `m${i}`)));
+    expect(verdicts.filter((v) => v === "ok")).toHaveLength(5);
   });
 
-  it("remembers the last message for the duplicate window, and mutes", async () => {
+  it("refuses a repeat inside the duplicate window, even sent at once from two tabs", async () => {
     const s = make();
     const [room, user] = [randomUUID(), randomUUID()];
-    expect(await s.isDuplicate(room, user, "hi")).toBe(false);
-    await s.rememberMessage(room, user, "hi");
-    expect(await s.isDuplicate(room, user, "hi")).toBe(true);
-    expect(await s.isDuplicate(room, user, "other")).toBe(false);
+    expect(await s.checkChat(room, user, "hi")).toBe("ok");
+    expect(await s.checkChat(room, user, "hi")).toBe("duplicate");
+    expect(await s.checkChat(room, user, "other")).toBe("ok");
+    const [other] = [randomUUID()];
+    const both = await Promise.all([s.checkChat(room, other, "same"), s.checkChat(room, other, "same")]);
+    expect(both.sort()).toEqual(["duplicate", "ok"]);
+  });
+
+  it("refuses a muted user before the limiter counts the message", async () => {
+    const s = make();
+    const [room, user] = [randomUUID(), randomUUID()];
     await s.setMuted(room, user, true);
     expect(await s.isMuted(room, user)).toBe(true);
+    for (let i = 0; i < 10; i += 1) expect(await s.checkChat(room, user, `m${i}`)).toBe("muted");
     await s.setMuted(room, user, false);
     expect(await s.isMuted(room, user)).toBe(false);
+    expect(await s.checkChat(room, user, "now I can")).toBe("ok");
   });
 
   it("clearRoom forgets presence and mutes", async () => {

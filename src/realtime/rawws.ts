@@ -27,8 +27,9 @@ class RawConnection implements Connection {
     this.sendFrame(JSON.stringify(message));
   }
 
-  sendFrame(frame: string): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame);
+  /** A broadcast passes its frame already UTF-8 encoded, once for every member. */
+  sendFrame(frame: string | Buffer): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame, { binary: false });
   }
 
   close(code: number, reason: string): void {
@@ -142,9 +143,11 @@ export function attachRawWebSocket(
     }
   }, HEARTBEAT_MS).unref();
 
-  function deliver(roomCode: string, frame: string, except?: ReadonlySet<string>): void {
+  /** Encodes the frame once: the members' sockets then write the same bytes. */
+  function deliver(roomCode: string, text: string, except?: ReadonlySet<string>): void {
     const members = rooms.get(roomCode);
     if (!members) return;
+    const frame = Buffer.from(text);
     for (const connection of members.values()) {
       if (!except?.has(connection.id)) connection.sendFrame(frame);
     }

@@ -4,7 +4,7 @@
  * one JSON result line on stdout. Usage: loadgen.ts '<json options>'.
  */
 import { readFileSync } from "node:fs";
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { io, type Socket } from "socket.io-client";
 import WebSocket from "ws";
 
@@ -16,6 +16,8 @@ export interface LoadOptions {
   baseUrls: string[];
   /** Their pids, for memory readings from /proc (same machine). */
   serverPids?: number[];
+  /** Signal the servers (SIGUSR2, see profiler.ts) around the measured phase. */
+  profile?: boolean;
   viewers?: number;
   commands?: number;
   ratePerSecond?: number;
@@ -54,6 +56,11 @@ async function inBatches<T>(count: number, size: number, make: (i: number) => Pr
   return out;
 }
 
+/** Starts, then stops, the servers' CPU profilers (when profiling). */
+function toggleProfilers(o: LoadOptions): void {
+  if (o.profile) for (const pid of o.serverPids ?? []) process.kill(pid, "SIGUSR2");
+}
+
 const progress = (text: string) => process.stderr.write(`\r  ${text}`.padEnd(70));
 
 function connect(o: LoadOptions, roomCode: string, token: string | null, onMessage: Handler, via = 0, transport = o.transport): Promise<Client> {
@@ -64,7 +71,9 @@ function connect(o: LoadOptions, roomCode: string, token: string | null, onMessa
       const ws = new WebSocket(baseUrl.replace(/^http/, "ws") + path, { perMessageDeflate: false });
       ws.on("message", (data) => {
         const text = data.toString();
-        onMessage(JSON.parse(text), Buffer.byteLength(text));
+        // Rosters are big and only their size and head count matter here: skip the full parse.
+        const roster = text.startsWith('{"type":"ROOM_PARTICIPANTS"') ? /"online":(\d+)/.exec(text) : null;
+        onMessage(roster ? { type: "ROOM_PARTICIPANTS", online: Number(roster[1]) } : JSON.parse(text), Buffer.byteLength(text));
       });
       ws.once("open", () => resolve({ send: (m) => ws.send(JSON.stringify(m)), close: () => ws.close() }));
       ws.once("error", reject);
@@ -119,9 +128,13 @@ async function fanout(o: LoadOptions) {
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
   let joined = 0;
+  let settled = 0;
+  let lateRosters = 0;
   const viewers = await inBatches(n, 100, async (i) => {
     const client = await connect(o, setup.code, setup.tokens[i] ?? null, (m) => {
       const key = streamit ? (m.type === "PLAYBACK_STATE" ? m.version : undefined) : m.seq;
+      if (m.type === "ROOM_PARTICIPANTS" && m.online === n + 1) settled += 1;
+      if (m.type === "ROOM_PARTICIPANTS" && sentAt.size > 0) lateRosters += 1;
       if (m.type === "ROOM_PARTICIPANTS" || (!streamit && m.type === "HELLO")) return;
       if (typeof key === "number" && sentAt.has(key)) latencies.push(performance.now() - sentAt.get(key)!);
     }, i);
@@ -130,7 +143,18 @@ async function fanout(o: LoadOptions) {
     return client;
   });
   const host = await connect(o, setup.code, setup.hostToken, () => {});
-  await new Promise((r) => setTimeout(r, 6000)); // let join traffic (paced rosters) settle
+  // Join traffic (paced rosters) settles first: every viewer has seen the full room online.
+  const settleBy = Date.now() + 30_000;
+  const settleStarted = performance.now();
+  while (streamit && settled < n && Date.now() < settleBy) await new Promise((r) => setTimeout(r, 50));
+  const settleSeconds = Math.round((performance.now() - settleStarted) / 100) / 10;
+  await new Promise((r) => setTimeout(r, 1000));
+  // The load generator's own garbage (1,000 parsed rosters) must not pause it mid-measurement.
+  globalThis.gc?.();
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  if (streamit) await scrape(o); // resets the server's event-loop histogram
+  toggleProfilers(o);
   const started = performance.now();
   for (let k = 1; k <= commands; k += 1) {
     sentAt.set(k, performance.now());
@@ -141,8 +165,18 @@ async function fanout(o: LoadOptions) {
   const deadline = Date.now() + 10_000;
   while (latencies.length < n * commands && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const seconds = (performance.now() - started) / 1000;
+  toggleProfilers(o);
+  loop.disable();
+  const serverLoop = streamit ? await scrape(o) : {};
   for (const c of [...viewers, host]) c.close();
-  return { clients: n, expected: n * commands, ...summarize(latencies), throughput: Math.round(latencies.length / seconds) };
+  return {
+    clients: n,
+    expected: n * commands,
+    ...summarize(latencies),
+    throughput: Math.round(latencies.length / seconds),
+    loadgenLoopMaxMs: loopDelayMs(loop.max / 1e9),
+    ...(streamit ? { settleSeconds, settled, lateRosters, serverLoopMaxMs: loopDelayMs(serverLoop.nodejs_eventloop_lag_max_seconds) } : {}),
+  };
 }
 
 async function joinStorm(o: LoadOptions) {
@@ -152,6 +186,7 @@ async function joinStorm(o: LoadOptions) {
   let rosterBytes = 0;
   let rosterMessages = 0;
   const times: number[] = [];
+  toggleProfilers(o);
   const started = performance.now();
   let done = 0;
   const clients = await Promise.all(
@@ -174,6 +209,7 @@ async function joinStorm(o: LoadOptions) {
   const deadline = Date.now() + 60_000;
   while (times.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const total = (performance.now() - started) / 1000;
+  toggleProfilers(o);
   await new Promise((r) => setTimeout(r, 500));
   for (const c of [...clients, host]) c.close();
   return { clients: n, ...summarize(times), totalSeconds: Math.round(total * 100) / 100, rosterMessages, rosterBytes, rosterBytesPerJoiner: Math.round(rosterBytes / n) };
@@ -208,6 +244,7 @@ async function chat(o: LoadOptions) {
     );
   });
   const everyone = members.flat();
+  toggleProfilers(o);
   const started = performance.now();
   for (let second = 0; second < duration; second += 1) {
     everyone.forEach(({ client, me }, i) => {
@@ -222,6 +259,7 @@ async function chat(o: LoadOptions) {
   }
   await new Promise((r) => setTimeout(r, 3000));
   const seconds = (performance.now() - started) / 1000;
+  toggleProfilers(o);
   const lost = [...acked].filter((text) => (received.get(text) ?? 0) < perRoom).length;
   for (const { client } of everyone) client.close();
   return {
@@ -308,6 +346,7 @@ async function capacity(o: LoadOptions) {
   const heap = await scrape(o); // also resets the event-loop delay histogram
   const cpuBefore = serverCpuSeconds(o);
   let peakRss = rssConnected;
+  toggleProfilers(o);
   const started = performance.now();
   const timers: NodeJS.Timeout[] = [];
   let commands = 0;
@@ -334,6 +373,7 @@ async function capacity(o: LoadOptions) {
   for (const t of timers) clearTimeout(t);
   const cpuSeconds = serverCpuSeconds(o) - cpuBefore;
   const seconds = (performance.now() - started) / 1000;
+  toggleProfilers(o);
   await new Promise((r) => setTimeout(r, 1000)); // the last commands land
   const loop = await scrape(o);
   for (const c of [...clients, ...hosts]) c.close();

@@ -9,12 +9,13 @@
  * capacity (PostgreSQL), capacity-embedded (PGlite). A scenario's baseline runs first.
  *
  * BENCH_VIEWERS, BENCH_ROOMS, BENCH_SECONDS and BENCH_CAPACITY_ROOMS shrink the runs;
- * BENCH_REPEAT=3 runs each scenario three times and reports medians; BENCH_PROFILE=1 runs the
- * servers under `node --cpu-prof` and prints where their CPU time went (profile.ts).
+ * BENCH_REPEAT=3 runs each scenario three times and reports medians; BENCH_PROFILE=1 profiles the
+ * servers' CPU during each scenario's measured phase (profiler.ts) and prints where the time went
+ * (profile.ts); the .cpuprofile files open in Chrome DevTools.
  * BENCH_DATABASE_URL picks the PostgreSQL (default postgres://postgres@127.0.0.1:5432/test).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import path from "node:path";
 import * as vega from "vega";
@@ -43,8 +44,12 @@ interface Deployment {
 
 async function startProcess(script: string, env: NodeJS.ProcessEnv, profileDir?: string): Promise<{ baseUrl: string; child: ChildProcess }> {
   const port = await freePort();
-  const args = ["--import", "tsx", ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []), script];
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...env, PORT: String(port), HOST: "127.0.0.1" }, stdio: ["ignore", "ignore", "inherit"] });
+  const args = ["--import", "tsx", ...(profileDir ? ["--import", "./test/bench/profiler.ts"] : []), script];
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...env, PORT: String(port), HOST: "127.0.0.1", ...(profileDir ? { BENCH_PROFILE_DIR: profileDir } : {}) },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   // Ready when it accepts TCP connections.
   const deadline = Date.now() + 60_000;
   while (!(await accepts(port))) {
@@ -135,7 +140,7 @@ export function usage(pid: number): { rssMb: number; peakRssMb: number; cpuSecon
 
 function runLoad(options: LoadOptions): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "test/bench/loadgen.ts", JSON.stringify(options)], {
+    const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", "test/bench/loadgen.ts", JSON.stringify(options)], {
       cwd: root,
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -183,6 +188,8 @@ const SCENARIOS: Record<string, { server: Kind; load: Omit<LoadOptions, "baseUrl
 /** The default run; the others are opt-in by name. */
 const DEFAULT = ["baseline-ws", "baseline-sio", "fanout-ws", "fanout-sio", "fanout-ws-pg", "cluster-ws", "join-storm", "join-storm-half", "chat", "capacity"];
 
+const profileFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")) : []);
+
 const median = (values: number[]) => {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)]! : Number.NaN;
@@ -198,7 +205,11 @@ async function runOnce(name: string): Promise<Omit<Row, "scenario">> {
   let cpuSeconds: number;
   try {
     const before = deployment.pids.map(usage);
-    result = await runLoad({ ...spec.load, baseUrls: deployment.baseUrls, serverPids: deployment.pids });
+    result = await runLoad({ ...spec.load, baseUrls: deployment.baseUrls, serverPids: deployment.pids, profile: Boolean(profileDir) });
+    // The servers write their profiles on the load generator's second SIGUSR2.
+    for (let waited = 0; profileDir && waited < 100 && profileFiles(profileDir).length < deployment.pids.length; waited += 1) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const after = deployment.pids.map(usage);
     rssMb = Math.max(...after.map((u) => u.peakRssMb));
     cpuSeconds = Math.round(after.reduce((sum, u, i) => sum + u.cpuSeconds - before[i]!.cpuSeconds, 0) * 10) / 10;
@@ -207,7 +218,8 @@ async function runOnce(name: string): Promise<Omit<Row, "scenario">> {
   }
   let profile: ProfileSummary | undefined;
   if (profileDir) {
-    const file = readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"));
+    // The first server's (the host's, in a cluster).
+    const file = profileFiles(profileDir).find((f) => f === `${deployment.pids[0]}.cpuprofile`);
     if (file) {
       profile = summarizeProfile(path.join(profileDir, file));
       process.stderr.write(`  profile: ${path.relative(root, path.join(profileDir, file))} (busy ${profile.busyMs} ms)\n`);

@@ -19,3 +19,5 @@ wss.on("connection", (ws, req) => {
 server.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
   console.log(`LISTENING ${(server.address() as { port: number }).port}`);
 });
+// Exit cleanly on SIGTERM (a profiled run writes its profile on the way out).
+process.on("SIGTERM", () => process.exit(0));

@@ -10,6 +10,9 @@ export const CHAT_TRIM_EVERY = 50;
 
 /** At most this many messages per INSERT. */
 const CHAT_BATCH_MAX = 200;
+/** Under load (an insert ended less than CHAT_BUSY_MS ago) the next one waits CHAT_LINGER_MS. */
+const CHAT_BUSY_MS = 20;
+const CHAT_LINGER_MS = 8;
 
 interface PendingMessage {
   id: string;
@@ -54,22 +57,27 @@ export class ChatService {
 
   /**
    * Persists a message; resolves once it is committed (only then may it be acknowledged).
-   * Group commit: messages arriving while an insert is in flight go together in the next one,
-   * so a busy process writes one multi-row INSERT instead of one per message, and a quiet one
-   * waits for nothing. Retention trims run after the insert, off the sender's path.
+   * Group commit: messages arriving while an insert is in flight (or within a few ms of the
+   * last one, under load) go together in the next one, so a busy process writes one multi-row
+   * INSERT instead of one per message, and a quiet one waits for nothing. Retention trims run after the insert, off the sender's path.
    */
   post(roomId: string, user: { id: string; display_name: string }, message: string): Promise<ChatEntry> {
     return new Promise((resolve, reject) => {
       this.pending.push({ id: randomUUID(), roomId, user, message, resolve, reject });
-      if (!this.flushing) void this.flush();
+      if (this.flushing) return;
+      this.flushing = true;
+      // Busy (the last insert ended moments ago): linger a few ms so that messages arriving one
+      // per millisecond share an insert; quiet: write at once.
+      if (Date.now() - this.lastFlushEnded < CHAT_BUSY_MS) setTimeout(() => void this.flush(), CHAT_LINGER_MS);
+      else void this.flush();
     });
   }
 
   private readonly pending: PendingMessage[] = [];
   private flushing = false;
+  private lastFlushEnded = 0;
 
   private async flush(): Promise<void> {
-    this.flushing = true;
     try {
       while (this.pending.length > 0) {
         const batch = this.pending.splice(0, CHAT_BATCH_MAX);
@@ -82,6 +90,7 @@ export class ChatService {
       }
     } finally {
       this.flushing = false;
+      this.lastFlushEnded = Date.now();
     }
   }
 

@@ -192,7 +192,9 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     cache,
   );
   const services: AppServices = {
-    auth: new AuthService(database.db, tokens, limiter, config.REFRESH_TOKEN_TTL_SECONDS),
+    auth: new AuthService(database.db, tokens, limiter, config.REFRESH_TOKEN_TTL_SECONDS, (sessionIds) =>
+      events.publish({ type: "sessions.revoked", sessionIds }),
+    ),
     tokens,
     rooms: new RoomService(database.db, events, limiter, providers),
     progress: new ProgressService(database.db),

@@ -43,6 +43,8 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly limiter: AttemptLimiter,
     private readonly refreshTtlSeconds: number,
+    /** Told about revoked sessions, so that their open sockets can be closed. */
+    private readonly onRevoked: (sessionIds: string[]) => void = () => {},
   ) {}
 
   async register(
@@ -134,7 +136,7 @@ export class AuthService {
             .where("revoked_at", "is", null)
             .execute();
         }
-        return { error: true as const };
+        return { error: true as const, revoked: replayed?.session_id };
       }
       const session = await trx
         .selectFrom("auth_sessions")
@@ -151,7 +153,10 @@ export class AuthService {
       return { error: false as const, result: this.toLoginResult(session, pair) };
     }).then((outcome) => {
       // Thrown outside the transaction so a replay's session revocation is committed.
-      if (outcome.error) throw new AppError("INVALID_TOKEN", "Refresh token is invalid, expired or already used");
+      if (outcome.error) {
+        if (outcome.revoked) this.onRevoked([outcome.revoked]);
+        throw new AppError("INVALID_TOKEN", "Refresh token is invalid, expired or already used");
+      }
       return outcome.result;
     });
   }
@@ -175,6 +180,7 @@ export class AuthService {
       .where("id", "in", [...sessionIds])
       .where("revoked_at", "is", null)
       .execute();
+    this.onRevoked([...sessionIds]);
   }
 
   /** Resolves a bearer access token to its user; one indexed query checks user and session. */

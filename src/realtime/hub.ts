@@ -351,6 +351,15 @@ export class RoomHub {
   // ---- lifecycle -----------------------------------------------------------------------
 
   private onRoomEvent(event: RoomEvent): void {
+    if (event.type === "sessions.revoked") {
+      const revoked = new Set(event.sessionIds);
+      for (const room of this.rooms.values()) {
+        for (const member of [...room.members.values()]) {
+          if (revoked.has(member.user.session_id)) member.connection.close(CLOSE_CODES.UNAUTHENTICATED, "Session ended");
+        }
+      }
+      return;
+    }
     const live = this.rooms.get(event.code);
     switch (event.type) {
       case "room.deleted":

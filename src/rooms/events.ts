@@ -43,7 +43,9 @@ export type RoomEvent =
   /** A user's last connection vanished with a dead instance (reaped presence). */
   | { type: "member.left"; roomId: string; code: string; userId: string; displayName: string; graceEndsAt: string | null }
   | { type: "participant.approved"; roomId: string; code: string; userId: string }
-  | { type: "participant.rejected"; roomId: string; code: string; userId: string };
+  | { type: "participant.rejected"; roomId: string; code: string; userId: string }
+  /** Sessions ended (logout, refresh-token replay): their open sockets close with 4001. */
+  | { type: "sessions.revoked"; roomId?: undefined; code?: undefined; sessionIds: string[] };
 
 export interface RoomEventBus {
   publish(event: RoomEvent): void;

@@ -15,7 +15,7 @@ import { markGrace, markLive } from "../lifecycle/transitions.js";
 import { ModerationService } from "../moderation/service.js";
 import { PlaybackService, snapshotAt } from "../playback/service.js";
 import { recordRoomEvent } from "../rooms/audit.js";
-import { findRoomByCode } from "../rooms/codes.js";
+import { findRoomForUser } from "../rooms/codes.js";
 import type { MediaSource, PlaybackSnapshot, RoomEvent, RoomEventBus } from "../rooms/events.js";
 import { isHost } from "../rooms/permissions.js";
 import type { RealtimeState } from "../state/realtime-state.js";
@@ -153,17 +153,9 @@ export class RoomHub {
       throw err;
     }
     if (!user.username) throw new JoinRejected(CLOSE_CODES.FORBIDDEN, "USERNAME_REQUIRED", "Please set a username first.");
-    const room = await findRoomByCode(this.db, rawCode);
-    if (!room) throw new JoinRejected(CLOSE_CODES.ROOM_NOT_FOUND, "ROOM_NOT_FOUND", "Room not found");
-    const [banned, participant] = await Promise.all([
-      this.moderation.isBanned(room.id, user.id),
-      this.db
-        .selectFrom("room_participants")
-        .select("status")
-        .where("room_id", "=", room.id)
-        .where("user_id", "=", user.id)
-        .executeTakeFirst(),
-    ]);
+    const found = await findRoomForUser(this.db, rawCode, user.id);
+    if (!found) throw new JoinRejected(CLOSE_CODES.ROOM_NOT_FOUND, "ROOM_NOT_FOUND", "Room not found");
+    const { room, banned, participantStatus } = found;
     if (banned) throw new JoinRejected(CLOSE_CODES.BANNED, "BANNED", "You are banned from this room");
     if (room.state === "DELETED" || room.state === "EXPIRED") {
       throw new JoinRejected(CLOSE_CODES.ROOM_INACTIVE, "ROOM_INACTIVE", "Room is no longer active");
@@ -172,8 +164,8 @@ export class RoomHub {
       await this.lifecycle.expire(room.id);
       throw new JoinRejected(CLOSE_CODES.GRACE_EXPIRED, "ROOM_EXPIRED", "Room has expired");
     }
-    if (participant?.status !== "APPROVED") {
-      throw participant
+    if (participantStatus !== "APPROVED") {
+      throw participantStatus
         ? new JoinRejected(CLOSE_CODES.FORBIDDEN, "NOT_APPROVED", "Waiting for host approval")
         : new JoinRejected(CLOSE_CODES.FORBIDDEN, "NOT_A_PARTICIPANT", "Not a participant");
     }

@@ -133,6 +133,7 @@ export class CommandHandlers {
   private async playback(live: LiveRoom, member: Member, message: Of<"PLAY" | "PAUSE" | "SEEK">): Promise<CommandResult> {
     if (!member.isHost) return fail("PERMISSION_DENIED", "Only host can control playback");
     const playback = await this.hub.playback.apply(live.id, message.type, message.time);
+    this.hub.applyPlayback(live, playback);
     this.hub.events.publish({ type: "room.playback_changed", roomId: live.id, code: live.code, playback });
     return ok({ version: playback.version });
   }

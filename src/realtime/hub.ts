@@ -288,6 +288,18 @@ export class RoomHub {
     for (const transport of this.transports) transport.broadcast(live.code, message, except, scope);
   }
 
+  /**
+   * Adopts a newer playback state and sends it to this instance's members. The instance that
+   * ran the command calls it at once (its viewers need no bus round trip, and its next
+   * SYNC_CHECK already sees the new state); the others when the room event reaches them. Older
+   * or repeated versions are ignored, so each instance sends each version once.
+   */
+  applyPlayback(live: LiveRoom, playback: PlaybackSnapshot): void {
+    if (playback.version <= live.playback.version) return;
+    live.playback = playback;
+    this.broadcast(live, { type: "PLAYBACK_STATE", ...playback }, undefined, "local");
+  }
+
   /** Closes every local connection of a user in a room (kick, ban). */
   removeUser(live: LiveRoom, userId: string, closeCode: number, reason: string): void {
     for (const member of [...live.members.values()]) {
@@ -384,9 +396,7 @@ export class RoomHub {
         this.broadcast(live, { type: "PLAYBACK_STATE", ...event.playback }, undefined, "local");
         return;
       case "room.playback_changed":
-        if (!live || event.playback.version <= live.playback.version) return;
-        live.playback = event.playback;
-        this.broadcast(live, { type: "PLAYBACK_STATE", ...event.playback }, undefined, "local");
+        if (live) this.applyPlayback(live, event.playback);
         return;
       case "member.removed":
         if (live) this.removeUser(live, event.userId, event.closeCode, event.reason);

@@ -13,6 +13,8 @@
  * servers' CPU during each scenario's measured phase (profiler.ts) and prints where the time went
  * (profile.ts); the .cpuprofile files open in Chrome DevTools.
  * BENCH_DATABASE_URL picks the PostgreSQL (default postgres://postgres@127.0.0.1:5432/test).
+ * BENCH_MERGE=<results.json>[,...] adds the rows of earlier runs to this run's table and chart
+ * (`npm run bench -- --report-only` with BENCH_MERGE just combines them).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -231,6 +233,7 @@ async function runOnce(name: string): Promise<Omit<Row, "scenario">> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes("--report-only")) return report([]); // with BENCH_MERGE
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
   const names = wanted.length ? wanted : [...DEFAULT];
   for (const name of names) if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(", ")}`);
@@ -263,7 +266,13 @@ async function main(): Promise<void> {
   await report(rows);
 }
 
-async function report(rows: Row[]): Promise<void> {
+async function report(measured: Row[]): Promise<void> {
+  // BENCH_MERGE=a.json,b.json: rows of earlier runs (a split run) join this report.
+  const merged = (process.env.BENCH_MERGE ?? "")
+    .split(",")
+    .filter(Boolean)
+    .flatMap((file) => (JSON.parse(readFileSync(file, "utf8")) as { rows: Row[] }).rows);
+  const rows = [...merged.filter((r) => !measured.some((m) => m.scenario === r.scenario)), ...measured];
   const byName = new Map(rows.map((r) => [r.scenario, r]));
   const ratio = (row: Row, key: "p50" | "p99") => {
     const base = row.baseline ? byName.get(row.baseline)?.result[key] : undefined;

@@ -268,11 +268,13 @@ async function main(): Promise<void> {
 
 async function report(measured: Row[]): Promise<void> {
   // BENCH_MERGE=a.json,b.json: rows of earlier runs (a split run) join this report.
-  const merged = (process.env.BENCH_MERGE ?? "")
-    .split(",")
-    .filter(Boolean)
-    .flatMap((file) => (JSON.parse(readFileSync(file, "utf8")) as { rows: Row[] }).rows);
-  const rows = [...merged.filter((r) => !measured.some((m) => m.scenario === r.scenario)), ...measured];
+  // A later file's row replaces an earlier one of the same scenario; this run's rows replace all.
+  const merged = new Map<string, Row>();
+  for (const file of (process.env.BENCH_MERGE ?? "").split(",").filter(Boolean)) {
+    for (const row of (JSON.parse(readFileSync(file, "utf8")) as { rows: Row[] }).rows) merged.set(row.scenario, row);
+  }
+  for (const row of measured) merged.set(row.scenario, row);
+  const rows = [...merged.values()];
   const byName = new Map(rows.map((r) => [r.scenario, r]));
   const ratio = (row: Row, key: "p50" | "p99") => {
     const base = row.baseline ? byName.get(row.baseline)?.result[key] : undefined;

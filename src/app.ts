@@ -42,6 +42,7 @@ import { type AttemptLimiter, MemoryLimiter, RedisLimiter } from "./state/limite
 import type { RealtimeState } from "./state/realtime-state.js";
 import { createRealtimeBackends } from "./realtime/backends.js";
 import { RoomHub } from "./realtime/hub.js";
+import { ConnectionGuard } from "./realtime/guard.js";
 import { attachRawWebSocket } from "./realtime/rawws.js";
 import { attachSocketIo, SOCKET_IO_PATH } from "./realtime/socketio.js";
 import type { Server as SocketIoServer } from "socket.io";
@@ -228,13 +229,19 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     driftThresholdSeconds: config.DRIFT_THRESHOLD_SECONDS,
     recoverLiveRooms: !config.clusterMode,
     logger: http.log,
+    guard: new ConnectionGuard(limiter, {
+      perUser: config.SOCKETS_PER_USER,
+      perClient: config.SOCKETS_PER_CLIENT,
+      attemptsPerMinute: config.SOCKET_CONNECTS_PER_MINUTE,
+    }),
   });
   const rawWs = attachRawWebSocket(http.server, hub, {
     allowedOrigins: config.CORS_ORIGINS,
     socketIoPath: SOCKET_IO_PATH,
     fanout: realtime.fanout,
+    trustProxy: config.TRUST_PROXY,
   });
-  const socketIo = attachSocketIo(http.server, hub, { allowedOrigins: config.CORS_ORIGINS, adapter: realtime.adapter });
+  const socketIo = attachSocketIo(http.server, hub, { allowedOrigins: config.CORS_ORIGINS, adapter: realtime.adapter, trustProxy: config.TRUST_PROXY });
   hub.addTransport(rawWs);
   hub.addTransport(socketIo);
   if (config.ADMIN_USERNAME && config.ADMIN_PASSWORD) {

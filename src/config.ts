@@ -64,6 +64,9 @@ const envSchema = z
     LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
     TRUST_PROXY: boolFlag,
     BODY_LIMIT_BYTES: positiveInt(64 * 1024),
+    SOCKETS_PER_USER: positiveInt(20),
+    SOCKETS_PER_CLIENT: positiveInt(200),
+    SOCKET_CONNECTS_PER_MINUTE: positiveInt(300),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.ADMIN_USERNAME) !== Boolean(env.ADMIN_PASSWORD)) {

@@ -21,6 +21,7 @@ import { isHost } from "../rooms/permissions.js";
 import type { RealtimeState } from "../state/realtime-state.js";
 import { CommandHandlers } from "./commands.js";
 import { CLOSE_CODES, type ServerMessage } from "./protocol.js";
+import type { ConnectionGuard } from "./guard.js";
 import { buildRoster } from "./roster.js";
 import { type CommandResult, type Connection, JoinRejected, type Member, type Scope, type Transport } from "./types.js";
 
@@ -44,9 +45,13 @@ export interface HubOptions {
   driftThresholdSeconds: number;
   /** Embedded mode owns every room: on start, rooms left LIVE by a previous run enter grace. */
   recoverLiveRooms: boolean;
+  /** Socket abuse limits; none when absent. */
+  guard?: ConnectionGuard | undefined;
 }
 
 export interface Admission {
+  /** The client's address, for the per-address socket limit. */
+  client: string;
   user: AuthenticatedUser;
   room: Room;
   isHost: boolean;
@@ -92,6 +97,7 @@ export class RoomHub {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly commands: CommandHandlers;
   private unsubscribe: (() => void) | undefined;
+  private readonly guard: ConnectionGuard | undefined;
 
   constructor(
     readonly db: DB,
@@ -106,6 +112,7 @@ export class RoomHub {
     this.playback = new PlaybackService(db);
     this.moderation = new ModerationService(db);
     this.commands = new CommandHandlers(this);
+    this.guard = options.guard;
   }
 
   addTransport(transport: Transport): void {
@@ -143,7 +150,8 @@ export class RoomHub {
   // ---- admission ----------------------------------------------------------------------
 
   /** The connect checks in the original's order; throws JoinRejected with the close code. */
-  async admit(token: string | null | undefined, rawCode: string): Promise<Admission> {
+  async admit(token: string | null | undefined, rawCode: string, client = "unknown"): Promise<Admission> {
+    await this.guard?.attempt(client);
     if (!token) throw new JoinRejected(CLOSE_CODES.UNAUTHENTICATED, "AUTH_REQUIRED", "Authentication required");
     let user: AuthenticatedUser;
     try {
@@ -174,7 +182,7 @@ export class RoomHub {
       this.chat.history(room.id),
       cached ? Promise.resolve(cached.playback) : this.playback.load(room.id),
     ]);
-    return { user, room, isHost: isHost(user, room), history, playback };
+    return { client, user, room, isHost: isHost(user, room), history, playback };
   }
 
   // ---- join and leave ------------------------------------------------------------------
@@ -185,8 +193,16 @@ export class RoomHub {
    */
   async enter(connection: Connection, admission: Admission): Promise<void> {
     const { user, room } = admission;
+    let release: (() => void) | undefined;
+    try {
+      release = this.guard?.claim(user.id, admission.client);
+    } catch (err) {
+      if (!(err instanceof JoinRejected)) throw err;
+      connection.close(err.closeCode, err.message);
+      return;
+    }
     const live = this.liveRoom(room, admission.playback);
-    const member: Member = { connection, user, isHost: admission.isHost };
+    const member: Member = { connection, user, isHost: admission.isHost, release };
     live.members.set(connection.id, member);
     this.connectionRooms.set(connection.id, live.code);
     connection.send({ type: "CHAT_HISTORY", messages: admission.history });
@@ -244,6 +260,7 @@ export class RoomHub {
     this.connectionRooms.delete(connection.id);
     if (!live || !member) return;
     live.members.delete(connection.id);
+    member.release?.();
     const { user } = member;
     const { lastForUser, graceEndsAt } = await this.withRoomLock(live.id, async () => {
       const { lastForUser } = await this.state.disconnect(live.id, user.id, connection.id);

@@ -16,6 +16,8 @@ export const CLOSE_CODES = {
   ROOM_INACTIVE: 4005,
   BANNED: 4010,
   KICKED: 4011,
+  /** Too many connection attempts or open sockets (added; code RATE_LIMITED). */
+  TOO_MANY_CONNECTIONS: 4029,
   /** The server is restarting or draining: reconnect. */
   SERVICE_RESTART: 1012,
 } as const;

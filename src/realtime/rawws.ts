@@ -8,6 +8,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
 import type { RoomHub } from "./hub.js";
+import { clientAddress } from "./guard.js";
 import { originAllowed } from "./origins.js";
 import type { RawFanout } from "./fanout.js";
 import { MAX_FRAME_BYTES, type ServerMessage } from "./protocol.js";
@@ -46,7 +47,7 @@ export interface RawTransport extends Transport {
 export function attachRawWebSocket(
   server: Server,
   hub: RoomHub,
-  options: { allowedOrigins: readonly string[]; socketIoPath: string; fanout?: RawFanout | undefined },
+  options: { allowedOrigins: readonly string[]; socketIoPath: string; fanout?: RawFanout | undefined; trustProxy?: boolean },
 ): RawTransport {
   const fanout = options.fanout;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
@@ -60,13 +61,14 @@ export function attachRawWebSocket(
     if (!match) return refuse(socket, 404, "Not Found");
     if (!originAllowed(req.headers.origin, options.allowedOrigins)) return refuse(socket, 403, "Forbidden");
     const token = url.searchParams.get("token");
-    wss.handleUpgrade(req, socket, head, (ws) => void accept(ws, match[1]!, token));
+    const client = clientAddress(req.headers, req.socket.remoteAddress, options.trustProxy ?? false);
+    wss.handleUpgrade(req, socket, head, (ws) => void accept(ws, match[1]!, token, client));
   });
 
-  async function accept(ws: WebSocket, code: string, token: string | null): Promise<boolean> {
+  async function accept(ws: WebSocket, code: string, token: string | null, client: string): Promise<boolean> {
     const connection = new RawConnection(ws);
     // Frames that arrive during admission wait for it; then they run one at a time, in order.
-    const ready = admitAndEnter(connection, code, token);
+    const ready = admitAndEnter(connection, code, token, client);
     let chain: Promise<boolean> = ready;
     ws.on("message", (data: RawData, isBinary: boolean) => {
       chain = chain.then((admitted) => (admitted ? process(connection, data, isBinary).then(() => true) : false));
@@ -78,11 +80,11 @@ export function attachRawWebSocket(
     return ready;
   }
 
-  async function admitAndEnter(connection: RawConnection, code: string, token: string | null): Promise<boolean> {
+  async function admitAndEnter(connection: RawConnection, code: string, token: string | null, client: string): Promise<boolean> {
     const ws = connection.socket;
     let admission;
     try {
-      admission = await hub.admit(token, code);
+      admission = await hub.admit(token, code, client);
     } catch (err) {
       const rejection = err instanceof JoinRejected ? err : new JoinRejected(1011, "INTERNAL_ERROR", "Internal error");
       connection.close(rejection.closeCode, rejection.message);

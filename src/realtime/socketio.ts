@@ -5,6 +5,7 @@
 import type { Server as HttpServer } from "node:http";
 import { Server, type ServerOptions, type Socket } from "socket.io";
 import type { Admission, RoomHub } from "./hub.js";
+import { clientAddress } from "./guard.js";
 import { originAllowed } from "./origins.js";
 import type { Ack, ClientToServerEvents, ServerMessage, ServerToClientEvents } from "./protocol.js";
 import { type CommandResult, type Connection, InvalidFrame, JoinRejected, type Transport } from "./types.js";
@@ -45,7 +46,7 @@ export interface SocketIoTransport extends Transport {
 export function attachSocketIo(
   server: HttpServer,
   hub: RoomHub,
-  options: { allowedOrigins: readonly string[]; adapter?: ServerOptions["adapter"] | undefined },
+  options: { allowedOrigins: readonly string[]; adapter?: ServerOptions["adapter"] | undefined; trustProxy?: boolean },
 ): SocketIoTransport {
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(server, {
     path: SOCKET_IO_PATH,
@@ -68,7 +69,8 @@ export function attachSocketIo(
     const query = socket.handshake.query.token;
     const token = typeof auth?.token === "string" ? auth.token : typeof query === "string" ? query : null;
     try {
-      const admission = await hub.admit(token, socket.nsp.name.slice("/room/".length));
+      const client = clientAddress(socket.handshake.headers, socket.conn.remoteAddress, options.trustProxy ?? false);
+      const admission = await hub.admit(token, socket.nsp.name.slice("/room/".length), client);
       // One namespace per room across the cluster: the canonical (upper-case) code only.
       if (socket.nsp.name !== namespaceOf(admission.room.code)) {
         throw new JoinRejected(4002, "ROOM_NOT_FOUND", `Use the room code in upper case: ${namespaceOf(admission.room.code)}`);

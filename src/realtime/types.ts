@@ -31,6 +31,8 @@ export interface Member {
   connection: Connection;
   user: AuthenticatedUser;
   isHost: boolean;
+  /** Gives back the connection's open-socket slot (see ConnectionGuard). */
+  release?: (() => void) | undefined;
 }
 
 /** The outcome of one client message, mapped by the transport to an ack or an ERROR frame. */

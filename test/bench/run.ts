@@ -83,6 +83,9 @@ async function deploy(kind: Kind, profileDir?: string): Promise<Deployment> {
     DATA_DIR: mkdtempSync(path.join(tmpdir(), "streamit-bench-")),
     DATABASE_URL: "memory://",
     TRUST_PROXY: "true",
+    // The load generator opens thousands of sockets from loopback.
+    SOCKETS_PER_CLIENT: "1000000",
+    SOCKET_CONNECTS_PER_MINUTE: "1000000",
   };
   delete env.REDIS_URL;
   if (kind === "ws-baseline" || kind === "sio-baseline" || kind === "streamit") {

@@ -36,6 +36,9 @@ export function testEnv(overrides: Record<string, string | undefined> = {}) {
     JWT_SECRET: "test-secret-test-secret-test-secret-0123",
     TRUST_PROXY: "true",
     DATABASE_URL: "memory://",
+    // Every test connects from loopback; the socket limits have their own suite.
+    SOCKETS_PER_CLIENT: "100000",
+    SOCKET_CONNECTS_PER_MINUTE: "100000",
   };
   if (backend === "cluster") {
     env.DATABASE_URL = process.env.TEST_DATABASE_URL;

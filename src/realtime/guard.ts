@@ -1,0 +1,68 @@
+/**
+ * Socket abuse limits: connection attempts per client address (counted across the cluster by
+ * the attempt limiter) and open sockets per user and per client address (on this instance).
+ * Refusals close with 4029 (TOO_MANY_CONNECTIONS) and the RATE_LIMITED code.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+import type { AttemptLimiter } from "../state/limiter.js";
+import { CLOSE_CODES } from "./protocol.js";
+import { JoinRejected } from "./types.js";
+
+export interface SocketLimits {
+  /** Open sockets one user may hold on one instance (tabs, devices). */
+  perUser: number;
+  /** Open sockets from one client address on one instance. */
+  perClient: number;
+  /** Connection attempts per client address per minute, across the cluster. */
+  attemptsPerMinute: number;
+}
+
+/** The client's address: the first X-Forwarded-For hop when the proxy is trusted. */
+export function clientAddress(headers: IncomingHttpHeaders, remote: string | undefined, trustProxy: boolean): string {
+  const forwarded = headers["x-forwarded-for"];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
+  return (trustProxy && first) || remote || "unknown";
+}
+
+export class ConnectionGuard {
+  private readonly users = new Map<string, number>();
+  private readonly clients = new Map<string, number>();
+
+  constructor(
+    private readonly limiter: AttemptLimiter,
+    readonly limits: SocketLimits,
+  ) {}
+
+  /** Counts a connection attempt; throws JoinRejected once the address is over its budget. */
+  async attempt(client: string): Promise<void> {
+    const verdict = await this.limiter.hit(`socket:connect:${client}`, { limit: this.limits.attemptsPerMinute, windowSeconds: 60 });
+    if (!verdict.allowed) {
+      throw new JoinRejected(CLOSE_CODES.TOO_MANY_CONNECTIONS, "RATE_LIMITED", `Too many connection attempts. Retry in ${verdict.retryAfterSeconds} s.`);
+    }
+  }
+
+  /** Takes an open-socket slot for the user and address, or throws; returns its release. */
+  claim(userId: string, client: string): () => void {
+    if ((this.users.get(userId) ?? 0) >= this.limits.perUser) {
+      throw new JoinRejected(CLOSE_CODES.TOO_MANY_CONNECTIONS, "RATE_LIMITED", "Too many open connections for this account");
+    }
+    if ((this.clients.get(client) ?? 0) >= this.limits.perClient) {
+      throw new JoinRejected(CLOSE_CODES.TOO_MANY_CONNECTIONS, "RATE_LIMITED", "Too many open connections from this address");
+    }
+    bump(this.users, userId, 1);
+    bump(this.clients, client, 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      bump(this.users, userId, -1);
+      bump(this.clients, client, -1);
+    };
+  }
+}
+
+function bump(map: Map<string, number>, key: string, by: number): void {
+  const next = (map.get(key) ?? 0) + by;
+  if (next <= 0) map.delete(key);
+  else map.set(key, next);
+}

@@ -59,7 +59,8 @@ export class ChatService {
    * Persists a message; resolves once it is committed (only then may it be acknowledged).
    * Group commit: messages arriving while an insert is in flight (or within a few ms of the
    * last one, under load) go together in the next one, so a busy process writes one multi-row
-   * INSERT instead of one per message, and a quiet one waits for nothing. Retention trims run after the insert, off the sender's path.
+   * INSERT instead of one per message, and a quiet one waits for nothing. Retention trims run
+   * after the insert, off the sender's path.
    */
   post(roomId: string, user: { id: string; display_name: string }, message: string): Promise<ChatEntry> {
     return new Promise((resolve, reject) => {

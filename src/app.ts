@@ -18,7 +18,7 @@ import { migrateToLatest } from "../db/migrator.js";
 import { adminRoutes } from "./admin/routes.js";
 import { installAdminUi } from "./admin/ui.js";
 import { authRoutes, setUsernameRoute } from "./auth/routes.js";
-import { AuthService } from "./auth/service.js";
+import { AUTH_LIMITS, AuthService } from "./auth/service.js";
 import { TokenService } from "./auth/tokens.js";
 import type { Config } from "./config.js";
 import { type Database, openDatabase } from "./db.js";
@@ -36,7 +36,7 @@ import { VidkingProvider } from "./providers/vidking.js";
 import { connectRedis, type RedisClient } from "./redis.js";
 import type { RoomEventBus } from "./rooms/events.js";
 import { roomRoutes } from "./rooms/routes.js";
-import { RoomService } from "./rooms/service.js";
+import { ROOM_PASSWORD_LIMITS, RoomService } from "./rooms/service.js";
 import { type JsonCache, MemoryCache, RedisCache } from "./state/cache.js";
 import { type AttemptLimiter, MemoryLimiter, RedisLimiter } from "./state/limiter.js";
 import type { RealtimeState } from "./state/realtime-state.js";
@@ -193,11 +193,23 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     cache,
   );
   const services: AppServices = {
-    auth: new AuthService(database.db, tokens, limiter, config.REFRESH_TOKEN_TTL_SECONDS, (sessionIds) =>
-      events.publish({ type: "sessions.revoked", sessionIds }),
+    auth: new AuthService(
+      database.db,
+      tokens,
+      limiter,
+      config.REFRESH_TOKEN_TTL_SECONDS,
+      (sessionIds) => events.publish({ type: "sessions.revoked", sessionIds }),
+      {
+        loginPerClient: { limit: config.LOGIN_ATTEMPTS_PER_CLIENT, windowSeconds: AUTH_LIMITS.loginPerClient.windowSeconds },
+        loginPerAccount: { limit: config.LOGIN_ATTEMPTS_PER_ACCOUNT, windowSeconds: AUTH_LIMITS.loginPerAccount.windowSeconds },
+        signupPerClient: { limit: config.SIGNUPS_PER_CLIENT, windowSeconds: AUTH_LIMITS.signupPerClient.windowSeconds },
+      },
     ),
     tokens,
-    rooms: new RoomService(database.db, events, limiter, providers),
+    rooms: new RoomService(database.db, events, limiter, providers, {
+      perClient: { limit: config.ROOM_PASSWORD_ATTEMPTS_PER_CLIENT, windowSeconds: ROOM_PASSWORD_LIMITS.perClient.windowSeconds },
+      perAccount: { limit: config.ROOM_PASSWORD_ATTEMPTS_PER_ACCOUNT, windowSeconds: ROOM_PASSWORD_LIMITS.perAccount.windowSeconds },
+    }),
     progress: new ProgressService(database.db),
     discovery: new DiscoveryService(database.db, realtime.state),
     providers,

@@ -17,6 +17,7 @@ export const AUTH_LIMITS = {
   loginPerAccount: { limit: 10, windowSeconds: 15 * 60 },
   signupPerClient: { limit: 30, windowSeconds: 10 * 60 },
 } satisfies Record<string, LimitRule>;
+export type AuthLimits = Record<keyof typeof AUTH_LIMITS, LimitRule>;
 
 export interface TokenPair {
   access_token: string;
@@ -45,6 +46,7 @@ export class AuthService {
     private readonly refreshTtlSeconds: number,
     /** Told about revoked sessions, so that their open sockets can be closed. */
     private readonly onRevoked: (sessionIds: string[]) => void = () => {},
+    private readonly limits: AuthLimits = AUTH_LIMITS,
   ) {}
 
   async register(
@@ -67,8 +69,8 @@ export class AuthService {
     const clientKey = `login:client:${client}`;
     const accountKey = `login:account:${email.toLowerCase()}`;
     for (const [key, rule] of [
-      [clientKey, AUTH_LIMITS.loginPerClient],
-      [accountKey, AUTH_LIMITS.loginPerAccount],
+      [clientKey, this.limits.loginPerClient],
+      [accountKey, this.limits.loginPerAccount],
     ] as const) {
       const verdict = await this.limiter.peek(key, rule);
       if (!verdict.allowed) throw errors.rateLimited(verdict.retryAfterSeconds, "Too many login attempts. Please wait.");
@@ -77,8 +79,8 @@ export class AuthService {
     const ok = await verifyPassword(user?.is_guest ? null : user?.password_hash, password);
     if (!user || !ok || !user.is_active) {
       await Promise.all([
-        this.limiter.hit(clientKey, AUTH_LIMITS.loginPerClient),
-        this.limiter.hit(accountKey, AUTH_LIMITS.loginPerAccount),
+        this.limiter.hit(clientKey, this.limits.loginPerClient),
+        this.limiter.hit(accountKey, this.limits.loginPerAccount),
       ]);
       throw new AppError("INVALID_CREDENTIALS", "Invalid credentials");
     }
@@ -208,7 +210,7 @@ export class AuthService {
   }
 
   private async spendSignupBudget(client: string): Promise<void> {
-    const verdict = await this.limiter.hit(`signup:client:${client}`, AUTH_LIMITS.signupPerClient);
+    const verdict = await this.limiter.hit(`signup:client:${client}`, this.limits.signupPerClient);
     if (!verdict.allowed) throw errors.rateLimited(verdict.retryAfterSeconds, "Too many accounts created. Please wait.");
   }
 

@@ -59,6 +59,7 @@ export class RoomService {
     private readonly events: RoomEventBus,
     private readonly limiter: AttemptLimiter,
     private readonly providers: ProviderRegistry,
+    private readonly passwordLimits: Record<keyof typeof ROOM_PASSWORD_LIMITS, LimitRule> = ROOM_PASSWORD_LIMITS,
   ) {}
 
   async create(user: AuthUser, input: { is_private: boolean; entry_mode: EntryMode | null }) {
@@ -380,8 +381,8 @@ export class RoomService {
 
   private async checkRoomPassword(room: Room, user: AuthUser, password: string | undefined, client: string) {
     const keys = [
-      [`room-password:client:${client}`, ROOM_PASSWORD_LIMITS.perClient],
-      [`room-password:account:${user.id}:${room.id}`, ROOM_PASSWORD_LIMITS.perAccount],
+      [`room-password:client:${client}`, this.passwordLimits.perClient],
+      [`room-password:account:${user.id}:${room.id}`, this.passwordLimits.perAccount],
     ] as const;
     for (const [key, rule] of keys) {
       const verdict = await this.limiter.peek(key, rule);

@@ -1,6 +1,6 @@
 /** Room codes: 6 characters of [A-Z0-9] drawn from a CSPRNG without modulo bias. */
 import { randomInt } from "node:crypto";
-import type { Room } from "../../db/schema.js";
+import type { ParticipantStatus, Room } from "../../db/schema.js";
 import type { DB } from "../db.js";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -25,7 +25,7 @@ export async function findRoomByCode(db: DB, code: string): Promise<Room | undef
 /** A room with what admission needs to know about one user: participant status and ban. */
 export interface RoomForUser {
   room: Room;
-  participantStatus: string | null;
+  participantStatus: ParticipantStatus | null;
   banned: boolean;
 }
 

@@ -3,10 +3,10 @@
  * websocket transport). It sets a scenario up over REST, runs it, prints progress on stderr and
  * one JSON result line on stdout. Usage: loadgen.ts '<json options>'.
  */
-import { readFileSync } from "node:fs";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { io, type Socket } from "socket.io-client";
 import WebSocket from "ws";
+import { processUsage } from "./proc.js";
 
 export interface LoadOptions {
   scenario: "fanout" | "join-storm" | "chat" | "capacity";
@@ -272,20 +272,9 @@ async function chat(o: LoadOptions) {
   };
 }
 
-/** Resident memory of the servers under test, summed, in bytes (same machine: /proc). */
-function serverRss(o: LoadOptions): number {
-  return (o.serverPids ?? []).reduce((sum, pid) => {
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
-    return sum + kb * 1024;
-  }, 0);
-}
-
-function serverCpuSeconds(o: LoadOptions): number {
-  return (o.serverPids ?? []).reduce((sum, pid) => {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return sum + (Number(stat[11]) + Number(stat[12])) / 100;
-  }, 0);
-}
+/** Resident memory (bytes) and CPU seconds of the servers under test, summed. */
+const serverRss = (o: LoadOptions) => (o.serverPids ?? []).reduce((sum, pid) => sum + processUsage(pid).rssBytes, 0);
+const serverCpuSeconds = (o: LoadOptions) => (o.serverPids ?? []).reduce((sum, pid) => sum + processUsage(pid).cpuSeconds, 0);
 
 /** Reads Prometheus gauges of the first server; scraping also resets its event-loop histogram. */
 async function scrape(o: LoadOptions): Promise<Record<string, number>> {

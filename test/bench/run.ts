@@ -26,6 +26,7 @@ import { connect } from "node:net";
 import pg from "pg";
 import { freePort, startRedis } from "../helpers/cluster.js";
 import type { LoadOptions } from "./loadgen.js";
+import { processUsage } from "./proc.js";
 import { type ProfileSummary, summarizeProfile } from "./profile.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -130,17 +131,10 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** Peak resident memory (VmHWM) and CPU seconds of a process, from /proc. */
-export function usage(pid: number): { rssMb: number; peakRssMb: number; cpuSeconds: number } {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    const ticks = Number(stat[11]) + Number(stat[12]);
-    return { rssMb: Math.round(kb("VmRSS") / 1024), peakRssMb: Math.round(kb("VmHWM") / 1024), cpuSeconds: Math.round((ticks / 100) * 10) / 10 };
-  } catch {
-    return { rssMb: Number.NaN, peakRssMb: Number.NaN, cpuSeconds: Number.NaN };
-  }
+/** Current and peak resident memory (MB) and CPU seconds of a server under test. */
+function usage(pid: number): { rssMb: number; peakRssMb: number; cpuSeconds: number } {
+  const u = processUsage(pid);
+  return { rssMb: Math.round(u.rssBytes / 2 ** 20), peakRssMb: Math.round(u.peakRssBytes / 2 ** 20), cpuSeconds: Math.round(u.cpuSeconds * 10) / 10 };
 }
 
 function runLoad(options: LoadOptions): Promise<Record<string, number>> {

@@ -36,9 +36,9 @@ import { VidkingProvider } from "./providers/vidking.js";
 import { connectRedis, type RedisClient } from "./redis.js";
 import type { RoomEventBus } from "./rooms/events.js";
 import { roomRoutes } from "./rooms/routes.js";
-import { ROOM_PASSWORD_LIMITS, RoomService } from "./rooms/service.js";
+import { RoomService } from "./rooms/service.js";
 import { type JsonCache, MemoryCache, RedisCache } from "./state/cache.js";
-import { type AttemptLimiter, MemoryLimiter, RedisLimiter } from "./state/limiter.js";
+import { type AttemptLimiter, type LimitRule, MemoryLimiter, RedisLimiter } from "./state/limiter.js";
 import type { RealtimeState } from "./state/realtime-state.js";
 import { createRealtimeBackends } from "./realtime/backends.js";
 import { RoomHub } from "./realtime/hub.js";
@@ -192,6 +192,12 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     [new VidkingProvider(new TmdbClient({ baseUrl: config.TMDB_BASE_URL, apiKey: config.TMDB_API_KEY }))],
     cache,
   );
+  // Login and room-password guessing: a budget per window, then escalating lockouts.
+  const bruteForce = (limit: number): LimitRule => ({
+    limit,
+    windowSeconds: config.BRUTE_FORCE_WINDOW_SECONDS,
+    escalate: { maxLockSeconds: config.LOCKOUT_MAX_SECONDS },
+  });
   const services: AppServices = {
     auth: new AuthService(
       database.db,
@@ -200,15 +206,15 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
       config.REFRESH_TOKEN_TTL_SECONDS,
       (sessionIds) => events.publish({ type: "sessions.revoked", sessionIds }),
       {
-        loginPerClient: { limit: config.LOGIN_ATTEMPTS_PER_CLIENT, windowSeconds: AUTH_LIMITS.loginPerClient.windowSeconds },
-        loginPerAccount: { limit: config.LOGIN_ATTEMPTS_PER_ACCOUNT, windowSeconds: AUTH_LIMITS.loginPerAccount.windowSeconds },
+        loginPerClient: bruteForce(config.LOGIN_ATTEMPTS_PER_CLIENT),
+        loginPerAccount: bruteForce(config.LOGIN_ATTEMPTS_PER_ACCOUNT),
         signupPerClient: { limit: config.SIGNUPS_PER_CLIENT, windowSeconds: AUTH_LIMITS.signupPerClient.windowSeconds },
       },
     ),
     tokens,
     rooms: new RoomService(database.db, events, limiter, providers, {
-      perClient: { limit: config.ROOM_PASSWORD_ATTEMPTS_PER_CLIENT, windowSeconds: ROOM_PASSWORD_LIMITS.perClient.windowSeconds },
-      perAccount: { limit: config.ROOM_PASSWORD_ATTEMPTS_PER_ACCOUNT, windowSeconds: ROOM_PASSWORD_LIMITS.perAccount.windowSeconds },
+      perClient: bruteForce(config.ROOM_PASSWORD_ATTEMPTS_PER_CLIENT),
+      perAccount: bruteForce(config.ROOM_PASSWORD_ATTEMPTS_PER_ACCOUNT),
     }),
     progress: new ProgressService(database.db),
     discovery: new DiscoveryService(database.db, realtime.state),

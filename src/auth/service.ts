@@ -13,8 +13,8 @@ import { hashRefreshToken, newRefreshToken, type TokenService } from "./tokens.j
 import { type AuthUser, findUserByEmail, insertUser, renameUser, toAuthUser, USERNAME_PATTERN } from "./users.js";
 
 export const AUTH_LIMITS = {
-  loginPerClient: { limit: 20, windowSeconds: 15 * 60 },
-  loginPerAccount: { limit: 10, windowSeconds: 15 * 60 },
+  loginPerClient: { limit: 20, windowSeconds: 15 * 60, escalate: { maxLockSeconds: 24 * 60 * 60 } },
+  loginPerAccount: { limit: 10, windowSeconds: 15 * 60, escalate: { maxLockSeconds: 24 * 60 * 60 } },
   signupPerClient: { limit: 30, windowSeconds: 10 * 60 },
 } satisfies Record<string, LimitRule>;
 export type AuthLimits = Record<keyof typeof AUTH_LIMITS, LimitRule>;

@@ -19,8 +19,8 @@ import type { MediaSource, PlaybackSnapshot, RoomEventBus } from "./events.js";
 import { canHost, isHost } from "./permissions.js";
 
 export const ROOM_PASSWORD_LIMITS = {
-  perClient: { limit: 30, windowSeconds: 15 * 60 },
-  perAccount: { limit: 10, windowSeconds: 15 * 60 },
+  perClient: { limit: 30, windowSeconds: 15 * 60, escalate: { maxLockSeconds: 24 * 60 * 60 } },
+  perAccount: { limit: 10, windowSeconds: 15 * 60, escalate: { maxLockSeconds: 24 * 60 * 60 } },
 } satisfies Record<string, LimitRule>;
 
 export interface JoinResult {

@@ -1,6 +1,11 @@
 /**
  * Fixed-window attempt counters, shared across processes when Redis is configured.
  * Used for login and room-password brute-force protection and per-client request budgets.
+ *
+ * Escalating rules (brute force): the attempt that spends a window's budget is a strike, and
+ * the key stays locked for `windowSeconds × 2^(strikes − 1)`, capped at `maxLockSeconds`.
+ * Strikes are remembered for a day (or the cap, if longer) after the last one, so a patient
+ * guesser waits 15 min, then 30, 60, … while a user who mistypes once a week never notices.
  */
 import type { RedisClient } from "../redis.js";
 
@@ -8,6 +13,20 @@ export interface LimitRule {
   /** Attempts allowed per window. */
   limit: number;
   windowSeconds: number;
+  /** Lock out for longer on each repeated exhaustion of the budget (see above). */
+  escalate?: { maxLockSeconds: number };
+}
+
+const STRIKE_MEMORY_SECONDS = 24 * 60 * 60;
+
+/** Seconds a key stays locked after its `strikes`-th exhaustion. */
+export function lockSeconds(rule: LimitRule, strikes: number): number {
+  const max = Math.max(rule.windowSeconds, rule.escalate?.maxLockSeconds ?? rule.windowSeconds);
+  return Math.min(max, rule.windowSeconds * 2 ** Math.min(strikes - 1, 30));
+}
+
+function strikeMemorySeconds(rule: LimitRule): number {
+  return Math.max(STRIKE_MEMORY_SECONDS, rule.escalate?.maxLockSeconds ?? 0);
 }
 
 export interface LimitVerdict {
@@ -17,15 +36,18 @@ export interface LimitVerdict {
 }
 
 export interface AttemptLimiter {
-  /** Counts one attempt against `key` and says whether it is within the rule. */
+  /** Counts one attempt against `key` and says whether it is within the rule (the attempt that
+   *  spends the budget of an escalating rule is a strike and locks the key, see above). */
   hit(key: string, rule: LimitRule): Promise<LimitVerdict>;
   /** Says whether `key` is already over the rule, without counting. */
   peek(key: string, rule: LimitRule): Promise<LimitVerdict>;
+  /** Forgets `key`'s window and strikes (e.g. after a successful login). */
   reset(key: string): Promise<void>;
 }
 
 export class MemoryLimiter implements AttemptLimiter {
   private readonly windows = new Map<string, { count: number; resetAt: number }>();
+  private readonly strikes = new Map<string, { count: number; forgetAt: number }>();
   private operations = 0;
 
   async hit(key: string, rule: LimitRule): Promise<LimitVerdict> {
@@ -37,6 +59,12 @@ export class MemoryLimiter implements AttemptLimiter {
       this.windows.set(key, entry);
     }
     entry.count += 1;
+    if (rule.escalate && entry.count === rule.limit) {
+      const previous = this.strikes.get(key);
+      const count = previous && previous.forgetAt > now ? previous.count + 1 : 1;
+      this.strikes.set(key, { count, forgetAt: now + strikeMemorySeconds(rule) * 1000 });
+      entry.resetAt = Math.max(entry.resetAt, now + lockSeconds(rule, count) * 1000);
+    }
     return verdict(entry.count, rule.limit, entry.resetAt - now);
   }
 
@@ -49,12 +77,14 @@ export class MemoryLimiter implements AttemptLimiter {
 
   async reset(key: string): Promise<void> {
     this.windows.delete(key);
+    this.strikes.delete(key);
   }
 
   private sweepSometimes(): void {
     if (++this.operations % 1000 !== 0) return;
     const now = Date.now();
     for (const [key, entry] of this.windows) if (entry.resetAt <= now) this.windows.delete(key);
+    for (const [key, entry] of this.strikes) if (entry.forgetAt <= now) this.strikes.delete(key);
   }
 }
 
@@ -64,11 +94,19 @@ function verdict(count: number, limit: number, msLeft: number): LimitVerdict {
 }
 
 // INCR and set the window's expiry in one atomic step; returns [count, ms left].
+// Escalating rules (ARGV[2] = limit, ARGV[3] = window ms, ARGV[4] = max lock ms, ARGV[5] = strike
+// memory ms): the hit that reaches the limit counts a strike in KEYS[2] and extends the lock.
 const HIT_SCRIPT = `
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+if ARGV[2] and count == tonumber(ARGV[2]) then
+  local strikes = redis.call('INCR', KEYS[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+  local lock = math.floor(math.min(tonumber(ARGV[4]), tonumber(ARGV[3]) * 2 ^ math.min(strikes - 1, 30)))
+  if lock > ttl then redis.call('PEXPIRE', KEYS[1], lock); ttl = lock end
+end
 return {count, ttl}
 `;
 
@@ -79,9 +117,12 @@ export class RedisLimiter implements AttemptLimiter {
   ) {}
 
   async hit(key: string, rule: LimitRule): Promise<LimitVerdict> {
+    const escalation = rule.escalate
+      ? [rule.limit, rule.windowSeconds * 1000, lockSeconds(rule, Infinity) * 1000, strikeMemorySeconds(rule) * 1000].map(String)
+      : [];
     const [count, ttl] = (await this.redis.eval(HIT_SCRIPT, {
-      keys: [this.key(key)],
-      arguments: [String(rule.windowSeconds * 1000)],
+      keys: [this.key(key), this.key(`${key}:strikes`)],
+      arguments: [String(rule.windowSeconds * 1000), ...escalation],
     })) as [number, number];
     return verdict(count, rule.limit, ttl);
   }
@@ -93,7 +134,7 @@ export class RedisLimiter implements AttemptLimiter {
   }
 
   async reset(key: string): Promise<void> {
-    await this.redis.del(this.key(key));
+    await this.redis.del([this.key(key), this.key(`${key}:strikes`)]);
   }
 
   private key(key: string): string {

@@ -56,6 +56,8 @@ export interface RoomsTable {
   entry_mode: EntryMode | null;
   entry_password_hash: string | null;
   is_chat_enabled: Generated<boolean>;
+  /** Viewers may send one chat message per this many seconds; 0 = off (the host is exempt). */
+  chat_slow_mode_seconds: Generated<number>;
   video_provider: Generated<string>;
   video_id: Generated<string>;
   media_type: MediaType | null;

@@ -75,9 +75,12 @@ export class CommandHandlers {
     if (text === "") return ok({ ignored: true });
     // Counted in code points, as the original (Python) did, not UTF-16 units.
     if ([...text].length > CHAT_MAX_LENGTH) return fail("MESSAGE_TOO_LONG", "Message too long.");
-    switch (await this.hub.state.checkChat(live.id, user.id, text)) {
+    const slowModeMs = member.isHost ? 0 : live.slowModeSeconds * 1000;
+    switch (await this.hub.state.checkChat(live.id, user.id, text, slowModeMs)) {
       case "muted":
         return fail("MUTED", "You are muted in this room");
+      case "slow_mode":
+        return fail("SLOW_MODE", `Slow mode is on: one message every ${live.slowModeSeconds} s.`);
       case "rate_limited":
         return fail("RATE_LIMITED", "Rate limit exceeded. Please wait.");
       case "duplicate":

@@ -65,6 +65,8 @@ export interface LiveRoom {
   code: string;
   hostId: string;
   chatEnabled: boolean;
+  /** Chat slow mode for viewers (0 = off). */
+  slowModeSeconds: number;
   media: MediaSource;
   playback: PlaybackSnapshot;
   members: Map<string, Member>;
@@ -403,7 +405,12 @@ export class RoomHub {
       case "room.chat_toggled":
         if (!live) return;
         live.chatEnabled = event.enabled;
-        this.broadcast(live, { type: "CHAT_STATUS", enabled: event.enabled }, undefined, "local");
+        this.broadcast(live, { type: "CHAT_STATUS", enabled: live.chatEnabled, slow_mode_seconds: live.slowModeSeconds }, undefined, "local");
+        return;
+      case "room.slow_mode_changed":
+        if (!live) return;
+        live.slowModeSeconds = event.seconds;
+        this.broadcast(live, { type: "CHAT_STATUS", enabled: live.chatEnabled, slow_mode_seconds: live.slowModeSeconds }, undefined, "local");
         return;
       case "room.source_changed":
         if (!live) return;
@@ -452,6 +459,7 @@ export class RoomHub {
         code: room.code,
         hostId: room.host_id,
         chatEnabled: room.is_chat_enabled,
+        slowModeSeconds: room.chat_slow_mode_seconds,
         media: {
           video_provider: room.video_provider,
           video_id: room.video_id,

@@ -95,7 +95,8 @@ export const serverMessages = {
   HOST_DISCONNECTED: z.object({ grace_seconds: z.number().int(), grace_ends_at: z.string() }),
   HOST_RECONNECTED: z.object({}),
   CHAT_MESSAGE: chatEntry,
-  CHAT_STATUS: z.object({ enabled: z.boolean() }),
+  /** Sent when the host toggles chat or changes slow mode (`slow_mode_seconds` added; 0 = off). */
+  CHAT_STATUS: z.object({ enabled: z.boolean(), slow_mode_seconds: z.number().int() }),
   SYNC_CORRECTION: z.object(playbackFields),
   TIME_SYNC: z.object({ client_ts: z.number(), server_ts: z.number() }),
   SOURCE_CHANGED: z.object(mediaSourceFields),

@@ -37,6 +37,7 @@ export type RoomEvent =
   | { type: "room.deleted"; roomId: string; code: string }
   | { type: "room.expired"; roomId: string; code: string }
   | { type: "room.chat_toggled"; roomId: string; code: string; enabled: boolean }
+  | { type: "room.slow_mode_changed"; roomId: string; code: string; seconds: number }
   | { type: "room.source_changed"; roomId: string; code: string; source: MediaSource; playback: PlaybackSnapshot }
   | { type: "room.playback_changed"; roomId: string; code: string; playback: PlaybackSnapshot }
   | { type: "member.removed"; roomId: string; code: string; userId: string; closeCode: number; reason: string }

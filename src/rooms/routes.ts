@@ -6,7 +6,10 @@ import type { AuthGuards } from "../http/auth-guard.js";
 import { currentUser } from "../http/auth-guard.js";
 import { bearerAuth, errorResponses, requiredText, says, uuid } from "../http/schemas.js";
 import { mediaSourceFields } from "./events.js";
+import { SLOW_MODE_MAX_SECONDS } from "../state/realtime-state.js";
 import type { RoomService } from "./service.js";
+
+const slowModeRange = says(`seconds must be a whole number from 0 to ${SLOW_MODE_MAX_SECONDS}`);
 
 const tags = ["rooms"];
 const roomAndUser = z.object({ room_id: uuid("room_id", "room_id required"), user_id: uuid("user_id", "user_id required") });
@@ -142,6 +145,31 @@ export const roomRoutes =
     );
 
     app.post(
+      "/slow-mode/",
+      {
+        ...authed,
+        schema: {
+          tags,
+          summary: "Host sets chat slow mode: viewers may send one message per `seconds` (0 = off; broadcast as CHAT_STATUS)",
+          security: bearerAuth,
+          body: z.object({
+            room_id: uuid("room_id", "room_id required"),
+            seconds: z
+              .number({ error: slowModeRange })
+              .int(slowModeRange)
+              .min(0, slowModeRange)
+              .max(SLOW_MODE_MAX_SECONDS, slowModeRange),
+          }),
+          response: {
+            200: z.object({ room_id: z.uuid(), chat_slow_mode_seconds: z.number().int() }),
+            ...errorResponses(400, 401, 403, 404, 410),
+          },
+        },
+      },
+      async (request) => rooms.setSlowMode(currentUser(request), request.body.room_id, request.body.seconds),
+    );
+
+    app.post(
       "/password/",
       {
         ...authed,
@@ -257,6 +285,7 @@ export const roomRoutes =
               is_private: z.boolean(),
               entry_mode: z.enum(ENTRY_MODES).nullable(),
               is_chat_enabled: z.boolean(),
+              chat_slow_mode_seconds: z.number().int(),
               host: z.string(),
               host_id: z.uuid(),
               ...mediaFields,

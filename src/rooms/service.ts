@@ -215,6 +215,7 @@ export class RoomService {
       is_private: room.is_private,
       entry_mode: room.entry_mode,
       is_chat_enabled: room.is_chat_enabled,
+      chat_slow_mode_seconds: room.chat_slow_mode_seconds,
       host: host.display_name,
       host_id: room.host_id,
       ...this.mediaSource(room),
@@ -306,6 +307,18 @@ export class RoomService {
     });
     this.events.publish({ type: "room.chat_toggled", roomId: room.id, code: room.code, enabled });
     return { room_id: room.id, is_chat_enabled: enabled };
+  }
+
+  /** Chat slow mode: viewers may send one message per `seconds` (0 = off); the host is exempt. */
+  async setSlowMode(user: AuthUser, roomId: string, seconds: number) {
+    const room = await this.requireHostOf(user, roomId, "Only host can change chat settings");
+    this.assertJoinable(room);
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable("rooms").set({ chat_slow_mode_seconds: seconds, updated_at: sql`now()` }).where("id", "=", room.id).execute();
+      await recordRoomEvent(trx, room.id, user.id, "room.slow_mode_changed", { seconds });
+    });
+    this.events.publish({ type: "room.slow_mode_changed", roomId: room.id, code: room.code, seconds });
+    return { room_id: room.id, chat_slow_mode_seconds: seconds };
   }
 
   /** Issues a new password for a PASSWORD room (the original showed it once, forever). */

@@ -8,7 +8,9 @@ import type { PresenceReader, RoomPresence } from "./presence.js";
 export const CHAT_RATE = { limit: 5, windowMs: 3000, cooldownMs: 10_000 } as const;
 export const DUPLICATE_WINDOW_MS = 3000;
 
-export type ChatVerdict = "ok" | "muted" | "rate_limited" | "duplicate";
+export type ChatVerdict = "ok" | "muted" | "slow_mode" | "rate_limited" | "duplicate";
+/** The longest chat slow mode a host may set. */
+export const SLOW_MODE_MAX_SECONDS = 3600;
 
 /** Called when a user's last connection disappeared with a dead instance. */
 export type StaleLeaveHandler = (roomId: string, userId: string) => Promise<void>;
@@ -24,11 +26,12 @@ export interface RealtimeState extends PresenceReader {
   onlineUsers(roomId: string): Promise<Set<string>>;
   /**
    * Every chat gate in one atomic step (one Redis round trip in cluster mode), in the original's
-   * order: a muted user is refused before the limiter counts the message; the message then
+   * order: a muted user is refused before the limiter counts the message; so is one sent within
+   * `slowModeMs` of the user's last accepted message (room slow mode, 0 = off); the message then
    * counts against the sliding window (a cooldown follows a burst); a repeat of the user's last
    * accepted text inside the duplicate window is refused; otherwise the text is remembered.
    */
-  checkChat(roomId: string, userId: string, text: string): Promise<ChatVerdict>;
+  checkChat(roomId: string, userId: string, text: string, slowModeMs?: number): Promise<ChatVerdict>;
   setMuted(roomId: string, userId: string, muted: boolean): Promise<void>;
   isMuted(roomId: string, userId: string): Promise<boolean>;
   /** Forgets everything about a room (expired or deleted). */
@@ -47,6 +50,7 @@ export class MemoryRealtimeState implements RealtimeState {
   private readonly rooms = new Map<string, RoomEntry>();
   private readonly chatWindows = new Map<string, number[]>();
   private readonly cooldowns = new Map<string, number>();
+  private readonly slowUntil = new Map<string, number>();
   private readonly lastMessages = new Map<string, { text: string; at: number }>();
   private readonly mutes = new Map<string, Set<string>>();
 
@@ -91,14 +95,16 @@ export class MemoryRealtimeState implements RealtimeState {
 
   private chatCalls = 0;
 
-  async checkChat(roomId: string, userId: string, text: string): Promise<ChatVerdict> {
+  async checkChat(roomId: string, userId: string, text: string, slowModeMs = 0): Promise<ChatVerdict> {
     if (this.mutes.get(roomId)?.has(userId)) return "muted";
     const key = `${roomId}:${userId}`;
     const now = Date.now();
+    if (slowModeMs > 0 && (this.slowUntil.get(key) ?? 0) > now) return "slow_mode";
     if (!this.countChat(key, now)) return "rate_limited";
     const last = this.lastMessages.get(key);
     if (last !== undefined && last.text === text && now - last.at < DUPLICATE_WINDOW_MS) return "duplicate";
     this.lastMessages.set(key, { text, at: now });
+    if (slowModeMs > 0) this.slowUntil.set(key, now + slowModeMs);
     return "ok";
   }
 
@@ -125,6 +131,7 @@ export class MemoryRealtimeState implements RealtimeState {
   private sweep(now: number): void {
     for (const [key, times] of this.chatWindows) if (!times.some((t) => t > now - CHAT_RATE.windowMs)) this.chatWindows.delete(key);
     for (const [key, until] of this.cooldowns) if (until <= now) this.cooldowns.delete(key);
+    for (const [key, until] of this.slowUntil) if (until <= now) this.slowUntil.delete(key);
     for (const [key, last] of this.lastMessages) if (now - last.at >= DUPLICATE_WINDOW_MS) this.lastMessages.delete(key);
   }
 
@@ -145,7 +152,7 @@ export class MemoryRealtimeState implements RealtimeState {
   async clearRoom(roomId: string) {
     this.rooms.delete(roomId);
     this.mutes.delete(roomId);
-    for (const map of [this.chatWindows, this.cooldowns, this.lastMessages]) {
+    for (const map of [this.chatWindows, this.cooldowns, this.slowUntil, this.lastMessages]) {
       for (const key of map.keys()) if (key.startsWith(`${roomId}:`)) map.delete(key);
     }
   }

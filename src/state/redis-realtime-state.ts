@@ -60,6 +60,8 @@ return out
 // cooldown ms, window member, text, duplicate window ms. Returns the ChatVerdict.
 const CHECK_CHAT = `
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 'muted' end
+local slow = tonumber(ARGV[9])
+if slow > 0 and redis.call('EXISTS', KEYS[5]) == 1 then return 'slow_mode' end
 if redis.call('EXISTS', KEYS[3]) == 1 then return 'rate_limited' end
 local now = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]))
@@ -72,6 +74,7 @@ end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 if redis.call('GET', KEYS[4]) == ARGV[7] then return 'duplicate' end
 redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[8])
+if slow > 0 then redis.call('SET', KEYS[5], '1', 'PX', slow) end
 return 'ok'
 `;
 
@@ -147,11 +150,11 @@ export class RedisRealtimeState implements RealtimeState {
     return result;
   }
 
-  async checkChat(roomId: string, userId: string, text: string): Promise<ChatVerdict> {
+  async checkChat(roomId: string, userId: string, text: string, slowModeMs = 0): Promise<ChatVerdict> {
     const base = this.key(`chat:${roomId}:${userId}`);
     const now = Date.now();
     return (await this.redis.eval(CHECK_CHAT, {
-      keys: [this.key(`room:${roomId}:muted`), `${base}:window`, `${base}:cooldown`, `${base}:last`],
+      keys: [this.key(`room:${roomId}:muted`), `${base}:window`, `${base}:cooldown`, `${base}:last`, `${base}:slow`],
       arguments: [
         userId,
         String(now),
@@ -161,6 +164,7 @@ export class RedisRealtimeState implements RealtimeState {
         `${now}-${randomBytes(4).toString("hex")}`,
         text,
         String(DUPLICATE_WINDOW_MS),
+        String(slowModeMs),
       ],
     })) as ChatVerdict;
   }

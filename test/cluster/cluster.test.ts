@@ -128,7 +128,7 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
     const viewerClient = rawClient(b.baseUrl, room.code, viewer.token);
     await viewerClient.drainJoin();
     await apiA().post("/api/rooms/chat/", { room_id: room.room_id, enabled: false }, { token: host.token });
-    expect(await viewerClient.waitFor("CHAT_STATUS")).toEqual({ type: "CHAT_STATUS", enabled: false });
+    expect(await viewerClient.waitFor("CHAT_STATUS")).toEqual({ type: "CHAT_STATUS", enabled: false, slow_mode_seconds: 0 });
     viewerClient.send({ type: "CHAT_MESSAGE", message: "hi" });
     expect((await viewerClient.waitFor("ERROR")).code).toBe("CHAT_DISABLED");
     await apiA().post("/api/rooms/delete/", { room_id: room.room_id }, { token: host.token });

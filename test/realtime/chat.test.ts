@@ -101,7 +101,7 @@ describe("chat rules", () => {
   it("the host toggles chat over REST; the room is told and chat is refused while off", async () => {
     const { host, room, hostClient, viewerClient } = await party();
     await t.api.post("/api/rooms/chat/", { room_id: room.room_id, enabled: false }, { token: host.token });
-    expect(await viewerClient.waitFor("CHAT_STATUS")).toEqual({ type: "CHAT_STATUS", enabled: false });
+    expect(await viewerClient.waitFor("CHAT_STATUS")).toEqual({ type: "CHAT_STATUS", enabled: false, slow_mode_seconds: 0 });
     await hostClient.waitFor("CHAT_STATUS");
     viewerClient.send({ type: "CHAT_MESSAGE", message: "anyone?" });
     expect(await viewerClient.waitFor("ERROR")).toEqual({ type: "ERROR", code: "CHAT_DISABLED", message: "Chat is disabled in this room" });
@@ -109,6 +109,49 @@ describe("chat rules", () => {
     await viewerClient.waitFor("CHAT_STATUS");
     viewerClient.send({ type: "CHAT_MESSAGE", message: "back" });
     await viewerClient.waitFor("CHAT_MESSAGE");
+    await hostClient.close();
+    await viewerClient.close();
+  });
+
+  it("slow mode: viewers get one message per period (SLOW_MODE, not counted by the limiter), the host is exempt", async () => {
+    const { host, room, viewer, hostClient, viewerClient } = await party();
+    const set = (seconds: unknown, token = host.token) => t.api.post("/api/rooms/slow-mode/", { room_id: room.room_id, seconds }, { token });
+    for (const bad of [-1, 3601, 1.5, "5", null]) {
+      const res = await set(bad);
+      expect(res.status, `seconds ${JSON.stringify(bad)}`).toBe(400);
+      expect(res.body.code).toBe("VALIDATION_FAILED");
+    }
+    expect((await set(5, viewer.token)).status).toBe(403);
+    const res = await set(2);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ room_id: room.room_id, chat_slow_mode_seconds: 2 });
+    expect(await viewerClient.waitFor("CHAT_STATUS")).toEqual({ type: "CHAT_STATUS", enabled: true, slow_mode_seconds: 2 });
+    await hostClient.waitFor("CHAT_STATUS");
+    expect((await t.api.get(`/api/rooms/${room.code}/detail/`, { token: viewer.token })).body.chat_slow_mode_seconds).toBe(2);
+
+    viewerClient.send({ type: "CHAT_MESSAGE", message: "first" });
+    const first = await viewerClient.waitFor("CHAT_MESSAGE");
+    expect(await hostClient.waitFor("CHAT_MESSAGE")).toEqual(first);
+    for (let i = 0; i < 8; i += 1) {
+      viewerClient.send({ type: "CHAT_MESSAGE", message: `too soon ${i}` });
+      expect(await viewerClient.waitFor("ERROR")).toEqual({ type: "ERROR", code: "SLOW_MODE", message: "Slow mode is on: one message every 2 s." });
+    }
+    for (let i = 0; i < 3; i += 1) {
+      hostClient.send({ type: "CHAT_MESSAGE", message: `host ${i}` });
+      expect((await hostClient.waitFor("CHAT_MESSAGE")).message).toBe(`host ${i}`);
+      expect((await viewerClient.waitFor("CHAT_MESSAGE")).message).toBe(`host ${i}`);
+    }
+    // Eight refusals did not count against the 5-per-3-s limiter: the next period's message passes.
+    await new Promise((resolve) => setTimeout(resolve, Date.parse(first.created_at) + 2100 - Date.now()));
+    viewerClient.send({ type: "CHAT_MESSAGE", message: "second" });
+    expect((await viewerClient.waitFor("CHAT_MESSAGE")).message).toBe("second");
+
+    expect((await set(0)).body.chat_slow_mode_seconds).toBe(0);
+    expect(await viewerClient.waitFor("CHAT_STATUS")).toMatchObject({ slow_mode_seconds: 0 });
+    viewerClient.send({ type: "CHAT_MESSAGE", message: "free" });
+    expect((await viewerClient.waitFor("CHAT_MESSAGE")).message).toBe("free");
+    const events = await t.app.database.db.selectFrom("room_events").select("event").where("room_id", "=", room.room_id).where("event", "=", "room.slow_mode_changed").execute();
+    expect(events).toHaveLength(2);
     await hostClient.close();
     await viewerClient.close();
   });

@@ -88,6 +88,20 @@ describe.each(implementations)("%s realtime state", (_name, make) => {
     expect(await s.checkChat(room, user, "now I can")).toBe("ok");
   });
 
+  it("slow mode: one accepted message per period, refusals not counted, atomic across tabs", async () => {
+    const s = make();
+    const [room, user] = [randomUUID(), randomUUID()];
+    const tabs = await Promise.all(Array.from({ length: 10 }, (_, i) => s.checkChat(room, user, `m${i}`, 60_000)));
+    expect(tabs.filter((v) => v === "ok")).toHaveLength(1);
+    expect(tabs.filter((v) => v === "slow_mode")).toHaveLength(9);
+    // Without slow mode (it was turned off) the user is only under the usual limiter, which
+    // counted one message so far: four more pass.
+    const after = [];
+    for (let i = 0; i < 5; i += 1) after.push(await s.checkChat(room, user, `n${i}`));
+    expect(after).toEqual(["ok", "ok", "ok", "ok", "rate_limited"]);
+    expect(await s.checkChat(room, randomUUID(), "someone else", 60_000)).toBe("ok");
+  });
+
   it("clearRoom forgets presence and mutes", async () => {
     const s = make();
     const [room, host, user] = [randomUUID(), randomUUID(), randomUUID()];

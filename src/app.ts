@@ -258,8 +258,14 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     socketIoPath: SOCKET_IO_PATH,
     fanout: realtime.fanout,
     trustProxy: config.TRUST_PROXY,
+    sendBufferBytes: config.SOCKET_SEND_BUFFER_BYTES,
   });
-  const socketIo = attachSocketIo(http.server, hub, { allowedOrigins: config.CORS_ORIGINS, adapter: realtime.adapter, trustProxy: config.TRUST_PROXY });
+  const socketIo = attachSocketIo(http.server, hub, {
+    allowedOrigins: config.CORS_ORIGINS,
+    adapter: realtime.adapter,
+    trustProxy: config.TRUST_PROXY,
+    sendBufferBytes: config.SOCKET_SEND_BUFFER_BYTES,
+  });
   hub.addTransport(rawWs);
   hub.addTransport(socketIo);
   if (config.ADMIN_USERNAME && config.ADMIN_PASSWORD) {

@@ -74,6 +74,7 @@ const envSchema = z
     SOCKETS_PER_USER: positiveInt(20),
     SOCKETS_PER_CLIENT: positiveInt(200),
     SOCKET_CONNECTS_PER_MINUTE: positiveInt(300),
+    SOCKET_SEND_BUFFER_BYTES: positiveInt(4 * 1024 * 1024),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.ADMIN_USERNAME) !== Boolean(env.ADMIN_PASSWORD)) {

@@ -18,6 +18,8 @@ export const CLOSE_CODES = {
   KICKED: 4011,
   /** Too many connection attempts or open sockets (added; code RATE_LIMITED). */
   TOO_MANY_CONNECTIONS: 4029,
+  /** The client stopped reading: its unsent messages passed SOCKET_SEND_BUFFER_BYTES (added). */
+  SLOW_CONSUMER: 4008,
   /** The server is restarting or draining: reconnect. */
   SERVICE_RESTART: 1012,
 } as const;

@@ -11,26 +11,42 @@ import type { RoomHub } from "./hub.js";
 import { clientAddress } from "./guard.js";
 import { originAllowed } from "./origins.js";
 import type { RawFanout } from "./fanout.js";
-import { MAX_FRAME_BYTES, type ServerMessage } from "./protocol.js";
+import { CLOSE_CODES, MAX_FRAME_BYTES, type ServerMessage } from "./protocol.js";
 import { type Connection, InvalidFrame, JoinRejected, type Transport } from "./types.js";
 
 const PATH = /^\/ws(?:\/v1)?\/room\/([^/]{1,32})\/?$/;
 const HEARTBEAT_MS = 30_000;
+/** A slow consumer's close frame waits behind its backlog this long before the socket is cut. */
+const SLOW_CLOSE_GRACE_MS = 1000;
 
 class RawConnection implements Connection {
   readonly id = `ws:${randomUUID()}`;
   readonly transport = "ws" as const;
   alive = true;
 
-  constructor(readonly socket: WebSocket) {}
+  constructor(
+    readonly socket: WebSocket,
+    private readonly sendBufferBytes: number,
+  ) {}
 
   send(message: ServerMessage): void {
     this.sendFrame(JSON.stringify(message));
   }
 
-  /** A broadcast passes its frame already UTF-8 encoded, once for every member. */
+  /**
+   * A broadcast passes its frame already UTF-8 encoded, once for every member. A client that
+   * stops reading would make the server hold every frame of the room for it: past the bound it
+   * is closed (4008; cut a moment later if even the close frame cannot get through) and
+   * reconnects to a fresh snapshot.
+   */
   sendFrame(frame: string | Buffer): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame, { binary: false });
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    if (this.socket.bufferedAmount > this.sendBufferBytes) {
+      this.close(CLOSE_CODES.SLOW_CONSUMER, "Connection too slow: reconnect");
+      setTimeout(() => this.socket.terminate(), SLOW_CLOSE_GRACE_MS).unref();
+      return;
+    }
+    this.socket.send(frame, { binary: false });
   }
 
   close(code: number, reason: string): void {
@@ -47,7 +63,14 @@ export interface RawTransport extends Transport {
 export function attachRawWebSocket(
   server: Server,
   hub: RoomHub,
-  options: { allowedOrigins: readonly string[]; socketIoPath: string; fanout?: RawFanout | undefined; trustProxy?: boolean },
+  options: {
+    allowedOrigins: readonly string[];
+    socketIoPath: string;
+    fanout?: RawFanout | undefined;
+    trustProxy?: boolean;
+    /** Unsent bytes a connection may accumulate before it is closed as a slow consumer. */
+    sendBufferBytes: number;
+  },
 ): RawTransport {
   const fanout = options.fanout;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
@@ -66,7 +89,7 @@ export function attachRawWebSocket(
   });
 
   async function accept(ws: WebSocket, code: string, token: string | null, client: string): Promise<boolean> {
-    const connection = new RawConnection(ws);
+    const connection = new RawConnection(ws, options.sendBufferBytes);
     // Frames that arrive during admission wait for it; then they run one at a time, in order.
     const ready = admitAndEnter(connection, code, token, client);
     let chain: Promise<boolean> = ready;

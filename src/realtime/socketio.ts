@@ -7,12 +7,14 @@ import { Server, type ServerOptions, type Socket } from "socket.io";
 import type { Admission, RoomHub } from "./hub.js";
 import { clientAddress } from "./guard.js";
 import { originAllowed } from "./origins.js";
-import type { Ack, ClientToServerEvents, ServerMessage, ServerToClientEvents } from "./protocol.js";
+import { type Ack, type ClientToServerEvents, CLOSE_CODES, type ServerMessage, type ServerToClientEvents } from "./protocol.js";
 import { type CommandResult, type Connection, InvalidFrame, JoinRejected, type Transport } from "./types.js";
 
 export const SOCKET_IO_PATH = "/socket.io/";
 const namespaceOf = (roomCode: string) => `/room/${roomCode}`;
 const ROOM_NAMESPACE = /^\/room\/[^/]{1,32}$/;
+/** A slow consumer's close waits behind its backlog this long before the connection is cut. */
+const SLOW_CLOSE_GRACE_MS = 1000;
 
 interface SocketData {
   admission: Admission;
@@ -36,6 +38,32 @@ class SocketIoConnection implements Connection {
     this.send({ type: "CLOSE", code, reason });
     this.socket.disconnect(true);
   }
+
+  /**
+   * Bounds what the server holds for a client that stops reading. engine.io queues packets while
+   * its transport is still writing the previous batch (a stalled TCP window keeps it so); past
+   * `limit` bytes queued the client is dropped (CLOSE 4008, the transport closed without waiting
+   * for the backlog to drain, the TCP connection cut a moment later) and reconnects to a fresh
+   * snapshot.
+   */
+  boundSendBuffer(limit: number): void {
+    const conn = this.socket.conn;
+    let queued = 0;
+    let dropped = false;
+    conn.on("packetCreate", (packet: { data?: unknown }) => {
+      const data = packet.data;
+      queued += typeof data === "string" ? data.length : data instanceof Buffer ? data.byteLength : 16;
+      if (queued <= limit || dropped) return;
+      dropped = true;
+      this.close(CLOSE_CODES.SLOW_CONSUMER, "Connection too slow: reconnect");
+      conn.close(true);
+      // The WebSocket close handshake cannot pass a stalled window either: cut the connection.
+      setTimeout(() => conn.request.socket?.destroy(), SLOW_CLOSE_GRACE_MS).unref();
+    });
+    conn.on("flush", () => {
+      queued = 0;
+    });
+  }
 }
 
 export interface SocketIoTransport extends Transport {
@@ -46,7 +74,13 @@ export interface SocketIoTransport extends Transport {
 export function attachSocketIo(
   server: HttpServer,
   hub: RoomHub,
-  options: { allowedOrigins: readonly string[]; adapter?: ServerOptions["adapter"] | undefined; trustProxy?: boolean },
+  options: {
+    allowedOrigins: readonly string[];
+    adapter?: ServerOptions["adapter"] | undefined;
+    trustProxy?: boolean;
+    /** Unsent bytes a connection may accumulate before it is closed as a slow consumer. */
+    sendBufferBytes: number;
+  },
 ): SocketIoTransport {
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(server, {
     path: SOCKET_IO_PATH,
@@ -87,6 +121,7 @@ export function attachSocketIo(
 
   rooms.on("connection", (socket: RoomSocket) => {
     const connection = new SocketIoConnection(socket);
+    connection.boundSendBuffer(options.sendBufferBytes);
     const admission = socket.data.admission;
 
     // Messages of one socket run one at a time, in order, after the join sequence.

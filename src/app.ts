@@ -229,7 +229,14 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
   for (const base of ["/api", "/api/v1"]) {
     await api.register(authRoutes(services.auth), { prefix: `${base}/auth` });
     await api.register(setUsernameRoute(services.auth), { prefix: base });
-    await api.register(roomRoutes(services.rooms, guards), { prefix: `${base}/rooms` });
+    await api.register(
+      roomRoutes(services.rooms, guards, {
+        limiter,
+        joins: { limit: config.ROOM_JOINS_PER_CLIENT, windowSeconds: 60 },
+        creates: { limit: config.ROOM_CREATES_PER_CLIENT, windowSeconds: 10 * 60 },
+      }),
+      { prefix: `${base}/rooms` },
+    );
     await api.register(progressRoutes(services.progress, guards), { prefix: `${base}/rooms` });
     await api.register(
       discoveryRoutes({ discovery: services.discovery, providers, limiter, guards }),

@@ -69,6 +69,8 @@ const envSchema = z
     ROOM_PASSWORD_ATTEMPTS_PER_CLIENT: positiveInt(30),
     ROOM_PASSWORD_ATTEMPTS_PER_ACCOUNT: positiveInt(10),
     SIGNUPS_PER_CLIENT: positiveInt(30),
+    ROOM_JOINS_PER_CLIENT: positiveInt(60),
+    ROOM_CREATES_PER_CLIENT: positiveInt(20),
     BRUTE_FORCE_WINDOW_SECONDS: positiveInt(15 * 60),
     LOCKOUT_MAX_SECONDS: positiveInt(24 * 60 * 60),
     SOCKETS_PER_USER: positiveInt(20),

@@ -4,7 +4,13 @@ import { startApp, type TestApp } from "./helpers/app.js";
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await startApp({ LOGIN_ATTEMPTS_PER_ACCOUNT: "2", ROOM_PASSWORD_ATTEMPTS_PER_ACCOUNT: "2", SIGNUPS_PER_CLIENT: "2" });
+  t = await startApp({
+    LOGIN_ATTEMPTS_PER_ACCOUNT: "2",
+    ROOM_PASSWORD_ATTEMPTS_PER_ACCOUNT: "2",
+    SIGNUPS_PER_CLIENT: "2",
+    ROOM_JOINS_PER_CLIENT: "3",
+    ROOM_CREATES_PER_CLIENT: "2",
+  });
 });
 afterAll(() => t?.stop());
 
@@ -32,4 +38,25 @@ it("SIGNUPS_PER_CLIENT: one address gets two guest accounts, then 429", async ()
   const statuses = [];
   for (let i = 0; i < 3; i += 1) statuses.push((await t.api.post("/api/auth/guest/", { display_name: `G${i}` }, { ip })).status);
   expect(statuses).toEqual([200, 200, 429]);
+});
+
+it("ROOM_JOINS_PER_CLIENT: a join flood from one address gets 429 after three requests; other addresses are unaffected", async () => {
+  const host = await t.api.register();
+  const room = await t.api.createRoom(host.token);
+  const viewer = await t.api.register();
+  const ip = "10.9.8.8";
+  const statuses = [];
+  for (let i = 0; i < 4; i += 1) statuses.push((await t.api.post("/api/rooms/join/", { code: room.code }, { token: viewer.token, ip })).status);
+  expect(statuses).toEqual([200, 200, 200, 429]);
+  expect((await t.api.post("/api/rooms/join/", { code: room.code }, { token: viewer.token, ip: "10.9.8.9" })).status).toBe(200);
+});
+
+it("ROOM_CREATES_PER_CLIENT: one address creates two rooms, then 429 with Retry-After", async () => {
+  const host = await t.api.register();
+  const ip = "10.9.8.10";
+  const responses = [];
+  for (let i = 0; i < 3; i += 1) responses.push(await t.api.post("/api/rooms/create/", { is_private: false }, { token: host.token, ip }));
+  expect(responses.map((r) => r.status)).toEqual([201, 201, 429]);
+  expect(responses[2]!.body.code).toBe("RATE_LIMITED");
+  expect(responses[2]!.headers.get("retry-after")).toBeTruthy();
 });

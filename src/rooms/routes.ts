@@ -4,8 +4,10 @@ import { z } from "zod";
 import { ENTRY_MODES, MEDIA_TYPES, PARTICIPANT_STATUSES, ROOM_STATES } from "../../db/schema.js";
 import type { AuthGuards } from "../http/auth-guard.js";
 import { currentUser } from "../http/auth-guard.js";
+import { perClientBudget } from "../http/rate-limit.js";
 import { bearerAuth, errorResponses, requiredText, says, uuid } from "../http/schemas.js";
 import { mediaSourceFields } from "./events.js";
+import type { AttemptLimiter, LimitRule } from "../state/limiter.js";
 import { SLOW_MODE_MAX_SECONDS } from "../state/realtime-state.js";
 import type { RoomService } from "./service.js";
 
@@ -19,15 +21,23 @@ const mediaFields = mediaSourceFields;
 
 const SOURCE_REQUIRED = "room_id, provider, and video_id required";
 
+export interface RoomRouteLimits {
+  limiter: AttemptLimiter;
+  /** Join requests per client address (join floods). */
+  joins: LimitRule;
+  /** Rooms created per client address. */
+  creates: LimitRule;
+}
+
 export const roomRoutes =
-  (rooms: RoomService, guards: AuthGuards): FastifyPluginAsyncZod =>
+  (rooms: RoomService, guards: AuthGuards, limits: RoomRouteLimits): FastifyPluginAsyncZod =>
   async (app) => {
     const authed = { onRequest: guards.required };
 
     app.post(
       "/create/",
       {
-        ...authed,
+        onRequest: [perClientBudget(limits.limiter, "rooms-create", limits.creates), guards.required],
         schema: {
           tags,
           summary: "Create a room (public, or private with APPROVAL or PASSWORD entry)",
@@ -44,7 +54,7 @@ export const roomRoutes =
               entry_mode: z.enum(ENTRY_MODES).nullable(),
               room_password: z.string().optional().describe("PASSWORD rooms only; rotate with /password/"),
             }),
-            ...errorResponses(400, 401, 403),
+            ...errorResponses(400, 401, 403, 429),
           },
         },
       },
@@ -54,7 +64,7 @@ export const roomRoutes =
     app.post(
       "/join/",
       {
-        ...authed,
+        onRequest: [perClientBudget(limits.limiter, "rooms-join", limits.joins), guards.required],
         schema: {
           tags,
           summary: "Join a room by code (password or approval as the room requires)",

@@ -74,6 +74,11 @@ export class ChatService {
     });
   }
 
+  /** Resolves once every message handed to `post` so far is committed or failed (shutdown). */
+  async drain(): Promise<void> {
+    while (this.flushing) await new Promise((resolve) => setTimeout(resolve, CHAT_LINGER_MS));
+  }
+
   private readonly pending: PendingMessage[] = [];
   private flushing = false;
   private lastFlushEnded = 0;

@@ -97,6 +97,14 @@ export class RoomHub {
   private readonly connectionRooms = new Map<string, string>();
   private readonly transports: Transport[] = [];
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Client frames being handled (a drain lets them finish). */
+  private readonly inflight = new Set<Promise<unknown>>();
+  private draining = false;
+
+  /** True once close() has begun: no new connections or frames are taken. */
+  get isDraining(): boolean {
+    return this.draining;
+  }
   private readonly commands: CommandHandlers;
   private unsubscribe: (() => void) | undefined;
   private readonly guard: ConnectionGuard | undefined;
@@ -136,10 +144,15 @@ export class RoomHub {
   }
 
   /**
-   * Drains this instance: every client is told to reconnect (1012) and leaves properly, so
-   * hosts enter grace and the others see them go; then presence is released.
+   * Drains this instance: new connections and new frames are refused (1012 / SERVICE_UNAVAILABLE),
+   * frames already being handled finish (their acks and broadcasts go out, chat reaches the
+   * database), then every client is told to reconnect (1012) and leaves properly, so hosts enter
+   * grace and the others see them go; then presence is released.
    */
   async close(): Promise<void> {
+    this.draining = true;
+    await Promise.allSettled([...this.inflight]);
+    await this.chat.drain();
     const members = [...this.rooms.values()].flatMap((live) => [...live.members.values()]);
     for (const member of members) member.connection.close(CLOSE_CODES.SERVICE_RESTART, "Server restarting");
     await Promise.all(members.map((member) => this.leave(member.connection)));
@@ -153,6 +166,7 @@ export class RoomHub {
 
   /** The connect checks in the original's order; throws JoinRejected with the close code. */
   async admit(token: string | null | undefined, rawCode: string, client = "unknown"): Promise<Admission> {
+    if (this.draining) throw new JoinRejected(CLOSE_CODES.SERVICE_RESTART, "SERVICE_UNAVAILABLE", "Server restarting");
     await this.guard?.attempt(client);
     if (!token) throw new JoinRejected(CLOSE_CODES.UNAUTHENTICATED, "AUTH_REQUIRED", "Authentication required");
     let user: AuthenticatedUser;
@@ -293,10 +307,14 @@ export class RoomHub {
     const live = this.findRoomOf(connection.id);
     const member = live?.members.get(connection.id);
     if (!live || !member) return Promise.resolve({ ok: false, error: { code: "NOT_A_PARTICIPANT", message: "Not in a room" } });
-    return this.commands.run(live, member, frame).catch((err: unknown) => {
+    if (this.draining) return Promise.resolve({ ok: false, error: { code: "SERVICE_UNAVAILABLE", message: "Server restarting, please reconnect" } });
+    const work = this.commands.run(live, member, frame).catch((err: unknown) => {
       this.options.logger.error({ err, connection: connection.id }, "message handling failed");
       return { ok: false as const, error: { code: "INTERNAL_ERROR" as const, message: "Something went wrong, please retry" } };
     });
+    this.inflight.add(work);
+    void work.finally(() => this.inflight.delete(work));
+    return work;
   }
 
   // ---- fan-out --------------------------------------------------------------------------

@@ -15,11 +15,14 @@ const namespaceOf = (roomCode: string) => `/room/${roomCode}`;
 const ROOM_NAMESPACE = /^\/room\/[^/]{1,32}$/;
 /** A slow consumer's close waits behind its backlog this long before the connection is cut. */
 const SLOW_CLOSE_GRACE_MS = 1000;
+/** On shutdown, how long the last packets may take to reach the clients. */
+const FINAL_FLUSH_MS = 2000;
 
 interface SocketData {
   admission: Admission;
 }
 type RoomSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type EngineSocket = RoomSocket["conn"];
 
 class SocketIoConnection implements Connection {
   readonly transport = "socket.io" as const;
@@ -95,6 +98,12 @@ export function attachSocketIo(
     },
     allowRequest: (req, callback) => callback(null, originAllowed(req.headers.origin, options.allowedOrigins)),
     ...(options.adapter ? { adapter: options.adapter } : {}),
+  });
+  // engine.io connections still open (the final flush on shutdown waits for them).
+  const engineSockets = new Set<EngineSocket>();
+  io.engine.on("connection", (conn: EngineSocket) => {
+    engineSockets.add(conn);
+    conn.once("close", () => engineSockets.delete(conn));
   });
   const rooms = io.of(ROOM_NAMESPACE);
   const parent = rooms as unknown as { createChild(name: string): typeof rooms; children: Set<unknown> };
@@ -172,6 +181,11 @@ export function attachSocketIo(
     async close() {
       io.local.disconnectSockets(true);
       for (const nsp of io._nsps.values()) nsp.local.disconnectSockets(true);
+      // A disconnected engine.io socket closes once its last packets (acks, CLOSE) are written;
+      // closing the engine at once would discard them. Wait for that, but not for a client that
+      // does not read.
+      const closed = [...engineSockets].map((conn) => new Promise<void>((resolve) => conn.once("close", () => resolve())));
+      await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, FINAL_FLUSH_MS).unref())]);
       io.engine.close();
     },
   };

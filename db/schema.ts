@@ -83,6 +83,13 @@ export interface RoomBansTable {
   created_at: DefaultTimestamp;
 }
 
+export interface RoomMutesTable {
+  room_id: string;
+  user_id: string;
+  muted_by: string | null;
+  created_at: DefaultTimestamp;
+}
+
 export interface ChatMessagesTable {
   id: Generated<string>;
   room_id: string;
@@ -133,6 +140,7 @@ export interface Database {
   rooms: RoomsTable;
   room_participants: RoomParticipantsTable;
   room_bans: RoomBansTable;
+  room_mutes: RoomMutesTable;
   chat_messages: ChatMessagesTable;
   playback_states: PlaybackStatesTable;
   watch_progress: WatchProgressTable;

@@ -1,4 +1,7 @@
-/** Durable room bans (enforced on HTTP join and socket connect) with their audit trail. */
+/**
+ * Durable room bans (enforced on HTTP join and socket connect) and mutes (enforced by the chat
+ * gates from the realtime state, which is restored from here), with their audit trail.
+ */
 import type { DB } from "../db.js";
 import { recordRoomEvent } from "../rooms/audit.js";
 
@@ -44,6 +47,27 @@ export class ModerationService {
       if (removed) await recordRoomEvent(trx, roomId, by, "moderation.unbanned", { user_id: userId });
       return removed !== undefined;
     });
+  }
+
+  /** Records a mute or unmute; returns false when nothing changed. */
+  async setMuted(roomId: string, userId: string, by: string, muted: boolean): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const changed = muted
+        ? await trx
+            .insertInto("room_mutes")
+            .values({ room_id: roomId, user_id: userId, muted_by: by })
+            .onConflict((oc) => oc.columns(["room_id", "user_id"]).doNothing())
+            .returning("user_id")
+            .executeTakeFirst()
+        : await trx.deleteFrom("room_mutes").where("room_id", "=", roomId).where("user_id", "=", userId).returning("user_id").executeTakeFirst();
+      if (changed) await recordRoomEvent(trx, roomId, by, muted ? "moderation.muted" : "moderation.unmuted", { user_id: userId });
+      return changed !== undefined;
+    });
+  }
+
+  async mutedUsers(roomId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom("room_mutes").select("user_id").where("room_id", "=", roomId).execute();
+    return rows.map((r) => r.user_id);
   }
 
   async record(roomId: string, actorId: string, event: string, data: Record<string, unknown>): Promise<void> {

@@ -117,8 +117,8 @@ export class CommandHandlers {
       case "MUTE_USER":
       case "UNMUTE_USER": {
         const muted = message.type === "MUTE_USER";
+        await hub.moderation.setMuted(live.id, target, actor, muted);
         await hub.state.setMuted(live.id, target, muted);
-        await hub.moderation.record(live.id, actor, muted ? "moderation.muted" : "moderation.unmuted", { user_id: target });
         hub.broadcast(live, { type: "USER_MUTED", user_id: target, muted });
         return ok();
       }

@@ -84,6 +84,8 @@ export interface LiveRoom {
     lastSentAt: number;
   };
   lastProgressWrite: number;
+  /** Settles once the room's durable mutes are in the realtime state (see restoreMutes). */
+  mutesRestored: Promise<void>;
   /** The approved roster rows, briefly reused while many join at once (see roster.ts). */
   rosterRows?: { rows: { id: string; display_name: string }[]; ids: Set<string>; at: number } | undefined;
 }
@@ -132,7 +134,13 @@ export class RoomHub {
   /** Subscribes to room events and repairs lifecycle state left by a previous run. */
   async start(): Promise<void> {
     this.unsubscribe = this.events.subscribe((event) => this.onRoomEvent(event));
-    await this.state.start((roomId, userId) => this.lifecycle.staleLeave(roomId, userId));
+    await this.state.start(
+      (roomId, userId) => this.lifecycle.staleLeave(roomId, userId),
+      // Redis lost its data (restart without persistence, flush): the presence is back, the mutes too.
+      async () => {
+        for (const live of this.rooms.values()) await this.restoreMutes(live);
+      },
+    );
     await this.lifecycle.sweep();
     if (this.options.recoverLiveRooms) {
       // Nobody is connected to a fresh process: hosts of LIVE rooms are gone, so grace starts now.
@@ -242,6 +250,7 @@ export class RoomHub {
       }
       return { firstForUser, hostReturned, graceEndsAt };
     });
+    await live.mutesRestored;
     if (!live.members.has(connection.id)) return; // left (or was closed) meanwhile
     if (hostReturned) this.broadcast(live, { type: "HOST_RECONNECTED" }, connection.id);
     if (firstForUser) {
@@ -491,10 +500,24 @@ export class RoomHub {
         closed: false,
         roster: { dirty: false, running: false, left: [], joined: [], waiters: [], scope: "local", lastSentAt: 0 },
         lastProgressWrite: 0,
+        mutesRestored: Promise.resolve(),
       };
       this.rooms.set(room.code, live);
+      live.mutesRestored = this.restoreMutes(live);
     }
     return live;
+  }
+
+  /**
+   * Copies the room's durable mutes into the realtime state. The state is only a copy: the
+   * embedded process forgets it on restart, and a Redis without persistence on its restart.
+   */
+  private async restoreMutes(live: LiveRoom): Promise<void> {
+    try {
+      for (const userId of await this.moderation.mutedUsers(live.id)) await this.state.setMuted(live.id, userId, true);
+    } catch (err) {
+      this.options.logger.error({ err, room: live.code }, "restoring mutes failed");
+    }
   }
 
   private dropRoom(live: LiveRoom): void {

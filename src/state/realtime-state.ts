@@ -14,10 +14,12 @@ export const SLOW_MODE_MAX_SECONDS = 3600;
 
 /** Called when a user's last connection disappeared with a dead instance. */
 export type StaleLeaveHandler = (roomId: string, userId: string) => Promise<void>;
+/** Called after this instance re-registered presence its store had lost (Redis restart or flush). */
+export type RestoredHandler = () => Promise<void>;
 
 export interface RealtimeState extends PresenceReader {
-  /** Starts heartbeats and dead-peer detection (cluster); a no-op in memory. */
-  start(onStale: StaleLeaveHandler): Promise<void>;
+  /** Starts heartbeats, dead-peer detection and self-repair (cluster); a no-op in memory. */
+  start(onStale: StaleLeaveHandler, onRestored?: RestoredHandler): Promise<void>;
   close(options?: { forget?: boolean }): Promise<void>;
   /** Adds a connection; `firstForUser` is true when the user had none in the room. */
   connect(roomId: string, hostId: string, userId: string, connectionId: string): Promise<{ firstForUser: boolean }>;

@@ -2,18 +2,37 @@
  * Realtime state in Redis, for cluster mode. Every multi-step update is one Lua script.
  * Presence is recorded per instance: each instance heartbeats a key with a TTL, and any
  * instance that finds a dead peer reaps its connections (SPOP, so each one exactly once),
- * which heals viewer counts and reports users (and hosts) who thereby left.
+ * which heals viewer counts and reports users (and hosts) who thereby left. Each instance also
+ * keeps a copy of its own connections and, on every heartbeat, puts back any that Redis lost
+ * (a restart without persistence, a flush), so presence rebuilds without clients reconnecting.
  */
 import { randomBytes } from "node:crypto";
 import type { RedisClient } from "../redis.js";
 import type { RoomPresence } from "./presence.js";
-import { CHAT_RATE, type ChatVerdict, DUPLICATE_WINDOW_MS, type RealtimeState, type StaleLeaveHandler } from "./realtime-state.js";
+import {
+  CHAT_RATE,
+  type ChatVerdict,
+  DUPLICATE_WINDOW_MS,
+  type RealtimeState,
+  type RestoredHandler,
+  type StaleLeaveHandler,
+} from "./realtime-state.js";
 
+// Idempotent per connection (a restore may have registered it already).
 const CONNECT = `
 redis.call('SET', KEYS[2], ARGV[2])
-redis.call('SADD', KEYS[3], ARGV[3])
 redis.call('SADD', KEYS[4], ARGV[4])
+if redis.call('SADD', KEYS[3], ARGV[3]) == 0 then return tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or 1) end
 return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+`;
+
+// Re-registers one local connection if Redis lost it (same keys as CONNECT); 1 when it was missing.
+const RESTORE = `
+if redis.call('SADD', KEYS[3], ARGV[3]) == 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[4], ARGV[4])
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+return 1
 `;
 
 // Returns -1 when the connection is unknown (already reaped), else the user's remaining count.
@@ -91,6 +110,9 @@ export class RedisRealtimeState implements RealtimeState {
   private readonly heartbeatMs: number;
   private timer: NodeJS.Timeout | undefined;
   private onStale: StaleLeaveHandler | undefined;
+  private onRestored: RestoredHandler | undefined;
+  /** This instance's connections (member string → ids), to restore what Redis loses. */
+  private readonly local = new Map<string, { roomId: string; hostId: string; userId: string }>();
   private reaping = false;
 
   constructor(
@@ -102,11 +124,47 @@ export class RedisRealtimeState implements RealtimeState {
     this.heartbeatMs = options.heartbeatMs ?? 5_000;
   }
 
-  async start(onStale: StaleLeaveHandler): Promise<void> {
+  async start(onStale: StaleLeaveHandler, onRestored?: RestoredHandler): Promise<void> {
     this.onStale = onStale;
+    this.onRestored = onRestored;
     await this.beat();
-    this.timer = setInterval(() => void this.beat().then(() => this.reapDeadPeers()).catch(() => {}), this.heartbeatMs);
+    this.timer = setInterval(
+      () =>
+        void this.beat()
+          .then(() => this.restoreLost())
+          .then(() => this.reapDeadPeers())
+          .catch(() => {}),
+      this.heartbeatMs,
+    );
     this.timer.unref();
+  }
+
+  /**
+   * Puts back this instance's connections that Redis no longer has; then, if any were missing,
+   * lets the owner restore what else it keeps there (mutes). Exposed for tests.
+   */
+  async restoreLost(): Promise<number> {
+    if (this.local.size === 0) return 0;
+    if ((await this.redis.sCard(this.instanceConns(this.instanceId))) >= this.local.size) return 0;
+    const snapshot = [...this.local];
+    const restored = await Promise.all(
+      snapshot.map(
+        ([member, { roomId, hostId, userId }]) =>
+          this.redis.eval(RESTORE, {
+            keys: [this.usersKey(roomId), this.key(`room:${roomId}:host`), this.instanceConns(this.instanceId), this.key("instances")],
+            arguments: [userId, hostId, member, this.instanceId],
+          }) as Promise<number>,
+      ),
+    );
+    // A connection that left while being restored must not linger as a ghost.
+    await Promise.all(
+      snapshot
+        .filter(([member], i) => restored[i] === 1 && !this.local.has(member))
+        .map(([member, { roomId, userId }]) => this.redis.eval(DISCONNECT, { keys: [this.usersKey(roomId), this.instanceConns(this.instanceId)], arguments: [userId, member] })),
+    );
+    const count = restored.reduce((sum, n) => sum + n, 0);
+    if (count > 0) await this.onRestored?.();
+    return count;
   }
 
   /** Stops heartbeating. With `forget`, removes this instance's own presence at once. */
@@ -114,20 +172,24 @@ export class RedisRealtimeState implements RealtimeState {
     clearInterval(this.timer);
     this.timer = undefined;
     if (options.forget && this.redis.isReady) {
+      this.local.clear();
       await this.reap(this.instanceId).catch(() => {});
       await this.redis.del(this.key(`inst:${this.instanceId}:alive`)).catch(() => {});
     }
   }
 
   async connect(roomId: string, hostId: string, userId: string, connectionId: string) {
+    const member = `${roomId}|${userId}|${connectionId}`;
+    this.local.set(member, { roomId, hostId, userId });
     const count = (await this.redis.eval(CONNECT, {
       keys: [this.usersKey(roomId), this.key(`room:${roomId}:host`), this.instanceConns(this.instanceId), this.key("instances")],
-      arguments: [userId, hostId, `${roomId}|${userId}|${connectionId}`, this.instanceId],
+      arguments: [userId, hostId, member, this.instanceId],
     })) as number;
     return { firstForUser: count === 1 };
   }
 
   async disconnect(roomId: string, userId: string, connectionId: string) {
+    this.local.delete(`${roomId}|${userId}|${connectionId}`);
     const left = (await this.redis.eval(DISCONNECT, {
       keys: [this.usersKey(roomId), this.instanceConns(this.instanceId)],
       arguments: [userId, `${roomId}|${userId}|${connectionId}`],

@@ -1,5 +1,6 @@
 /** Host moderation: mute, unmute, kick, ban (durable), unban. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RedisRealtimeState } from "../../src/state/redis-realtime-state.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient, type TestClient } from "../helpers/clients.js";
 
@@ -77,6 +78,38 @@ describe("moderation", () => {
     expect(await hostClient.waitFor("ERROR")).toMatchObject({ code: "PARTICIPANT_NOT_FOUND", message: "User is not banned" });
     const sio = tabB as ReturnType<typeof sioClient>;
     expect(await sio.emitAck("KICK_USER", { user_id: host.id })).toEqual({ ok: false, error: { code: "PERMISSION_DENIED", message: "Only host can moderate" } });
+    await closeAll(hostClient, tabA, tabB);
+  });
+  it("mutes are durable: the realtime state forgets them (restart), the room reloads them from the database", async () => {
+    const { room, viewer, hostClient, tabA, tabB } = await party();
+    hostClient.send({ type: "MUTE_USER", user_id: viewer.id });
+    await tabA.waitFor("USER_MUTED");
+    const rows = await t.app.database.db.selectFrom("room_mutes").select(["user_id", "muted_by"]).where("room_id", "=", room.room_id).execute();
+    expect(rows).toEqual([{ user_id: viewer.id, muted_by: expect.any(String) }]);
+    // The state loses the mute (an embedded restart, a Redis restart without persistence)...
+    await t.app.realtime.state.setMuted(room.room_id, viewer.id, false);
+    await closeAll(hostClient, tabA, tabB);
+    // ...and gets it back when the room is loaded again.
+    const again = rawClient(t.baseUrl, room.code, viewer.token);
+    await again.drainJoin();
+    again.send({ type: "CHAT_MESSAGE", message: "am I free?" });
+    expect(await again.waitFor("ERROR")).toMatchObject({ code: "MUTED" });
+    await again.close();
+  });
+
+  it("after Redis lost its data, presence and mutes come back without anyone reconnecting (cluster)", async (ctx) => {
+    const state = t.app.realtime.state;
+    if (!(state instanceof RedisRealtimeState)) return ctx.skip();
+    const { host, room, viewer, hostClient, tabA, tabB } = await party();
+    hostClient.send({ type: "MUTE_USER", user_id: viewer.id });
+    await tabA.waitFor("USER_MUTED");
+    const redis = t.app.redis!;
+    for await (const keys of redis.scanIterator({ MATCH: `${t.config.REDIS_PREFIX}rt:*`, COUNT: 500 })) if (keys.length) await redis.del(keys);
+    expect(await state.onlineUsers(room.room_id)).toEqual(new Set());
+    expect(await state.restoreLost(), "the host's and both of the viewer's connections").toBe(3);
+    expect(await state.onlineUsers(room.room_id)).toEqual(new Set([host.id, viewer.id]));
+    tabB.send({ type: "CHAT_MESSAGE", message: "still muted?" });
+    expect(await tabB.waitFor("ERROR")).toMatchObject({ code: "MUTED" });
     await closeAll(hostClient, tabA, tabB);
   });
 });

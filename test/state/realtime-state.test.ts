@@ -138,4 +138,27 @@ describe.runIf(Boolean(redisUrl))("redis presence across instances", () => {
     await live.close({ forget: true });
     await other.close({ forget: true });
   });
+  it("puts back presence Redis lost (restart without persistence, flush), once, and says so", async () => {
+    const prefix2 = `${prefix}lost:`;
+    let restoredCalls = 0;
+    const state = new RedisRealtimeState(redis!, prefix2, { heartbeatMs: 60_000 });
+    await state.start(async () => {}, async () => void (restoredCalls += 1));
+    const [room, host, user] = [randomUUID(), randomUUID(), randomUUID()];
+    await state.connect(room, host, host, "h1");
+    await state.connect(room, host, user, "u1");
+    await state.connect(room, host, user, "u2");
+    await state.disconnect(room, user, "u2");
+    expect(await state.restoreLost(), "nothing lost, nothing to do").toBe(0);
+    for await (const keys of redis!.scanIterator({ MATCH: `${prefix2}*`, COUNT: 500 })) if (keys.length) await redis!.del(keys);
+    expect((await state.roomPresence([room])).has(room)).toBe(false);
+    expect(await state.restoreLost()).toBe(2);
+    expect(await state.restoreLost(), "idempotent").toBe(0);
+    expect(restoredCalls).toBe(1);
+    expect((await state.roomPresence([room])).get(room)).toEqual({ viewers: 2, hostOnline: true });
+    // Counts stay right afterwards: the user's last tab leaving is still its last.
+    expect(await state.disconnect(room, user, "u1")).toEqual({ lastForUser: true });
+    expect(await state.connect(room, host, user, "u3")).toEqual({ firstForUser: true });
+    await state.close({ forget: true });
+    expect((await state.roomPresence([room])).has(room)).toBe(false);
+  });
 });

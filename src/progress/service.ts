@@ -3,7 +3,7 @@ import { sql } from "kysely";
 import type { MediaType, WatchProgress } from "../../db/schema.js";
 import type { AuthUser } from "../auth/users.js";
 import type { DB } from "../db.js";
-import { errors } from "../errors.js";
+import { AppError, errors } from "../errors.js";
 import { findRoomByCode } from "../rooms/codes.js";
 
 export interface MediaIdentity {
@@ -113,9 +113,15 @@ export class ProgressService {
       .selectFrom("rooms")
       .leftJoin("room_participants as p", (join) => join.onRef("p.room_id", "=", "rooms.id").on("p.user_id", "=", user.id))
       .select(["rooms.id", "p.status"])
+      .select((eb) =>
+        eb
+          .exists(eb.selectFrom("room_bans as b").select("b.user_id").whereRef("b.room_id", "=", "rooms.id").where("b.user_id", "=", user.id))
+          .as("banned"),
+      )
       .where("rooms.id", "=", roomId)
       .executeTakeFirst();
     if (!row) throw errors.roomNotFound();
+    if (row.banned) throw new AppError("BANNED", "You are banned from this room");
     if (row.status !== "APPROVED") throw errors.notParticipant();
   }
 }

@@ -201,6 +201,7 @@ export class RoomService {
     const room = await this.findByCode(code);
     const membership = await this.participant(room.id, user.id);
     if (!membership) throw errors.notParticipant();
+    if (await isBanned(this.db, room.id, user.id)) throw new AppError("BANNED", "You are banned from this room");
     if (membership.status !== "APPROVED") throw new AppError("NOT_APPROVED", "Waiting for host approval");
     const host = await this.db
       .selectFrom("users")
@@ -343,6 +344,10 @@ export class RoomService {
       .select(["r.id", "r.code", "r.state", "r.host_id", "r.is_private", "r.entry_mode", "r.created_at", "p.status"])
       .where("p.user_id", "=", user.id)
       .where("r.state", "in", ["CREATED", "LIVE", "GRACE"])
+      // A ban keeps the participant row (for the audit trail) but ends the membership.
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom("room_bans as b").select("b.user_id").whereRef("b.room_id", "=", "r.id").where("b.user_id", "=", user.id))),
+      )
       .orderBy("r.created_at", "desc")
       .limit(200)
       .execute();

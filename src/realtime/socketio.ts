@@ -20,6 +20,8 @@ const FINAL_FLUSH_MS = 2000;
 
 interface SocketData {
   admission: Admission;
+  /** Ends the socket's count as "being admitted" (see `admitting`). */
+  admitted: () => void;
 }
 type RoomSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 type EngineSocket = RoomSocket["conn"];
@@ -91,7 +93,9 @@ export function attachSocketIo(
     // The raw WebSocket transport owns its own upgrades; unknown paths are refused there.
     destroyUpgrade: false,
     maxHttpBufferSize: 64 * 1024,
-    cleanupEmptyChildNamespaces: true,
+    // Empty room namespaces are released by releaseRoom, which knows about sockets still being
+    // admitted; socket.io's own cleanup does not, and dropped a namespace a joiner was entering.
+    cleanupEmptyChildNamespaces: false,
     cors: {
       origin: (origin, callback) => callback(null, originAllowed(origin, options.allowedOrigins)),
       credentials: true,
@@ -107,7 +111,34 @@ export function attachSocketIo(
   });
   const rooms = io.of(ROOM_NAMESPACE);
   const parent = rooms as unknown as { createChild(name: string): typeof rooms; children: Set<unknown> };
+  // Sockets in admission per namespace: between the middleware and the connection event the
+  // socket is in no namespace's list, and releasing the namespace then would strand it (joined
+  // to a namespace no broadcast reaches).
+  const admitting = new Map<string, number>();
+  const count = (name: string, delta: number) => {
+    const n = (admitting.get(name) ?? 0) + delta;
+    if (n > 0) admitting.set(name, n);
+    else admitting.delete(name);
+  };
+  function release(name: string): void {
+    const nsp = io._nsps.get(name);
+    if (!nsp || nsp.sockets.size > 0 || admitting.has(name)) return;
+    void nsp.adapter.close();
+    io._nsps.delete(nsp.name);
+    parent.children.delete(nsp);
+  }
+
   rooms.use(async (socket, next) => {
+    const name = socket.nsp.name;
+    count(name, 1);
+    let counted = true;
+    const admitted = () => {
+      if (!counted) return;
+      counted = false;
+      count(name, -1);
+      socket.conn.off("close", admitted);
+    };
+    socket.conn.once("close", admitted);
     const auth = socket.handshake.auth as { token?: unknown };
     const query = socket.handshake.query.token;
     const token = typeof auth?.token === "string" ? auth.token : typeof query === "string" ? query : null;
@@ -119,16 +150,20 @@ export function attachSocketIo(
         throw new JoinRejected(4002, "ROOM_NOT_FOUND", `Use the room code in upper case: ${namespaceOf(admission.room.code)}`);
       }
       socket.data.admission = admission;
+      socket.data.admitted = admitted;
       next();
     } catch (err) {
       const rejection = err instanceof JoinRejected ? err : new JoinRejected(1011, "INTERNAL_ERROR", "Internal error");
       const error = new Error(rejection.reason) as Error & { data: unknown };
       error.data = { code: rejection.closeCode, message: rejection.message };
+      admitted();
       next(error);
+      release(name);
     }
   });
 
   rooms.on("connection", (socket: RoomSocket) => {
+    socket.data.admitted();
     const connection = new SocketIoConnection(socket);
     connection.boundSendBuffer(options.sendBufferBytes);
     const admission = socket.data.admission;
@@ -172,11 +207,7 @@ export function attachSocketIo(
       (target.emit as (event: string, payload: unknown) => boolean)(message.type, message);
     },
     releaseRoom(roomCode) {
-      const nsp = io._nsps.get(namespaceOf(roomCode));
-      if (!nsp || nsp.sockets.size > 0) return;
-      void nsp.adapter.close();
-      io._nsps.delete(nsp.name);
-      parent.children.delete(nsp);
+      release(namespaceOf(roomCode));
     },
     async close() {
       io.local.disconnectSockets(true);

@@ -7,12 +7,14 @@ import * as initial from "./migrations/0001_initial.js";
 import * as chatSequence from "./migrations/0002_chat_sequence.js";
 import * as chatSlowMode from "./migrations/0003_chat_slow_mode.js";
 import * as roomMutes from "./migrations/0004_room_mutes.js";
+import * as expiredRoomsIdx from "./migrations/0005_expired_rooms_idx.js";
 
 const migrations: Record<string, Migration> = {
   "0001_initial": initial,
   "0002_chat_sequence": chatSequence,
   "0003_chat_slow_mode": chatSlowMode,
   "0004_room_mutes": roomMutes,
+  "0005_expired_rooms_idx": expiredRoomsIdx,
 };
 
 /** `schema`: where the migration bookkeeping lives when the app runs in a non-default schema. */

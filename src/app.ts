@@ -33,7 +33,7 @@ import { ProgressService } from "./progress/service.js";
 import { ProviderRegistry } from "./providers/registry.js";
 import { TmdbClient } from "./providers/tmdb.js";
 import { VidkingProvider } from "./providers/vidking.js";
-import { connectRedis, type RedisClient } from "./redis.js";
+import { connectRedis, type RedisClient, withRequestTimeout } from "./redis.js";
 import type { RoomEventBus } from "./rooms/events.js";
 import { roomRoutes } from "./rooms/routes.js";
 import { RoomService } from "./rooms/service.js";
@@ -175,6 +175,7 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
   let redis: RedisClient | undefined;
   try {
     await migrateToLatest(database.db, database.schema);
+    database.setQueryTimeout(config.DATABASE_QUERY_TIMEOUT_MS);
     // node-redis reconnects by itself; /health/ reports the outage meanwhile.
     if (config.REDIS_URL) redis = await connectRedis(config.REDIS_URL, logRedisError);
   } catch (err) {
@@ -183,8 +184,9 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
   }
 
   const prefix = config.REDIS_PREFIX;
-  const limiter: AttemptLimiter = redis ? new RedisLimiter(redis, prefix) : new MemoryLimiter();
-  const cache: JsonCache = redis ? new RedisCache(redis, prefix) : new MemoryCache();
+  const requestRedis = redis && withRequestTimeout(redis, config.REDIS_COMMAND_TIMEOUT_MS);
+  const limiter: AttemptLimiter = requestRedis ? new RedisLimiter(requestRedis, prefix) : new MemoryLimiter();
+  const cache: JsonCache = requestRedis ? new RedisCache(requestRedis, prefix) : new MemoryCache();
   const realtime = await createRealtimeBackends(config, database.db, redis, logRedisError);
   const { events } = realtime;
   const tokens = new TokenService(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS);

@@ -77,6 +77,8 @@ const envSchema = z
     SOCKETS_PER_CLIENT: positiveInt(200),
     SOCKET_CONNECTS_PER_MINUTE: positiveInt(300),
     SOCKET_SEND_BUFFER_BYTES: positiveInt(4 * 1024 * 1024),
+    REDIS_COMMAND_TIMEOUT_MS: positiveInt(2000),
+    DATABASE_QUERY_TIMEOUT_MS: positiveInt(5000),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.ADMIN_USERNAME) !== Boolean(env.ADMIN_PASSWORD)) {

@@ -20,6 +20,12 @@ export interface Database {
   schema?: string | undefined;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
+  /**
+   * From now on a query that gets no answer within `ms` fails (and its connection is dropped):
+   * a frozen or unreachable PostgreSQL must not hold every request for as long as it is away.
+   * Set after migrations, which may legitimately run long. A no-op in-process (PGlite).
+   */
+  setQueryTimeout(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -34,6 +40,39 @@ const pgTypes = {
   },
 } as pg.CustomTypesConfig;
 
+/**
+ * A pg client that applies the current query timeout to every query and drops its connection
+ * when one times out (pg would otherwise keep the connection busy with the abandoned query and
+ * hand it to the next caller).
+ */
+function timeoutClient(timeout: { ms: number }): typeof pg.Client {
+  return class TimeoutClient extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(config);
+      // A dropped connection also emits "error" on a checked-out client, where pg-pool listens
+      // for none; its queries fail on their own, so this must not take the process down.
+      this.on("error", () => {});
+    }
+
+    override query(...args: unknown[]): never {
+      const [text, values] = args;
+      const call =
+        timeout.ms > 0 && typeof text === "string" && args.length <= 2
+          ? [{ text, values: values as unknown[] | undefined, query_timeout: timeout.ms }]
+          : args;
+      const result = (super.query as (...a: unknown[]) => unknown).apply(this, call);
+      if (result instanceof Promise) {
+        result.catch((err: unknown) => {
+          if (err instanceof Error && err.message === "Query read timeout") {
+            (this as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+          }
+        });
+      }
+      return result as never;
+    }
+  };
+}
+
 async function openPostgres(url: string, schema: string | undefined): Promise<Database> {
   if (schema) {
     const admin = new pg.Client({ connectionString: url });
@@ -44,7 +83,9 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Da
       await admin.end();
     }
   }
+  const timeout = { ms: 0 };
   const pool = new pg.Pool({
+    Client: timeoutClient(timeout),
     connectionString: url,
     max: 10,
     types: pgTypes,
@@ -61,6 +102,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Da
     ping: async () => {
       await sql`SELECT 1`.execute(db);
     },
+    setQueryTimeout: (ms) => void (timeout.ms = ms),
     close: () => db.destroy(),
   };
 }
@@ -109,6 +151,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     ping: async () => {
       await sql`SELECT 1`.execute(db);
     },
+    setQueryTimeout: () => {},
     close: async () => {
       await db.destroy();
       if (!client.closed) await client.close();

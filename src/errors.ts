@@ -86,3 +86,18 @@ export const errors = {
   rateLimited: (retryAfterSeconds: number, message = "Too many attempts. Please wait.") =>
     new AppError("RATE_LIMITED", message, { retryAfterSeconds }),
 };
+
+const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "57P01", "57P02", "57P03"]);
+const UNREACHABLE_NAMES = new Set(["TimeoutError", "ClientClosedError", "ClientOfflineError", "SocketClosedUnexpectedlyError", "ConnectionTimeoutError"]);
+const UNREACHABLE_MESSAGES = /Connection terminated|Query read timeout|timeout exceeded when trying to connect|The client is closed/;
+
+/**
+ * True when an error says a dependency (PostgreSQL, Redis) is unreachable or timed out rather
+ * than that the request was wrong: such failures are answered 503 SERVICE_UNAVAILABLE ("retry"),
+ * not 500.
+ */
+export function isDependencyDown(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = String((err as { code?: unknown }).code ?? "");
+  return UNREACHABLE_CODES.has(code) || code.startsWith("08") || UNREACHABLE_NAMES.has(err.name) || UNREACHABLE_MESSAGES.test(err.message);
+}

@@ -17,3 +17,13 @@ export async function connectRedis(url: string, onError: (err: Error) => void): 
   await client.connect();
   return client;
 }
+
+/**
+ * The same connection for request-path commands (chat gates, presence, limits, cache), which
+ * fail after `timeoutMs` instead of waiting in the offline queue for as long as Redis is away:
+ * a chat message during an outage gets its error in seconds, not when Redis returns. Pub/sub and
+ * the adapter keep the plain client, whose queued publishes are flushed on reconnection.
+ */
+export function withRequestTimeout(client: RedisClient, timeoutMs: number): RedisClient {
+  return client.withCommandOptions({ timeout: timeoutMs }) as unknown as RedisClient;
+}

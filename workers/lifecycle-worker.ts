@@ -16,6 +16,7 @@ if (!config.clusterMode || !config.REDIS_URL) {
 }
 const log = (details: object, msg: string) => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...details }));
 const database = await openDatabase(config.database);
+database.setQueryTimeout(config.DATABASE_QUERY_TIMEOUT_MS);
 const redis = await connectRedis(config.REDIS_URL, (err) => log({ err: err.message }, "redis error (reconnecting)"));
 const realtime = await createRealtimeBackends(config, database.db, redis, (err) => log({ err: err.message }, "redis error"));
 // Heartbeat like a web instance so it can reap dead instances even when no web process is left.

@@ -89,9 +89,14 @@ export class ChatService {
         const batch = this.pending.splice(0, CHAT_BATCH_MAX);
         try {
           await this.insert(batch);
-        } catch {
-          // One bad row (its room just deleted, say) must not fail the others: retry one by one.
-          for (const item of batch) await this.insert([item]).catch((err: unknown) => item.reject(err));
+        } catch (err) {
+          if (isRowError(err)) {
+            // One bad row (its room just deleted, say) must not fail the others: retry one by one.
+            for (const item of batch) await this.insert([item]).catch((error: unknown) => item.reject(error));
+          } else {
+            // The database is away (or timed out): every message of the batch gets its error now.
+            for (const item of batch) item.reject(err);
+          }
         }
       }
     } finally {
@@ -135,4 +140,10 @@ export class ChatService {
   forgetRoom(roomId: string): void {
     this.insertsSinceTrim.delete(roomId);
   }
+}
+
+/** A failure of some rows' data (SQLSTATE class 22 data exception, 23 integrity), not of the database. */
+function isRowError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("22") || code.startsWith("23"));
 }

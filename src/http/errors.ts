@@ -5,7 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
-import { AppError, type ErrorCode, isAppError } from "../errors.js";
+import { AppError, type ErrorCode, isAppError, isDependencyDown } from "../errors.js";
 import { isExactMessage } from "./schemas.js";
 
 interface ZodIssueLike {
@@ -101,6 +101,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     const client = frameworkError(err);
     if (client) return sendAppError(reply, client);
     if (isDataException(err)) return sendAppError(reply, new AppError("VALIDATION_FAILED", "A value in the request cannot be stored"));
+    if (isDependencyDown(err)) {
+      request.log.warn({ err }, "dependency unavailable");
+      return sendAppError(reply, new AppError("SERVICE_UNAVAILABLE", "Temporarily unavailable, please retry", { retryAfterSeconds: 2 }));
+    }
     request.log.error({ err }, "unhandled error");
     return sendAppError(reply, new AppError("INTERNAL_ERROR", "Internal server error"));
   });

@@ -1,8 +1,11 @@
 /**
  * Room lifecycle steps shared by web processes and the worker: the host is gone (grace),
  * grace is over (expire), and the sweep that catches anything a timer or job missed.
- * Each transition is a conditional UPDATE, so it happens once whoever runs it.
+ * Each transition is a conditional UPDATE, so it happens once whoever runs it; an expiry and its
+ * audit row commit together, and its announcement is repeated by the sweep if the process that
+ * committed it died before telling anyone.
  */
+import { sql } from "kysely";
 import type { DB } from "../db.js";
 import { recordRoomEvent } from "../rooms/audit.js";
 import type { RoomEventBus } from "../rooms/events.js";
@@ -37,23 +40,45 @@ export class RoomLifecycle {
 
   /** Grace is over: expire the room (once, whoever calls) and tell every instance. */
   async expire(roomId: string): Promise<boolean> {
-    const expired = await markExpired(this.db, roomId);
+    const expired = await this.db.transaction().execute(async (trx) => {
+      const room = await markExpired(trx, roomId);
+      if (room) await recordRoomEvent(trx, roomId, null, "room.expired");
+      return room;
+    });
     if (!expired) return false;
-    await recordRoomEvent(this.db, roomId, null, "room.expired");
-    await this.state.clearRoom(roomId);
-    this.events.publish({ type: "room.expired", roomId, code: expired.code });
+    await this.announceExpired(roomId, expired.code);
     return true;
   }
 
-  /** Expires every room whose grace has passed (timers lost to a restart, a flushed Redis...). */
+  /**
+   * Expires every room whose grace has passed (timers lost to a restart, a flushed Redis...),
+   * and re-announces recent expiries that still have people connected: their announcement was
+   * lost with the process that committed them.
+   */
   async sweep(): Promise<number> {
-    const rooms = await expireDueRooms(this.db);
-    for (const room of rooms) {
-      await recordRoomEvent(this.db, room.id, null, "room.expired", { sweep: true });
-      await this.state.clearRoom(room.id);
-      this.events.publish({ type: "room.expired", roomId: room.id, code: room.code });
+    const rooms = await this.db.transaction().execute(async (trx) => {
+      const due = await expireDueRooms(trx);
+      for (const room of due) await recordRoomEvent(trx, room.id, null, "room.expired", { sweep: true });
+      return due;
+    });
+    for (const room of rooms) await this.announceExpired(room.id, room.code);
+    const recent = await this.db
+      .selectFrom("rooms")
+      .select(["id", "code"])
+      .where("state", "=", "EXPIRED")
+      .where("updated_at", ">", sql<Date>`now() - interval '1 hour'`)
+      .execute();
+    if (recent.length > 0) {
+      const presence = await this.state.roomPresence(recent.map((r) => r.id));
+      for (const room of recent) if (presence.has(room.id)) await this.announceExpired(room.id, room.code);
     }
     return rooms.length;
+  }
+
+  /** Forgets the room's realtime state and tells every instance (closing its sockets with 4004). */
+  private async announceExpired(roomId: string, code: string): Promise<void> {
+    await this.state.clearRoom(roomId);
+    this.events.publish({ type: "room.expired", roomId, code });
   }
 
   /** A user's last connection vanished with a dead instance: leave for them. */

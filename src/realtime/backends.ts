@@ -10,7 +10,7 @@ import type { DB } from "../db.js";
 import { BullmqScheduler } from "../lifecycle/bullmq.js";
 import { type GraceScheduler, TimerScheduler } from "../lifecycle/scheduler.js";
 import { RoomLifecycle } from "../lifecycle/service.js";
-import type { RedisClient } from "../redis.js";
+import { type RedisClient, withRequestTimeout } from "../redis.js";
 import { LocalRoomEventBus, type RoomEventBus } from "../rooms/events.js";
 import { RedisRoomEventBus } from "../rooms/redis-event-bus.js";
 import { MemoryRealtimeState, type RealtimeState } from "../state/realtime-state.js";
@@ -46,7 +46,7 @@ export async function createRealtimeBackends(
   const prefix = config.REDIS_PREFIX;
   const events = await RedisRoomEventBus.create(redis, prefix, onRedisError);
   const ttlMs = config.PRESENCE_TTL_SECONDS * 1000;
-  const state = new RedisRealtimeState(redis, prefix, { instanceTtlMs: ttlMs, heartbeatMs: Math.max(250, Math.floor(ttlMs / 3)) });
+  const state = new RedisRealtimeState(withRequestTimeout(redis, config.REDIS_COMMAND_TIMEOUT_MS), prefix, { instanceTtlMs: ttlMs, heartbeatMs: Math.max(250, Math.floor(ttlMs / 3)) });
   const scheduler = BullmqScheduler.create(config.REDIS_URL, prefix);
   const lifecycle = new RoomLifecycle(db, events, state, scheduler, config.GRACE_PERIOD_SECONDS);
   const fanout = await RedisRawFanout.create(redis, prefix, state.instanceId, onRedisError);

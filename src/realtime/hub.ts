@@ -8,7 +8,7 @@ import type { Room } from "../../db/schema.js";
 import type { AuthenticatedUser, AuthService } from "../auth/service.js";
 import { type ChatEntry, ChatService } from "../chat/service.js";
 import type { DB } from "../db.js";
-import { isAppError } from "../errors.js";
+import { isAppError, isDependencyDown } from "../errors.js";
 import type { GraceScheduler } from "../lifecycle/scheduler.js";
 import type { RoomLifecycle } from "../lifecycle/service.js";
 import { markGrace, markLive } from "../lifecycle/transitions.js";
@@ -23,7 +23,7 @@ import { CommandHandlers } from "./commands.js";
 import { CLOSE_CODES, type ServerMessage } from "./protocol.js";
 import type { ConnectionGuard } from "./guard.js";
 import { buildRoster } from "./roster.js";
-import { type CommandResult, type Connection, JoinRejected, type Member, type Scope, type Transport } from "./types.js";
+import { type CommandResult, type Connection, fail, JoinRejected, type Member, type Scope, type Transport } from "./types.js";
 
 /** Rooms up to `smallRoom` local members get every roster at once; bigger ones are paced. */
 export const ROSTER_PACING = { smallRoom: 50, msPerMember: 5, maxPauseMs: 5000 } as const;
@@ -37,6 +37,7 @@ export function rosterPause(members: number, sinceLastMs: number): number {
 
 export interface HubLogger {
   error(details: object, message: string): void;
+  warn(details: object, message: string): void;
 }
 
 export interface HubOptions {
@@ -317,9 +318,13 @@ export class RoomHub {
     const member = live?.members.get(connection.id);
     if (!live || !member) return Promise.resolve({ ok: false, error: { code: "NOT_A_PARTICIPANT", message: "Not in a room" } });
     if (this.draining) return Promise.resolve({ ok: false, error: { code: "SERVICE_UNAVAILABLE", message: "Server restarting, please reconnect" } });
-    const work = this.commands.run(live, member, frame).catch((err: unknown) => {
+    const work = this.commands.run(live, member, frame).catch((err: unknown): CommandResult => {
+      if (isDependencyDown(err)) {
+        this.options.logger.warn({ err, connection: connection.id }, "message refused: a dependency is unavailable");
+        return fail("SERVICE_UNAVAILABLE", "Temporarily unavailable, please retry");
+      }
       this.options.logger.error({ err, connection: connection.id }, "message handling failed");
-      return { ok: false as const, error: { code: "INTERNAL_ERROR" as const, message: "Something went wrong, please retry" } };
+      return fail("INTERNAL_ERROR", "Something went wrong, please retry");
     });
     this.inflight.add(work);
     void work.finally(() => this.inflight.delete(work));
@@ -417,7 +422,7 @@ export class RoomHub {
         void this.quietly(this.scheduler.cancel(event.roomId), "cancel grace");
         void this.quietly(this.state.clearRoom(event.roomId), "clear room state");
         this.chat.forgetRoom(event.roomId);
-        if (!live) return;
+        if (!live || live.closed) return; // (a repeated announcement: the sockets are closing)
         live.closed = true;
         const deleted = event.type === "room.deleted";
         this.broadcast(live, deleted ? { type: "ROOM_DELETED" } : { type: "ROOM_EXPIRED" }, undefined, "local");

@@ -43,7 +43,10 @@ function run(command: string, args: string[], env: Record<string, string | undef
   );
   const proc: Proc = { child, output, exited, kill: (signal = "SIGTERM") => void child.kill(signal) };
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(" ")} not ready:\n${output.join("")}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL"); // never leave a half-started process behind
+      reject(new Error(`${args.join(" ")} not ready:\n${output.join("")}`));
+    }, timeoutMs);
     const onData = (chunk: Buffer) => {
       output.push(chunk.toString());
       if (readyLine.test(chunk.toString())) {

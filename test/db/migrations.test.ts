@@ -25,9 +25,13 @@ it("0002 adds the chat sequence, numbers existing messages, and can be rolled ba
   const row = await sql<{ seq: string }>`SELECT seq FROM chat_messages`.execute(database.db);
   expect(Number(row.rows[0]!.seq)).toBeGreaterThan(0);
 
-  const down = await migrator.migrateDown();
+  // Every later migration rolls back too (0005 → 0002, then 0002 itself).
+  const down = await migrator.migrateTo("0001_initial");
   expect(down.error).toBeUndefined();
+  expect(down.results?.map((r) => r.migrationName)).toEqual(["0005_expired_rooms_idx", "0004_room_mutes", "0003_chat_slow_mode", "0002_chat_sequence"]);
   expect(await columns()).not.toContain("seq");
+  const mutes = await sql<{ n: number }>`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'room_mutes'`.execute(database.db);
+  expect(mutes.rows[0]!.n).toBe(0);
   await migrateToLatest(database.db);
   expect(await columns()).toContain("seq");
 });

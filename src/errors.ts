@@ -88,8 +88,17 @@ export const errors = {
 };
 
 const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "57P01", "57P02", "57P03"]);
-const UNREACHABLE_NAMES = new Set(["TimeoutError", "ClientClosedError", "ClientOfflineError", "SocketClosedUnexpectedlyError", "ConnectionTimeoutError"]);
-const UNREACHABLE_MESSAGES = /Connection terminated|Query read timeout|timeout exceeded when trying to connect|The client is closed/;
+// node-redis error classes (they keep the name "Error"; their constructor names tell them apart).
+const UNREACHABLE_CLASSES = new Set([
+  "TimeoutError",
+  "ClientClosedError",
+  "ClientOfflineError",
+  "SocketClosedUnexpectedlyError",
+  "SocketTimeoutError",
+  "ConnectionTimeoutError",
+  "DisconnectsClientError",
+]);
+const UNREACHABLE_MESSAGES = /Connection terminated|Query read timeout|timeout exceeded when trying to connect|The client is (closed|offline)|Socket closed unexpectedly/;
 
 /**
  * True when an error says a dependency (PostgreSQL, Redis) is unreachable or timed out rather
@@ -99,5 +108,11 @@ const UNREACHABLE_MESSAGES = /Connection terminated|Query read timeout|timeout e
 export function isDependencyDown(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = String((err as { code?: unknown }).code ?? "");
-  return UNREACHABLE_CODES.has(code) || code.startsWith("08") || UNREACHABLE_NAMES.has(err.name) || UNREACHABLE_MESSAGES.test(err.message);
+  return (
+    UNREACHABLE_CODES.has(code) ||
+    code.startsWith("08") ||
+    UNREACHABLE_CLASSES.has(err.name) ||
+    UNREACHABLE_CLASSES.has(err.constructor.name) ||
+    UNREACHABLE_MESSAGES.test(err.message)
+  );
 }

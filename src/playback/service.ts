@@ -33,8 +33,12 @@ export class PlaybackService {
     return toPlaybackSnapshot(row);
   }
 
-  /** PLAY and PAUSE set the play state; SEEK keeps it. One statement: the version cannot race. */
-  async apply(roomId: string, command: PlaybackCommand, time: number): Promise<PlaybackSnapshot> {
+  /**
+   * PLAY and PAUSE set the play state; SEEK keeps it. One statement: the version cannot race.
+   * With `expectedVersion`, applies only if the state is still at that version; returns
+   * undefined otherwise (the caller answers STALE_VERSION).
+   */
+  async apply(roomId: string, command: PlaybackCommand, time: number, expectedVersion?: number): Promise<PlaybackSnapshot | undefined> {
     const isPlaying = command === "SEEK" ? sql<boolean>`playback_states.is_playing` : sql<boolean>`${command === "PLAY"}`;
     const row = await this.db
       .updateTable("playback_states")
@@ -45,8 +49,11 @@ export class PlaybackService {
         updated_at: sql`clock_timestamp()`,
       })
       .where("room_id", "=", roomId)
+      .$if(expectedVersion !== undefined, (qb) => qb.where("version", "=", expectedVersion!))
       .returningAll()
-      .executeTakeFirstOrThrow();
-    return toPlaybackSnapshot(row);
+      .executeTakeFirst();
+    if (row) return toPlaybackSnapshot(row);
+    if (expectedVersion === undefined) throw new Error(`no playback state for room ${roomId}`);
+    return undefined;
   }
 }

@@ -12,6 +12,8 @@ import { type CommandResult, fail, InvalidFrame, type Member, ok } from "./types
 const FLOOD = { ratePerSecond: 20, burst: 40 } as const;
 /** timeupdate progress is written at most this often per room (ended/pause/seeked always are). */
 const PROGRESS_WRITE_INTERVAL_MS = 5000;
+/** How long a playback command_id is remembered (a resend after this is applied again). */
+const COMMAND_ID_TTL_MS = 10 * 60 * 1000;
 
 type Of<T extends ClientMessage["type"]> = Extract<ClientMessage, { type: T }>;
 
@@ -135,7 +137,25 @@ export class CommandHandlers {
 
   private async playback(live: LiveRoom, member: Member, message: Of<"PLAY" | "PAUSE" | "SEEK">): Promise<CommandResult> {
     if (!member.isHost) return fail("PERMISSION_DENIED", "Only host can control playback");
-    const playback = await this.hub.playback.apply(live.id, message.type, message.time);
+    const { command_id: commandId, expected_version: expectedVersion } = message;
+    if (commandId !== undefined && !(await this.hub.state.claimCommand(live.id, commandId, COMMAND_ID_TTL_MS))) {
+      return ok({ duplicate: true, version: live.playback.version });
+    }
+    let playback;
+    try {
+      playback = await this.hub.playback.apply(live.id, message.type, message.time, expectedVersion);
+    } catch (err) {
+      // Not applied: a retry with the same command_id must not be mistaken for a duplicate.
+      if (commandId !== undefined) await this.hub.state.releaseCommand(live.id, commandId).catch(() => {});
+      throw err;
+    }
+    if (!playback) {
+      if (commandId !== undefined) await this.hub.state.releaseCommand(live.id, commandId);
+      const current = await this.hub.playback.load(live.id);
+      this.hub.applyPlayback(live, current);
+      member.connection.send({ type: "PLAYBACK_STATE", ...snapshotAt(current) });
+      return fail("STALE_VERSION", `The playback state is at version ${current.version}, not ${expectedVersion}`);
+    }
     this.hub.applyPlayback(live, playback);
     this.hub.events.publish({ type: "room.playback_changed", roomId: live.id, code: live.code, playback });
     return ok({ version: playback.version });

@@ -34,6 +34,20 @@ const userId = z.uuid("user_id must be a valid UUID");
 
 // ---- client → server -------------------------------------------------------------------
 
+/**
+ * PLAY / PAUSE / SEEK. Added, optional: `command_id` makes a resent command a no-op (acked with
+ * `duplicate: true`); `expected_version` refuses a command based on a stale state (ERROR
+ * STALE_VERSION, and the current PLAYBACK_STATE to the sender) instead of applying it.
+ */
+const playbackCommand = z.object({
+  time: seconds,
+  command_id: z
+    .string()
+    .regex(/^[\w.:-]{1,64}$/, "command_id must be 1-64 letters, digits, or . _ : -")
+    .optional(),
+  expected_version: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+
 export const clientMessages = {
   CHAT_MESSAGE: z.object({ message: z.string({ error: "message must be a string" }).max(10_000) }),
   MUTE_USER: z.object({ user_id: userId }),
@@ -41,9 +55,9 @@ export const clientMessages = {
   KICK_USER: z.object({ user_id: userId }),
   BAN_USER: z.object({ user_id: userId }),
   UNBAN_USER: z.object({ user_id: userId }),
-  PLAY: z.object({ time: seconds }),
-  PAUSE: z.object({ time: seconds }),
-  SEEK: z.object({ time: seconds }),
+  PLAY: playbackCommand,
+  PAUSE: playbackCommand,
+  SEEK: playbackCommand,
   PLAYER_EVENT: z.object({
     data: z.object({
       event: z.string().max(40),

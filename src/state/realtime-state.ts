@@ -34,6 +34,13 @@ export interface RealtimeState extends PresenceReader {
    * accepted text inside the duplicate window is refused; otherwise the text is remembered.
    */
   checkChat(roomId: string, userId: string, text: string, slowModeMs?: number): Promise<ChatVerdict>;
+  /**
+   * Claims a client command id in a room for `ttlMs`; false when it was already claimed (a
+   * duplicate). Atomic across tabs and instances.
+   */
+  claimCommand(roomId: string, commandId: string, ttlMs: number): Promise<boolean>;
+  /** Forgets a claimed command id (the command was not applied, so a retry must run). */
+  releaseCommand(roomId: string, commandId: string): Promise<void>;
   setMuted(roomId: string, userId: string, muted: boolean): Promise<void>;
   isMuted(roomId: string, userId: string): Promise<boolean>;
   /** Forgets everything about a room (expired or deleted). */
@@ -53,6 +60,7 @@ export class MemoryRealtimeState implements RealtimeState {
   private readonly chatWindows = new Map<string, number[]>();
   private readonly cooldowns = new Map<string, number>();
   private readonly slowUntil = new Map<string, number>();
+  private readonly commands = new Map<string, number>(); // room:command id → expiry (epoch ms)
   private readonly lastMessages = new Map<string, { text: string; at: number }>();
   private readonly mutes = new Map<string, Set<string>>();
 
@@ -137,6 +145,19 @@ export class MemoryRealtimeState implements RealtimeState {
     for (const [key, last] of this.lastMessages) if (now - last.at >= DUPLICATE_WINDOW_MS) this.lastMessages.delete(key);
   }
 
+  async claimCommand(roomId: string, commandId: string, ttlMs: number): Promise<boolean> {
+    const key = `${roomId}:${commandId}`;
+    const now = Date.now();
+    if ((this.commands.get(key) ?? 0) > now) return false;
+    if (this.commands.size > 10_000) for (const [k, until] of this.commands) if (until <= now) this.commands.delete(k);
+    this.commands.set(key, now + ttlMs);
+    return true;
+  }
+
+  async releaseCommand(roomId: string, commandId: string): Promise<void> {
+    this.commands.delete(`${roomId}:${commandId}`);
+  }
+
   async setMuted(roomId: string, userId: string, muted: boolean) {
     let set = this.mutes.get(roomId);
     if (muted) {
@@ -154,7 +175,7 @@ export class MemoryRealtimeState implements RealtimeState {
   async clearRoom(roomId: string) {
     this.rooms.delete(roomId);
     this.mutes.delete(roomId);
-    for (const map of [this.chatWindows, this.cooldowns, this.slowUntil, this.lastMessages]) {
+    for (const map of [this.chatWindows, this.cooldowns, this.slowUntil, this.lastMessages, this.commands]) {
       for (const key of map.keys()) if (key.startsWith(`${roomId}:`)) map.delete(key);
     }
   }

@@ -231,6 +231,14 @@ export class RedisRealtimeState implements RealtimeState {
     })) as ChatVerdict;
   }
 
+  async claimCommand(roomId: string, commandId: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.key(`room:${roomId}:cmd:${commandId}`), "1", { NX: true, PX: ttlMs })) === "OK";
+  }
+
+  async releaseCommand(roomId: string, commandId: string): Promise<void> {
+    await this.redis.del(this.key(`room:${roomId}:cmd:${commandId}`));
+  }
+
   async setMuted(roomId: string, userId: string, muted: boolean) {
     const key = this.key(`room:${roomId}:muted`);
     if (muted) await this.redis.sAdd(key, userId);

@@ -122,6 +122,55 @@ describe("playback", () => {
   });
 });
 
+describe("commands that cannot fight (command_id, expected_version)", () => {
+  it("a resent command_id is a no-op, even from another tab; a failed one may be retried", async () => {
+    const { host, room, hostClient, viewerClient } = await party();
+    expect(await hostClient.emitAck("PLAY", { time: 10, command_id: "c-1" })).toEqual({ ok: true, version: 1 });
+    expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ version: 1, time: 10 });
+    expect(await hostClient.emitAck("PLAY", { time: 10, command_id: "c-1" })).toEqual({ ok: true, duplicate: true, version: 1 });
+    const otherTab = rawClient(t.baseUrl, room.code, host.token);
+    await otherTab.drainJoin();
+    otherTab.send({ type: "PAUSE", time: 12, command_id: "c-1" });
+    otherTab.send({ type: "TIME_SYNC", client_ts: 1 });
+    await otherTab.waitFor("TIME_SYNC"); // the duplicate was handled before this
+    await viewerClient.expectNone(100, "PLAYBACK_STATE");
+    // A refused command (stale) releases its id: the same id applies once the state is right.
+    expect(await hostClient.emitAck("PAUSE", { time: 12, command_id: "c-2", expected_version: 0 })).toMatchObject({ ok: false, error: { code: "STALE_VERSION" } });
+    expect(await hostClient.emitAck("PAUSE", { time: 12, command_id: "c-2", expected_version: 1 })).toEqual({ ok: true, version: 2 });
+    expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ version: 2, is_playing: false, time: 12 });
+    await Promise.all([hostClient.close(), viewerClient.close(), otherTab.close()]);
+  });
+
+  it.each(transports)("a stale expected_version over %s gets STALE_VERSION and the current state, and changes nothing", async (_n, connect) => {
+    const { host, room, hostClient, viewerClient } = await party();
+    expect(await hostClient.emitAck("SEEK", { time: 30, expected_version: 0 })).toEqual({ ok: true, version: 1 });
+    await viewerClient.waitFor("PLAYBACK_STATE");
+    const second = connect(t.baseUrl, room.code, host.token);
+    await second.drainJoin();
+    second.send({ type: "PLAY", time: 5, expected_version: 0 });
+    expect(await second.waitFor("PLAYBACK_STATE")).toMatchObject({ version: 1, time: 30, is_playing: false });
+    expect(await second.waitFor("ERROR")).toEqual({ type: "ERROR", code: "STALE_VERSION", message: "The playback state is at version 1, not 0" });
+    await viewerClient.expectNone(150, "PLAYBACK_STATE");
+    const row = await t.app.database.db.selectFrom("playback_states").select(["version", "position_seconds"]).where("room_id", "=", room.room_id).executeTakeFirstOrThrow();
+    expect(row).toEqual({ version: 1, position_seconds: 30 });
+    second.send({ type: "PLAY", time: 5, expected_version: 1 });
+    expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ version: 2, is_playing: true, time: 5 });
+    await Promise.all([hostClient.close(), viewerClient.close(), second.close()]);
+  });
+
+  it.each(transports)("bad command_id / expected_version over %s are VALIDATION_FAILED", async (_n, connect) => {
+    const { host, room, hostClient, viewerClient } = await party();
+    const client = connect(t.baseUrl, room.code, host.token);
+    await client.drainJoin();
+    for (const bad of [{ command_id: "" }, { command_id: "x".repeat(65) }, { command_id: "no spaces" }, { command_id: 7 }, { expected_version: -1 }, { expected_version: 1.5 }, { expected_version: "1" }]) {
+      client.send({ type: "SEEK", time: 1, ...bad });
+      expect((await client.waitFor("ERROR")).code, JSON.stringify(bad)).toBe("VALIDATION_FAILED");
+    }
+    await viewerClient.expectNone(100, "PLAYBACK_STATE");
+    await Promise.all([hostClient.close(), viewerClient.close(), client.close()]);
+  });
+});
+
 describe.each(transports)("playback validation over %s", (_n, connect) => {
   it("rejects bad times and keeps the state", async () => {
     const host = await t.api.register();

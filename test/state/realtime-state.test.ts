@@ -102,6 +102,19 @@ describe.each(implementations)("%s realtime state", (_name, make) => {
     expect(await s.checkChat(room, randomUUID(), "someone else", 60_000)).toBe("ok");
   });
 
+  it("claims a command id once per room, atomically; a released id can be claimed again", async () => {
+    const s = make();
+    const [room, other] = [randomUUID(), randomUUID()];
+    const claims = await Promise.all(Array.from({ length: 8 }, () => s.claimCommand(room, "cmd-1", 60_000)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await s.claimCommand(other, "cmd-1", 60_000), "another room").toBe(true);
+    await s.releaseCommand(room, "cmd-1");
+    expect(await s.claimCommand(room, "cmd-1", 60_000)).toBe(true);
+    expect(await s.claimCommand(room, "cmd-2", 1)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await s.claimCommand(room, "cmd-2", 60_000), "expired").toBe(true);
+  });
+
   it("clearRoom forgets presence and mutes", async () => {
     const s = make();
     const [room, host, user] = [randomUUID(), randomUUID(), randomUUID()];

@@ -2,8 +2,17 @@
  * Durable room bans (enforced on HTTP join and socket connect) and mutes (enforced by the chat
  * gates from the realtime state, which is restored from here), with their audit trail.
  */
+import { type Expression, type RawBuilder, sql } from "kysely";
 import type { DB } from "../db.js";
 import { recordRoomEvent } from "../rooms/audit.js";
+
+/**
+ * "The user is banned from this room" as an SQL expression, for queries that read a room and
+ * a user's standing in it in one round trip (`room` is the room id column of the outer query).
+ */
+export function bannedFrom(room: Expression<string>, userId: string): RawBuilder<boolean> {
+  return sql<boolean>`EXISTS (SELECT 1 FROM room_bans b WHERE b.room_id = ${room} AND b.user_id = ${userId})`;
+}
 
 /** True when the user is banned from the room (HTTP join and socket admission both ask). */
 export async function isBanned(db: DB, roomId: string, userId: string): Promise<boolean> {

@@ -4,6 +4,7 @@ import type { MediaType, WatchProgress } from "../../db/schema.js";
 import type { AuthUser } from "../auth/users.js";
 import type { DB } from "../db.js";
 import { AppError, errors } from "../errors.js";
+import { bannedFrom } from "../moderation/service.js";
 import { findRoomByCode } from "../rooms/codes.js";
 
 export interface MediaIdentity {
@@ -113,11 +114,7 @@ export class ProgressService {
       .selectFrom("rooms")
       .leftJoin("room_participants as p", (join) => join.onRef("p.room_id", "=", "rooms.id").on("p.user_id", "=", user.id))
       .select(["rooms.id", "p.status"])
-      .select((eb) =>
-        eb
-          .exists(eb.selectFrom("room_bans as b").select("b.user_id").whereRef("b.room_id", "=", "rooms.id").where("b.user_id", "=", user.id))
-          .as("banned"),
-      )
+      .select(bannedFrom(sql.ref<string>("rooms.id"), user.id).as("banned"))
       .where("rooms.id", "=", roomId)
       .executeTakeFirst();
     if (!row) throw errors.roomNotFound();

@@ -1,7 +1,9 @@
 /** Room codes: 6 characters of [A-Z0-9] drawn from a CSPRNG without modulo bias. */
 import { randomInt } from "node:crypto";
 import type { ParticipantStatus, Room } from "../../db/schema.js";
+import { sql } from "kysely";
 import type { DB } from "../db.js";
+import { bannedFrom } from "../moderation/service.js";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const PASSWORD_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -41,11 +43,7 @@ export async function findRoomForUser(db: DB, code: string, userId: string): Pro
     .leftJoin("room_participants as p", (join) => join.onRef("p.room_id", "=", "r.id").on("p.user_id", "=", userId))
     .selectAll("r")
     .select("p.status as participant_status")
-    .select((eb) =>
-      eb
-        .exists(eb.selectFrom("room_bans as b").select("b.user_id").whereRef("b.room_id", "=", "r.id").where("b.user_id", "=", userId))
-        .as("banned"),
-    )
+    .select(bannedFrom(sql.ref<string>("r.id"), userId).as("banned"))
     .where("r.code", "=", normalized)
     .executeTakeFirst();
   if (!row) return undefined;

@@ -3,18 +3,18 @@
  * detail, participants, media source, chat toggle, password rotation. Transport-free: returns
  * plain objects and throws AppError; publishes RoomEvents after each committed change.
  */
-import { sql } from "kysely";
-import type { EntryMode, MediaType, ParticipantStatus, Room } from "../../db/schema.js";
+import { sql, type Updateable } from "kysely";
+import type { EntryMode, MediaType, ParticipantStatus, Room, RoomsTable } from "../../db/schema.js";
 import { hashPassword, verifyPassword } from "../auth/passwords.js";
 import type { AuthUser } from "../auth/users.js";
 import { type DB, isUniqueViolation } from "../db.js";
 import { AppError, errors } from "../errors.js";
 import { isActiveState, markDeleted } from "../lifecycle/transitions.js";
-import { isBanned } from "../moderation/service.js";
+import { bannedFrom, isBanned } from "../moderation/service.js";
 import type { ProviderRegistry } from "../providers/registry.js";
 import type { AttemptLimiter, LimitRule } from "../state/limiter.js";
 import { recordRoomEvent } from "./audit.js";
-import { findRoomByCode, newRoomCode, newRoomPassword } from "./codes.js";
+import { findRoomByCode, findRoomForUser, newRoomCode, newRoomPassword } from "./codes.js";
 import type { MediaSource, PlaybackSnapshot, RoomEventBus } from "./events.js";
 import { canHost, isHost } from "./permissions.js";
 
@@ -198,11 +198,12 @@ export class RoomService {
   }
 
   async detail(user: AuthUser, code: string) {
-    const room = await this.findByCode(code);
-    const membership = await this.participant(room.id, user.id);
-    if (!membership) throw errors.notParticipant();
-    if (await isBanned(this.db, room.id, user.id)) throw new AppError("BANNED", "You are banned from this room");
-    if (membership.status !== "APPROVED") throw new AppError("NOT_APPROVED", "Waiting for host approval");
+    const found = await findRoomForUser(this.db, code, user.id);
+    if (!found) throw errors.roomNotFound();
+    const { room, participantStatus, banned } = found;
+    if (!participantStatus) throw errors.notParticipant();
+    if (banned) throw new AppError("BANNED", "You are banned from this room");
+    if (participantStatus !== "APPROVED") throw new AppError("NOT_APPROVED", "Waiting for host approval");
     const host = await this.db
       .selectFrom("users")
       .select("display_name")
@@ -300,26 +301,33 @@ export class RoomService {
   }
 
   async setChatEnabled(user: AuthUser, roomId: string, enabled: boolean) {
-    const room = await this.requireHostOf(user, roomId, "Only host can change chat settings");
-    this.assertJoinable(room);
-    await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable("rooms").set({ is_chat_enabled: enabled, updated_at: sql`now()` }).where("id", "=", room.id).execute();
-      await recordRoomEvent(trx, room.id, user.id, "room.chat_toggled", { enabled });
-    });
+    const room = await this.changeChatSetting(user, roomId, { is_chat_enabled: enabled }, "room.chat_toggled", { enabled });
     this.events.publish({ type: "room.chat_toggled", roomId: room.id, code: room.code, enabled });
     return { room_id: room.id, is_chat_enabled: enabled };
   }
 
   /** Chat slow mode: viewers may send one message per `seconds` (0 = off); the host is exempt. */
   async setSlowMode(user: AuthUser, roomId: string, seconds: number) {
+    const room = await this.changeChatSetting(user, roomId, { chat_slow_mode_seconds: seconds }, "room.slow_mode_changed", { seconds });
+    this.events.publish({ type: "room.slow_mode_changed", roomId: room.id, code: room.code, seconds });
+    return { room_id: room.id, chat_slow_mode_seconds: seconds };
+  }
+
+  /** A host-only chat setting of an active room, written together with its audit row. */
+  private async changeChatSetting(
+    user: AuthUser,
+    roomId: string,
+    values: Pick<Updateable<RoomsTable>, "is_chat_enabled" | "chat_slow_mode_seconds">,
+    auditEvent: string,
+    auditData: Record<string, unknown>,
+  ): Promise<Room> {
     const room = await this.requireHostOf(user, roomId, "Only host can change chat settings");
     this.assertJoinable(room);
     await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable("rooms").set({ chat_slow_mode_seconds: seconds, updated_at: sql`now()` }).where("id", "=", room.id).execute();
-      await recordRoomEvent(trx, room.id, user.id, "room.slow_mode_changed", { seconds });
+      await trx.updateTable("rooms").set({ ...values, updated_at: sql`now()` }).where("id", "=", room.id).execute();
+      await recordRoomEvent(trx, room.id, user.id, auditEvent, auditData);
     });
-    this.events.publish({ type: "room.slow_mode_changed", roomId: room.id, code: room.code, seconds });
-    return { room_id: room.id, chat_slow_mode_seconds: seconds };
+    return room;
   }
 
   /** Issues a new password for a PASSWORD room (the original showed it once, forever). */
@@ -345,9 +353,7 @@ export class RoomService {
       .where("p.user_id", "=", user.id)
       .where("r.state", "in", ["CREATED", "LIVE", "GRACE"])
       // A ban keeps the participant row (for the audit trail) but ends the membership.
-      .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom("room_bans as b").select("b.user_id").whereRef("b.room_id", "=", "r.id").where("b.user_id", "=", user.id))),
-      )
+      .where(({ not }) => not(bannedFrom(sql.ref<string>("r.id"), user.id)))
       .orderBy("r.created_at", "desc")
       .limit(200)
       .execute();

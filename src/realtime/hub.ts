@@ -317,7 +317,7 @@ export class RoomHub {
     const live = this.findRoomOf(connection.id);
     const member = live?.members.get(connection.id);
     if (!live || !member) return Promise.resolve({ ok: false, error: { code: "NOT_A_PARTICIPANT", message: "Not in a room" } });
-    if (this.draining) return Promise.resolve({ ok: false, error: { code: "SERVICE_UNAVAILABLE", message: "Server restarting, please reconnect" } });
+    if (this.draining) return Promise.resolve(fail("SERVICE_UNAVAILABLE", "Server restarting, please reconnect"));
     const work = this.commands.run(live, member, frame).catch((err: unknown): CommandResult => {
       if (isDependencyDown(err)) {
         this.options.logger.warn({ err, connection: connection.id }, "message refused: a dependency is unavailable");
@@ -435,13 +435,10 @@ export class RoomHub {
         return;
       }
       case "room.chat_toggled":
-        if (!live) return;
-        live.chatEnabled = event.enabled;
-        this.broadcast(live, { type: "CHAT_STATUS", enabled: live.chatEnabled, slow_mode_seconds: live.slowModeSeconds }, undefined, "local");
-        return;
       case "room.slow_mode_changed":
         if (!live) return;
-        live.slowModeSeconds = event.seconds;
+        if (event.type === "room.chat_toggled") live.chatEnabled = event.enabled;
+        else live.slowModeSeconds = event.seconds;
         this.broadcast(live, { type: "CHAT_STATUS", enabled: live.chatEnabled, slow_mode_seconds: live.slowModeSeconds }, undefined, "local");
         return;
       case "room.source_changed":

@@ -12,12 +12,10 @@ import { clientAddress } from "./guard.js";
 import { originAllowed } from "./origins.js";
 import type { RawFanout } from "./fanout.js";
 import { CLOSE_CODES, MAX_FRAME_BYTES, type ServerMessage } from "./protocol.js";
-import { type Connection, InvalidFrame, JoinRejected, type Transport } from "./types.js";
+import { type Connection, InvalidFrame, JoinRejected, SLOW_CONSUMER_CUT_MS, type Transport } from "./types.js";
 
 const PATH = /^\/ws(?:\/v1)?\/room\/([^/]{1,32})\/?$/;
 const HEARTBEAT_MS = 30_000;
-/** A slow consumer's close frame waits behind its backlog this long before the socket is cut. */
-const SLOW_CLOSE_GRACE_MS = 1000;
 
 class RawConnection implements Connection {
   readonly id = `ws:${randomUUID()}`;
@@ -43,7 +41,7 @@ class RawConnection implements Connection {
     if (this.socket.readyState !== WebSocket.OPEN) return;
     if (this.socket.bufferedAmount > this.sendBufferBytes) {
       this.close(CLOSE_CODES.SLOW_CONSUMER, "Connection too slow: reconnect");
-      setTimeout(() => this.socket.terminate(), SLOW_CLOSE_GRACE_MS).unref();
+      setTimeout(() => this.socket.terminate(), SLOW_CONSUMER_CUT_MS).unref();
       return;
     }
     this.socket.send(frame, { binary: false });

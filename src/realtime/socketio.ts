@@ -8,13 +8,11 @@ import type { Admission, RoomHub } from "./hub.js";
 import { clientAddress } from "./guard.js";
 import { originAllowed } from "./origins.js";
 import { type Ack, type ClientToServerEvents, CLOSE_CODES, type ServerMessage, type ServerToClientEvents } from "./protocol.js";
-import { type CommandResult, type Connection, InvalidFrame, JoinRejected, type Transport } from "./types.js";
+import { type CommandResult, type Connection, InvalidFrame, JoinRejected, SLOW_CONSUMER_CUT_MS, type Transport } from "./types.js";
 
 export const SOCKET_IO_PATH = "/socket.io/";
 const namespaceOf = (roomCode: string) => `/room/${roomCode}`;
 const ROOM_NAMESPACE = /^\/room\/[^/]{1,32}$/;
-/** A slow consumer's close waits behind its backlog this long before the connection is cut. */
-const SLOW_CLOSE_GRACE_MS = 1000;
 /** On shutdown, how long the last packets may take to reach the clients. */
 const FINAL_FLUSH_MS = 2000;
 
@@ -63,7 +61,7 @@ class SocketIoConnection implements Connection {
       this.close(CLOSE_CODES.SLOW_CONSUMER, "Connection too slow: reconnect");
       conn.close(true);
       // The WebSocket close handshake cannot pass a stalled window either: cut the connection.
-      setTimeout(() => conn.request.socket?.destroy(), SLOW_CLOSE_GRACE_MS).unref();
+      setTimeout(() => conn.request.socket?.destroy(), SLOW_CONSUMER_CUT_MS).unref();
     });
     conn.on("flush", () => {
       queued = 0;

@@ -3,6 +3,12 @@ import type { AuthenticatedUser } from "../auth/service.js";
 import type { ErrorCode } from "../errors.js";
 import type { ProtocolError, ServerMessage } from "./protocol.js";
 
+/**
+ * A client dropped as a slow consumer (close 4008) gets this long for its close to get through
+ * its backlog; then the connection is cut (a stalled TCP window would hold it for good).
+ */
+export const SLOW_CONSUMER_CUT_MS = 1000;
+
 /** One client connection, whatever its transport. */
 export interface Connection {
   readonly id: string;

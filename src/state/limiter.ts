@@ -19,10 +19,14 @@ export interface LimitRule {
 
 const STRIKE_MEMORY_SECONDS = 24 * 60 * 60;
 
+/** The longest lock of a rule (never shorter than its window). */
+function maxLockSeconds(rule: LimitRule): number {
+  return Math.max(rule.windowSeconds, rule.escalate?.maxLockSeconds ?? rule.windowSeconds);
+}
+
 /** Seconds a key stays locked after its `strikes`-th exhaustion. */
-export function lockSeconds(rule: LimitRule, strikes: number): number {
-  const max = Math.max(rule.windowSeconds, rule.escalate?.maxLockSeconds ?? rule.windowSeconds);
-  return Math.min(max, rule.windowSeconds * 2 ** Math.min(strikes - 1, 30));
+function lockSeconds(rule: LimitRule, strikes: number): number {
+  return Math.min(maxLockSeconds(rule), rule.windowSeconds * 2 ** Math.min(strikes - 1, 30));
 }
 
 function strikeMemorySeconds(rule: LimitRule): number {
@@ -118,7 +122,7 @@ export class RedisLimiter implements AttemptLimiter {
 
   async hit(key: string, rule: LimitRule): Promise<LimitVerdict> {
     const escalation = rule.escalate
-      ? [rule.limit, rule.windowSeconds * 1000, lockSeconds(rule, Infinity) * 1000, strikeMemorySeconds(rule) * 1000].map(String)
+      ? [rule.limit, rule.windowSeconds * 1000, maxLockSeconds(rule) * 1000, strikeMemorySeconds(rule) * 1000].map(String)
       : [];
     const [count, ttl] = (await this.redis.eval(HIT_SCRIPT, {
       keys: [this.key(key), this.key(`${key}:strikes`)],

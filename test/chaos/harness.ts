@@ -3,17 +3,15 @@
  * Redis, web instances and lifecycle workers as real processes, and chat participants that keep
  * a ledger of every message they send (acknowledged, refused, unanswered) and receive.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { Api } from "../helpers/api.js";
 import { rawClient, sioClient, type TestClient } from "../helpers/clients.js";
-import { freePort, type Proc, startRedis, type WebInstance } from "../helpers/cluster.js";
+import { freePort, type Proc, run, startRedis, type WebInstance } from "../helpers/cluster.js";
 import { type PrivatePostgres, startPrivatePostgres } from "./postgres.js";
 
-const root = path.resolve(import.meta.dirname, "../..");
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -118,37 +116,11 @@ export class ChaosCluster {
     return worker;
   }
 
-  /**
-   * Like test/helpers/cluster.ts's web and worker starters (same command line), but the process
-   * is tracked from its spawn, so one that never gets ready is killed with the rest.
-   */
+  /** Starts a process (a tsx script unless `command` is given), tracked from its spawn on. */
   private spawn(name: string, args: string[], env: Record<string, string>, readyLine: RegExp, timeoutMs = 30_000, command?: string): Promise<Proc> {
-    const child = spawn(command ?? process.execPath, command ? args : ["--import", "tsx", ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    const output: string[] = [];
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-    const proc: Proc = { child, output, exited, kill: (signal = "SIGTERM") => void child.kill(signal) };
-    this.track(`${name} (pid ${child.pid})`, proc);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill("SIGKILL");
-        reject(new Error(`${name} not ready in ${timeoutMs} ms:\n${output.join("").slice(-3000)}`));
-      }, timeoutMs);
-      const onData = (chunk: Buffer) => {
-        const text = chunk.toString();
-        // Keep the output bounded over a long soak: the last ~200 chunks are enough for a report.
-        output.push(text);
-        if (output.length > 400) output.splice(0, 200);
-        if (readyLine.test(text)) {
-          clearTimeout(timer);
-          resolve(proc);
-        }
-      };
-      child.stdout!.on("data", onData);
-      child.stderr!.on("data", onData);
-      void exited.then(() => {
-        clearTimeout(timer);
-        reject(new Error(`${name} exited early:\n${output.join("").slice(-3000)}`));
-      });
+    return run(command ?? process.execPath, command ? args : ["--import", "tsx", ...args], env, readyLine, {
+      timeoutMs,
+      onSpawn: (proc) => this.track(`${name} (pid ${proc.child.pid})`, proc),
     });
   }
 

@@ -35,21 +35,36 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): void;
 }
 
-function run(command: string, args: string[], env: Record<string, string | undefined>, readyLine: RegExp, timeoutMs = 30_000): Promise<Proc> {
+export interface RunOptions {
+  timeoutMs?: number;
+  /** Called with the process as soon as it is spawned (before it is ready), e.g. to track it. */
+  onSpawn?: (proc: Proc) => void;
+}
+
+/**
+ * Spawns a process and resolves once a line of its output matches `readyLine`. Its output is
+ * kept bounded (the latest ~200 chunks: enough for a report, fine for a long soak).
+ */
+export function run(command: string, args: string[], env: Record<string, string | undefined>, readyLine: RegExp, options: RunOptions = {}): Promise<Proc> {
+  const { timeoutMs = 30_000, onSpawn } = options;
   const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once("exit", (code, signal) => resolve({ code, signal })),
   );
   const proc: Proc = { child, output, exited, kill: (signal = "SIGTERM") => void child.kill(signal) };
+  onSpawn?.(proc);
+  const tail = () => output.join("").slice(-3000);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL"); // never leave a half-started process behind
-      reject(new Error(`${args.join(" ")} not ready:\n${output.join("")}`));
+      reject(new Error(`${args.join(" ")} not ready in ${timeoutMs} ms:\n${tail()}`));
     }, timeoutMs);
     const onData = (chunk: Buffer) => {
-      output.push(chunk.toString());
-      if (readyLine.test(chunk.toString())) {
+      const text = chunk.toString();
+      output.push(text);
+      if (output.length > 400) output.splice(0, 200);
+      if (readyLine.test(text)) {
         clearTimeout(timer);
         resolve(proc);
       }
@@ -58,7 +73,7 @@ function run(command: string, args: string[], env: Record<string, string | undef
     child.stderr!.on("data", onData);
     void exited.then(() => {
       clearTimeout(timer);
-      reject(new Error(`${args.join(" ")} exited early:\n${output.join("")}`));
+      reject(new Error(`${args.join(" ")} exited early:\n${tail()}`));
     });
   });
 }

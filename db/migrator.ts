@@ -8,6 +8,8 @@ import * as chatSequence from "./migrations/0002_chat_sequence.js";
 import * as chatSlowMode from "./migrations/0003_chat_slow_mode.js";
 import * as roomMutes from "./migrations/0004_room_mutes.js";
 import * as expiredRoomsIdx from "./migrations/0005_expired_rooms_idx.js";
+import * as roomTimeline from "./migrations/0006_room_timeline.js";
+import * as cohosts from "./migrations/0007_cohosts.js";
 
 const migrations: Record<string, Migration> = {
   "0001_initial": initial,
@@ -15,6 +17,8 @@ const migrations: Record<string, Migration> = {
   "0003_chat_slow_mode": chatSlowMode,
   "0004_room_mutes": roomMutes,
   "0005_expired_rooms_idx": expiredRoomsIdx,
+  "0006_room_timeline": roomTimeline,
+  "0007_cohosts": cohosts,
 };
 
 /** `schema`: where the migration bookkeeping lives when the app runs in a non-default schema. */

@@ -15,6 +15,9 @@ export type EntryMode = (typeof ENTRY_MODES)[number];
 export const PARTICIPANT_STATUSES = ["PENDING", "APPROVED"] as const;
 export type ParticipantStatus = (typeof PARTICIPANT_STATUSES)[number];
 export const MEDIA_TYPES = ["movie", "tv"] as const;
+/** Who takes over when the host's grace runs out (see migration 0007). */
+export const SUCCESSION_POLICIES = ["EXPIRE", "COHOST", "ANYONE"] as const;
+export type SuccessionPolicy = (typeof SUCCESSION_POLICIES)[number];
 export type MediaType = (typeof MEDIA_TYPES)[number];
 
 export interface UsersTable {
@@ -67,6 +70,12 @@ export interface RoomsTable {
   updated_at: DefaultTimestamp;
   host_disconnected_at: NullableTimestamp;
   grace_ends_at: NullableTimestamp;
+  succession: Generated<SuccessionPolicy>;
+  cohosts_control_playback: Generated<boolean>;
+  cohosts_moderate: Generated<boolean>;
+  /** The host who lost the room to succession; may reclaim it until `reclaim_until`. */
+  previous_host_id: string | null;
+  reclaim_until: NullableTimestamp;
 }
 
 export interface RoomParticipantsTable {
@@ -74,6 +83,7 @@ export interface RoomParticipantsTable {
   user_id: string;
   status: Generated<ParticipantStatus>;
   joined_at: DefaultTimestamp;
+  is_cohost: Generated<boolean>;
 }
 
 export interface RoomBansTable {
@@ -81,6 +91,10 @@ export interface RoomBansTable {
   user_id: string;
   banned_by: string | null;
   created_at: DefaultTimestamp;
+  /** The moderator's reason (≤ 200 characters). */
+  reason: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A timed ban stops applying at this time; NULL = until lifted. */
+  expires_at: NullableTimestamp;
 }
 
 export interface RoomMutesTable {
@@ -88,6 +102,10 @@ export interface RoomMutesTable {
   user_id: string;
   muted_by: string | null;
   created_at: DefaultTimestamp;
+  /** The moderator's reason (≤ 200 characters). */
+  reason: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A timed mute stops applying at this time; NULL = until lifted. */
+  expires_at: NullableTimestamp;
 }
 
 export interface ChatMessagesTable {
@@ -124,6 +142,7 @@ export interface WatchProgressTable {
   updated_at: DefaultTimestamp;
 }
 
+/** The room timeline: append-only (a trigger refuses UPDATE, see migration 0006). */
 export interface RoomEventsTable {
   id: Generated<string>;
   room_id: string;
@@ -131,6 +150,10 @@ export interface RoomEventsTable {
   event: string;
   data: ColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: DefaultTimestamp;
+  /** Commit order (identity): the timeline orders and pages by it. */
+  seq: Generated<number>;
+  /** The moderator's reason, when one was given. */
+  reason: ColumnType<string | null, string | null | undefined, never>;
 }
 
 export interface Database {

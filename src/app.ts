@@ -35,6 +35,8 @@ import { TmdbClient } from "./providers/tmdb.js";
 import { VidkingProvider } from "./providers/vidking.js";
 import { connectRedis, type RedisClient, withRequestTimeout } from "./redis.js";
 import type { RoomEventBus } from "./rooms/events.js";
+import { roleRoutes } from "./rooms/roles-routes.js";
+import { RoleService } from "./rooms/roles.js";
 import { roomRoutes } from "./rooms/routes.js";
 import { RoomService } from "./rooms/service.js";
 import { type JsonCache, MemoryCache, RedisCache } from "./state/cache.js";
@@ -53,6 +55,7 @@ export interface AppServices {
   auth: AuthService;
   tokens: TokenService;
   rooms: RoomService;
+  roles: RoleService;
   progress: ProgressService;
   discovery: DiscoveryService;
   providers: ProviderRegistry;
@@ -218,13 +221,14 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
       perClient: bruteForce(config.ROOM_PASSWORD_ATTEMPTS_PER_CLIENT),
       perAccount: bruteForce(config.ROOM_PASSWORD_ATTEMPTS_PER_ACCOUNT),
     }),
+    roles: new RoleService(database.db, events),
     progress: new ProgressService(database.db),
     discovery: new DiscoveryService(database.db, realtime.state),
     providers,
   };
 
   await installHttpBasics(http, config);
-  installMetrics(http);
+  const metrics = installMetrics(http);
   const guards = createAuthGuards(services.auth);
   const api = http.withTypeProvider<ZodTypeProvider>();
   await api.register(healthRoutes({ database: database.ping, redis: redis && (async () => void (await redis!.ping())) }));
@@ -239,6 +243,7 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
       }),
       { prefix: `${base}/rooms` },
     );
+    await api.register(roleRoutes(services.roles, realtime.lifecycle, guards), { prefix: `${base}/rooms` });
     await api.register(progressRoutes(services.progress, guards), { prefix: `${base}/rooms` });
     await api.register(
       discoveryRoutes({ discovery: services.discovery, providers, limiter, guards }),
@@ -254,6 +259,9 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
   const hub = new RoomHub(database.db, services.auth, realtime.state, events, realtime.scheduler, realtime.lifecycle, {
     graceSeconds: config.GRACE_PERIOD_SECONDS,
     driftThresholdSeconds: config.DRIFT_THRESHOLD_SECONDS,
+    syncSummaryMs: config.SYNC_SUMMARY_SECONDS * 1000,
+    metrics,
+    resume: { log: realtime.log, windowMs: config.RESUME_WINDOW_SECONDS * 1000, lingerMs: config.RESUME_LINGER_SECONDS * 1000 },
     recoverLiveRooms: !config.clusterMode,
     logger: http.log,
     guard: new ConnectionGuard(limiter, {

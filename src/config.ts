@@ -44,7 +44,14 @@ const envSchema = z
     ACCESS_TOKEN_TTL_SECONDS: positiveInt(3600),
     REFRESH_TOKEN_TTL_SECONDS: positiveInt(30 * 24 * 3600),
     GRACE_PERIOD_SECONDS: positiveInt(300),
+    /** How long a host who lost the room to succession may reclaim it. */
+    HOST_RECLAIM_SECONDS: positiveInt(600),
+    /** How long a dropped client may resume its session and get what it missed (0 = off). */
+    RESUME_WINDOW_SECONDS: z.coerce.number().int().min(0).max(3600).default(120),
+    /** How long a resumable client that dropped still counts as present (no leave/join flap). */
+    RESUME_LINGER_SECONDS: z.coerce.number().int().min(0).max(600).default(10),
     DRIFT_THRESHOLD_SECONDS: z.coerce.number().positive().finite().default(2),
+    SYNC_SUMMARY_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
     PRESENCE_TTL_SECONDS: positiveInt(15),
     DATA_DIR: z.string().min(1).default("./.data"),
     CORS_ORIGINS: z

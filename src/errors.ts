@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   UNKNOWN_EVENT: 400,
   CONFLICT: 409,
   STALE_VERSION: 409,
+  NOTHING_TO_UNDO: 409,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const satisfies Record<string, number>;

@@ -7,6 +7,7 @@ import { connectRedis } from "../src/redis.js";
 import { LocalRoomEventBus, type RoomEventBus } from "../src/rooms/events.js";
 import { RedisRoomEventBus } from "../src/rooms/redis-event-bus.js";
 import { MemoryRealtimeState } from "../src/state/realtime-state.js";
+import { RedisRealtimeState } from "../src/state/redis-realtime-state.js";
 
 const config = loadConfig();
 const database = await openDatabase(config.database);
@@ -15,7 +16,9 @@ const redis = config.clusterMode && config.REDIS_URL ? await connectRedis(config
 try {
   const events: RoomEventBus = redis ? await RedisRoomEventBus.create(redis, config.REDIS_PREFIX, () => {}) : new LocalRoomEventBus();
   const noScheduling: GraceScheduler = { schedule() {}, cancel() {}, close() {} };
-  const lifecycle = new RoomLifecycle(database.db, events, new MemoryRealtimeState(), noScheduling, config.GRACE_PERIOD_SECONDS);
+  // Presence decides host succession: in cluster mode it is the web instances' (read only here).
+  const state = redis ? new RedisRealtimeState(redis, config.REDIS_PREFIX) : new MemoryRealtimeState();
+  const lifecycle = new RoomLifecycle(database.db, events, state, noScheduling, config.GRACE_PERIOD_SECONDS, config.HOST_RECLAIM_SECONDS);
   console.log(`Expired ${await lifecycle.sweep()} room(s)`);
   if (events instanceof RedisRoomEventBus) await events.close();
 } finally {

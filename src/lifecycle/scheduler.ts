@@ -9,6 +9,9 @@ export interface GraceScheduler {
   close(): void | Promise<void>;
 }
 
+/** Fired this much after the due time, so that the conditional expiry sees the deadline passed. */
+const DUE_MARGIN_MS = 20;
+
 export class TimerScheduler implements GraceScheduler {
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
@@ -16,8 +19,9 @@ export class TimerScheduler implements GraceScheduler {
 
   schedule(roomId: string, at: Date): void {
     this.cancel(roomId);
-    // setTimeout caps at ~24.8 days; grace periods are minutes.
-    const delay = Math.min(Math.max(0, at.getTime() - Date.now()), 2 ** 31 - 1);
+    // setTimeout caps at ~24.8 days; grace periods are minutes. A timer may fire a millisecond
+    // before the wall clock reaches `at` (the expiry is conditional on it): a small margin.
+    const delay = Math.min(Math.max(0, at.getTime() - Date.now()) + DUE_MARGIN_MS, 2 ** 31 - 1);
     const timer = setTimeout(() => {
       this.timers.delete(roomId);
       this.onDue(roomId).catch(() => {

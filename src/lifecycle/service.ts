@@ -7,6 +7,8 @@
  */
 import { sql } from "kysely";
 import type { DB } from "../db.js";
+import { AppError } from "../errors.js";
+import { bannedFrom } from "../moderation/service.js";
 import { recordRoomEvent } from "../rooms/audit.js";
 import type { RoomEventBus } from "../rooms/events.js";
 import type { RealtimeState } from "../state/realtime-state.js";
@@ -20,6 +22,8 @@ export class RoomLifecycle {
     private readonly state: RealtimeState,
     private readonly scheduler: GraceScheduler,
     private readonly graceSeconds: number,
+    /** How long a host who lost the room to succession may reclaim it. */
+    private readonly reclaimSeconds = 600,
   ) {}
 
   /**
@@ -38,8 +42,13 @@ export class RoomLifecycle {
     return graced.grace_ends_at;
   }
 
-  /** Grace is over: expire the room (once, whoever calls) and tell every instance. */
+  /**
+   * Grace is over: if the room's policy names a successor who is present, they become host;
+   * otherwise the room expires. Either happens once, whoever calls; every instance is told.
+   * Returns true when this call expired the room.
+   */
   async expire(roomId: string): Promise<boolean> {
+    if (await this.succeed(roomId)) return false;
     const expired = await this.db.transaction().execute(async (trx) => {
       const room = await markExpired(trx, roomId);
       if (room) await recordRoomEvent(trx, roomId, null, "room.expired");
@@ -56,12 +65,23 @@ export class RoomLifecycle {
    * lost with the process that committed them.
    */
   async sweep(): Promise<number> {
+    // Rooms that may have a successor go one by one; the others in one statement.
+    const successions = await this.db
+      .selectFrom("rooms")
+      .select("id")
+      .where("state", "=", "GRACE")
+      .where("grace_ends_at", "<=", sql<Date>`now()`)
+      .where("succession", "!=", "EXPIRE")
+      .execute();
+    let expiredCount = 0;
+    for (const { id } of successions) if (await this.expire(id)) expiredCount += 1;
     const rooms = await this.db.transaction().execute(async (trx) => {
       const due = await expireDueRooms(trx);
       for (const room of due) await recordRoomEvent(trx, room.id, null, "room.expired", { sweep: true });
       return due;
     });
     for (const room of rooms) await this.announceExpired(room.id, room.code);
+    expiredCount += rooms.length;
     const recent = await this.db
       .selectFrom("rooms")
       .select(["id", "code"])
@@ -72,7 +92,138 @@ export class RoomLifecycle {
       const presence = await this.state.roomPresence(recent.map((r) => r.id));
       for (const room of recent) if (presence.has(room.id)) await this.announceExpired(room.id, room.code);
     }
-    return rooms.length;
+    return expiredCount;
+  }
+
+  /**
+   * Host succession at the end of grace. The successor is present now, registered, approved and
+   * not banned: the co-host present longest, else (policy ANYONE) the viewer present longest.
+   * One conditional UPDATE makes the change, so a second caller (a re-run job, the sweep) finds
+   * nothing to do. The host who lost the room may reclaim it for `reclaimSeconds`.
+   */
+  private async succeed(roomId: string): Promise<boolean> {
+    const room = await this.db
+      .selectFrom("rooms")
+      .select(["id", "code", "host_id", "succession"])
+      .where("id", "=", roomId)
+      .where("state", "=", "GRACE")
+      .where("grace_ends_at", "<=", sql<Date>`now()`)
+      .where("succession", "!=", "EXPIRE")
+      .executeTakeFirst();
+    if (!room) return false;
+    const present = await this.state.onlineSince(roomId);
+    present.delete(room.host_id);
+    if (present.size === 0) return false;
+    const candidates = await this.db
+      .selectFrom("room_participants as p")
+      .innerJoin("users as u", "u.id", "p.user_id")
+      .select(["p.user_id", "p.is_cohost", "u.display_name"])
+      .where("p.room_id", "=", roomId)
+      .where("p.user_id", "in", [...present.keys()])
+      .where("p.status", "=", "APPROVED")
+      .where("u.is_guest", "=", false)
+      .where("u.username", "is not", null)
+      .where(({ not }) => not(bannedFrom(sql.ref<string>("p.room_id"), sql.ref<string>("p.user_id"))))
+      .$if(room.succession === "COHOST", (qb) => qb.where("p.is_cohost", "=", true))
+      .orderBy("p.joined_at")
+      .execute();
+    const [next] = candidates.sort(
+      (a, b) => Number(b.is_cohost) - Number(a.is_cohost) || present.get(a.user_id)! - present.get(b.user_id)!,
+    );
+    if (!next) return false;
+    const reclaimUntil = new Date(Date.now() + this.reclaimSeconds * 1000);
+    const succeeded = await this.db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable("rooms")
+        .set({
+          host_id: next.user_id,
+          state: "LIVE",
+          grace_ends_at: null,
+          host_disconnected_at: null,
+          previous_host_id: room.host_id,
+          reclaim_until: reclaimUntil,
+          updated_at: sql`now()`,
+        })
+        .where("id", "=", roomId)
+        .where("state", "=", "GRACE")
+        .where("host_id", "=", room.host_id)
+        .where("grace_ends_at", "<=", sql<Date>`now()`)
+        .returning("id")
+        .executeTakeFirst();
+      if (!updated) return false;
+      await trx.updateTable("room_participants").set({ is_cohost: false }).where("room_id", "=", roomId).where("user_id", "=", next.user_id).execute();
+      await recordRoomEvent(trx, roomId, null, "host.succeeded", {
+        from: room.host_id,
+        to: next.user_id,
+        cohost: next.is_cohost,
+        reclaim_until: reclaimUntil.toISOString(),
+      });
+      return true;
+    });
+    if (!succeeded) return false;
+    await this.state.setHost(roomId, next.user_id);
+    this.events.publish({
+      type: "room.host_changed",
+      roomId,
+      code: room.code,
+      hostId: next.user_id,
+      hostName: next.display_name,
+      previousHostId: room.host_id,
+      reason: "succession",
+      reclaimUntil: reclaimUntil.toISOString(),
+    });
+    return true;
+  }
+
+  /**
+   * The host who lost the room to succession takes it back, within the reclaim window and while
+   * connected to the room (a room must not be live with its host away). A room in grace (the
+   * successor left) is live again at once.
+   */
+  async reclaim(roomId: string, userId: string): Promise<void> {
+    const present = (await this.state.onlineUsers(roomId)).has(userId);
+    const result = await this.db.transaction().execute(async (trx) => {
+      const room = await trx
+        .selectFrom("rooms as r")
+        .innerJoin("users as u", "u.id", "r.previous_host_id")
+        .select(["r.id", "r.code", "r.host_id", "r.state", "u.display_name"])
+        .where("r.id", "=", roomId)
+        .where("r.previous_host_id", "=", userId)
+        .where("r.reclaim_until", ">", sql<Date>`now()`)
+        .where("r.state", "in", ["LIVE", "GRACE"])
+        .forUpdate()
+        .executeTakeFirst();
+      if (!room || !present) return { room, live: false, done: false };
+      const live = room.state === "GRACE";
+      await trx
+        .updateTable("rooms")
+        .set({
+          host_id: userId,
+          previous_host_id: null,
+          reclaim_until: null,
+          ...(live ? { state: "LIVE" as const, grace_ends_at: null, host_disconnected_at: null } : {}),
+          updated_at: sql`now()`,
+        })
+        .where("id", "=", roomId)
+        .execute();
+      await recordRoomEvent(trx, roomId, userId, "host.reclaimed", { from: room.host_id });
+      return { room, live, done: true };
+    });
+    const { room, live, done } = result;
+    if (!room) throw new AppError("PERMISSION_DENIED", "Only the previous host can reclaim the room, within the reclaim window");
+    if (!done) throw new AppError("CONFLICT", "Connect to the room to reclaim it");
+    if (live) await this.scheduler.cancel(roomId);
+    await this.state.setHost(roomId, userId);
+    this.events.publish({
+      type: "room.host_changed",
+      roomId,
+      code: room.code,
+      hostId: userId,
+      hostName: room.display_name,
+      previousHostId: room.host_id,
+      reason: "reclaimed",
+      reclaimUntil: null,
+    });
   }
 
   /** Forgets the room's realtime state and tells every instance (closing its sockets with 4004). */

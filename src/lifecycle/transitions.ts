@@ -8,6 +8,7 @@
 import { sql } from "kysely";
 import type { Room, RoomState } from "../../db/schema.js";
 import type { DB } from "../db.js";
+import { AppError } from "../errors.js";
 
 const SOURCES: Record<RoomState, readonly RoomState[]> = {
   CREATED: [],
@@ -19,6 +20,12 @@ const SOURCES: Record<RoomState, readonly RoomState[]> = {
 
 export const ACTIVE_STATES: readonly RoomState[] = ["CREATED", "LIVE", "GRACE"];
 export const isActiveState = (state: RoomState): boolean => ACTIVE_STATES.includes(state);
+
+/** An expired or deleted room takes no more changes (410 ROOM_EXPIRED / ROOM_INACTIVE). */
+export function assertJoinable(room: Pick<Room, "state">): void {
+  if (room.state === "EXPIRED") throw new AppError("ROOM_EXPIRED", "Room has expired");
+  if (room.state === "DELETED") throw new AppError("ROOM_INACTIVE", "Room is no longer active");
+}
 
 export const canTransition = (from: RoomState, to: RoomState): boolean => SOURCES[to].includes(from);
 
@@ -75,12 +82,16 @@ export const markDeleted = (db: DB, roomId: string): Promise<Room | undefined> =
     .returningAll()
     .executeTakeFirst();
 
-/** Expires every room whose grace has passed; returns the rooms this call expired. */
+/**
+ * Expires every room whose grace has passed and that has no succession policy (those go
+ * through RoomLifecycle.expire one by one); returns the rooms this call expired.
+ */
 export const expireDueRooms = (db: DB): Promise<Pick<Room, "id" | "code">[]> =>
   db
     .updateTable("rooms")
     .set({ state: "EXPIRED", updated_at: sql`now()` })
     .where("state", "=", "GRACE")
     .where("grace_ends_at", "<=", sql<Date>`now()`)
+    .where("succession", "=", "EXPIRE")
     .returning(["id", "code"])
     .execute();

@@ -6,24 +6,53 @@ import { type Expression, type RawBuilder, sql } from "kysely";
 import type { DB } from "../db.js";
 import { recordRoomEvent } from "../rooms/audit.js";
 
+/** A moderation action's optional reason and duration (timed mutes and bans). */
+export interface Sanction {
+  reason?: string | null | undefined;
+  /** Lifted automatically after this many seconds; none = until lifted by the host. */
+  durationSeconds?: number | null | undefined;
+}
+
+/** What a mute or ban now is: `expiresAt` null = until lifted. */
+export interface SanctionState {
+  reason: string | null;
+  expiresAt: Date | null;
+}
+
+/** "Still applies" for a room_bans / room_mutes row (a timed one stops at expires_at). */
+const inForce = (alias: string) => sql<boolean>`(${sql.ref(`${alias}.expires_at`)} IS NULL OR ${sql.ref(`${alias}.expires_at`)} > now())`;
+
 /**
  * "The user is banned from this room" as an SQL expression, for queries that read a room and
  * a user's standing in it in one round trip (`room` is the room id column of the outer query).
+ * A timed ban stops applying at its expiry.
  */
-export function bannedFrom(room: Expression<string>, userId: string): RawBuilder<boolean> {
-  return sql<boolean>`EXISTS (SELECT 1 FROM room_bans b WHERE b.room_id = ${room} AND b.user_id = ${userId})`;
+export function bannedFrom(room: Expression<string>, userId: string | Expression<string>): RawBuilder<boolean> {
+  return sql<boolean>`EXISTS (SELECT 1 FROM room_bans b WHERE b.room_id = ${room} AND b.user_id = ${userId} AND ${inForce("b")})`;
 }
 
 /** True when the user is banned from the room (HTTP join and socket admission both ask). */
 export async function isBanned(db: DB, roomId: string, userId: string): Promise<boolean> {
   const row = await db
-    .selectFrom("room_bans")
-    .select("user_id")
-    .where("room_id", "=", roomId)
-    .where("user_id", "=", userId)
+    .selectFrom("room_bans as b")
+    .select("b.user_id")
+    .where("b.room_id", "=", roomId)
+    .where("b.user_id", "=", userId)
+    .where(inForce("b"))
     .executeTakeFirst();
   return row !== undefined;
 }
+
+/** The two durable sanctions: the same columns but for who imposed them, and their timeline events. */
+const SANCTIONS = {
+  ban: { table: "room_bans", actor: "banned_by", imposed: "moderation.banned", lifted: "moderation.unbanned" },
+  mute: { table: "room_mutes", actor: "muted_by", imposed: "moderation.muted", lifted: "moderation.unmuted" },
+} as const;
+type SanctionKind = (typeof SANCTIONS)[keyof typeof SANCTIONS];
+
+/** `now() + duration`, by the database clock (the one bans are checked against). */
+const expiry = (durationSeconds: number | null | undefined) =>
+  durationSeconds ? sql<Date>`now() + ${durationSeconds}::int * interval '1 second'` : null;
 
 export class ModerationService {
   constructor(private readonly db: DB) {}
@@ -32,54 +61,77 @@ export class ModerationService {
     return isBanned(this.db, roomId, userId);
   }
 
-  async ban(roomId: string, userId: string, by: string): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      const inserted = await trx
-        .insertInto("room_bans")
-        .values({ room_id: roomId, user_id: userId, banned_by: by })
-        .onConflict((oc) => oc.columns(["room_id", "user_id"]).doNothing())
-        .returning("user_id")
-        .executeTakeFirst();
-      if (inserted) await recordRoomEvent(trx, roomId, by, "moderation.banned", { user_id: userId });
+  /** Bans, or re-bans with a new reason and expiry (the latest ban is the one in force). */
+  ban(roomId: string, userId: string, by: string, sanction: Sanction = {}): Promise<SanctionState> {
+    return this.impose(SANCTIONS.ban, roomId, userId, by, sanction);
+  }
+
+  /** Returns false when the user was not banned (an expired ban is cleared silently). */
+  unban(roomId: string, userId: string, by: string): Promise<boolean> {
+    return this.lift(SANCTIONS.ban, roomId, userId, by);
+  }
+
+  /** Mutes, or re-mutes with a new reason and expiry. */
+  mute(roomId: string, userId: string, by: string, sanction: Sanction = {}): Promise<SanctionState> {
+    return this.impose(SANCTIONS.mute, roomId, userId, by, sanction);
+  }
+
+  /** Lifts a mute; returns false when none was in force (an expired one is cleared silently). */
+  unmute(roomId: string, userId: string, by: string): Promise<boolean> {
+    return this.lift(SANCTIONS.mute, roomId, userId, by);
+  }
+
+  /** Writes a ban or mute (replacing the reason and expiry of one in force) and its timeline row. */
+  private async impose(kind: SanctionKind, roomId: string, userId: string, by: string, sanction: Sanction): Promise<SanctionState> {
+    const reason = sanction.reason ?? null;
+    const terms = { [kind.actor]: by, reason, expires_at: expiry(sanction.durationSeconds) };
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto(kind.table)
+        .values({ room_id: roomId, user_id: userId, ...terms } as never)
+        .onConflict((oc) => oc.columns(["room_id", "user_id"]).doUpdateSet({ ...terms, created_at: sql`now()` } as never))
+        .returning("expires_at")
+        .executeTakeFirstOrThrow();
+      await recordRoomEvent(trx, roomId, by, kind.imposed, sanctionData(userId, sanction, row.expires_at), reason);
+      return { reason, expiresAt: row.expires_at };
     });
   }
 
-  /** Returns false when the user was not banned. */
-  async unban(roomId: string, userId: string, by: string): Promise<boolean> {
+  /** Removes a ban or mute; true (and a timeline row) only when it was still in force. */
+  private async lift(kind: SanctionKind, roomId: string, userId: string, by: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const removed = await trx
-        .deleteFrom("room_bans")
+        .deleteFrom(kind.table)
         .where("room_id", "=", roomId)
         .where("user_id", "=", userId)
-        .returning("user_id")
+        .returning(inForce(kind.table).as("active"))
         .executeTakeFirst();
-      if (removed) await recordRoomEvent(trx, roomId, by, "moderation.unbanned", { user_id: userId });
-      return removed !== undefined;
+      const active = Boolean(removed?.active);
+      if (active) await recordRoomEvent(trx, roomId, by, kind.lifted, { user_id: userId });
+      return active;
     });
   }
 
-  /** Records a mute or unmute; returns false when nothing changed. */
-  async setMuted(roomId: string, userId: string, by: string, muted: boolean): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      const changed = muted
-        ? await trx
-            .insertInto("room_mutes")
-            .values({ room_id: roomId, user_id: userId, muted_by: by })
-            .onConflict((oc) => oc.columns(["room_id", "user_id"]).doNothing())
-            .returning("user_id")
-            .executeTakeFirst()
-        : await trx.deleteFrom("room_mutes").where("room_id", "=", roomId).where("user_id", "=", userId).returning("user_id").executeTakeFirst();
-      if (changed) await recordRoomEvent(trx, roomId, by, muted ? "moderation.muted" : "moderation.unmuted", { user_id: userId });
-      return changed !== undefined;
-    });
+  /** The mutes in force, with their expiry (epoch ms; null = until lifted). */
+  async mutedUsers(roomId: string): Promise<{ userId: string; until: number | null }[]> {
+    const rows = await this.db
+      .selectFrom("room_mutes as m")
+      .select(["m.user_id", "m.expires_at"])
+      .where("m.room_id", "=", roomId)
+      .where(inForce("m"))
+      .execute();
+    return rows.map((r) => ({ userId: r.user_id, until: r.expires_at?.getTime() ?? null }));
   }
 
-  async mutedUsers(roomId: string): Promise<string[]> {
-    const rows = await this.db.selectFrom("room_mutes").select("user_id").where("room_id", "=", roomId).execute();
-    return rows.map((r) => r.user_id);
+  async record(roomId: string, actorId: string, event: string, data: Record<string, unknown>, reason: string | null = null): Promise<void> {
+    await recordRoomEvent(this.db, roomId, actorId, event, data, reason);
   }
+}
 
-  async record(roomId: string, actorId: string, event: string, data: Record<string, unknown>): Promise<void> {
-    await recordRoomEvent(this.db, roomId, actorId, event, data);
-  }
+function sanctionData(userId: string, sanction: Sanction, expiresAt: Date | null): Record<string, unknown> {
+  return {
+    user_id: userId,
+    duration_seconds: sanction.durationSeconds ?? null,
+    expires_at: expiresAt?.toISOString() ?? null,
+  };
 }

@@ -5,6 +5,7 @@
 import { sql } from "kysely";
 import type { DB } from "../db.js";
 import type { PlaybackSnapshot } from "../rooms/events.js";
+import { recordRoomEvent } from "../rooms/audit.js";
 import { toPlaybackSnapshot } from "../rooms/service.js";
 
 export type PlaybackCommand = "PLAY" | "PAUSE" | "SEEK";
@@ -18,6 +19,15 @@ export function currentPosition(state: PlaybackSnapshot, now = Date.now()): numb
 /** The snapshot re-anchored at `now`, as sent to joiners and in corrections. */
 export function snapshotAt(state: PlaybackSnapshot, now = Date.now()): PlaybackSnapshot {
   return { ...state, time: currentPosition(state, now), server_time: now };
+}
+
+type PlaybackRow = Parameters<typeof toPlaybackSnapshot>[0];
+
+export interface ApplyOptions {
+  /** Who sent the command (the timeline's actor). */
+  actorId: string | null;
+  /** Apply only if the state is still at this version (else undefined: STALE_VERSION). */
+  expectedVersion?: number | undefined;
 }
 
 export class PlaybackService {
@@ -34,26 +44,103 @@ export class PlaybackService {
   }
 
   /**
-   * PLAY and PAUSE set the play state; SEEK keeps it. One statement: the version cannot race.
-   * With `expectedVersion`, applies only if the state is still at that version; returns
-   * undefined otherwise (the caller answers STALE_VERSION).
+   * PLAY and PAUSE set the play state; SEEK keeps it. One statement, so the version cannot race
+   * and a command costs one round trip: it locks the row, bumps the version (with
+   * `expectedVersion`, only if the state is still at that version; undefined otherwise, and the
+   * caller answers STALE_VERSION) and writes the timeline row (`playback.play`, `.pause`,
+   * `.seek` with `{from, to, version}`; `from` is where the play head was when the command
+   * replaced it, by the locked row).
    */
-  async apply(roomId: string, command: PlaybackCommand, time: number, expectedVersion?: number): Promise<PlaybackSnapshot | undefined> {
-    const isPlaying = command === "SEEK" ? sql<boolean>`playback_states.is_playing` : sql<boolean>`${command === "PLAY"}`;
-    const row = await this.db
-      .updateTable("playback_states")
-      .set({
-        is_playing: isPlaying,
-        position_seconds: time,
-        version: sql`version + 1`,
-        updated_at: sql`clock_timestamp()`,
-      })
-      .where("room_id", "=", roomId)
-      .$if(expectedVersion !== undefined, (qb) => qb.where("version", "=", expectedVersion!))
-      .returningAll()
-      .executeTakeFirst();
+  async apply(roomId: string, command: PlaybackCommand, time: number, options: ApplyOptions): Promise<PlaybackSnapshot | undefined> {
+    const { actorId, expectedVersion } = options;
+    const isPlaying = command === "SEEK" ? sql`p.is_playing` : sql`${command === "PLAY"}`;
+    const onlyAt = expectedVersion === undefined ? sql`` : sql`AND p.version = ${expectedVersion}`;
+    const { rows } = await sql<PlaybackRow>`
+      WITH prev AS (
+        SELECT is_playing, position_seconds, rate, updated_at FROM playback_states WHERE room_id = ${roomId} FOR UPDATE
+      ), next AS (
+        UPDATE playback_states p
+        SET is_playing = ${isPlaying}, position_seconds = ${time}, version = p.version + 1, updated_at = clock_timestamp()
+        FROM prev
+        WHERE p.room_id = ${roomId} ${onlyAt}
+        RETURNING p.is_playing, p.position_seconds, p.rate, p.version, p.updated_at,
+          CASE WHEN prev.is_playing
+            THEN prev.position_seconds + GREATEST(0, EXTRACT(EPOCH FROM p.updated_at - prev.updated_at)::float8) * prev.rate
+            ELSE prev.position_seconds END AS replaced
+      ), logged AS (
+        INSERT INTO room_events (room_id, actor_id, event, data)
+        SELECT ${roomId}::uuid, ${actorId}::uuid, ${`playback.${command.toLowerCase()}`}::text,
+          jsonb_build_object('from', replaced, 'to', ${time}::float8, 'version', version)
+        FROM next
+      )
+      SELECT is_playing, position_seconds, rate, version, updated_at FROM next`.execute(this.db);
+    const row = rows[0];
     if (row) return toPlaybackSnapshot(row);
     if (expectedVersion === undefined) throw new Error(`no playback state for room ${roomId}`);
     return undefined;
   }
+
+  /**
+   * UNDO_SEEK: back to where the room's latest seek not yet undone started (`from`), play state
+   * kept; recorded as `playback.seek_undone` naming the seek (`undone_seq`), so the next undo
+   * takes the seek before it. Seeks made before the last source change are not undone (another
+   * video). Undefined when there is nothing to undo. The playback row lock serialises undos with
+   * every other command, and a unique index undoes each seek at most once.
+   */
+  async undoSeek(roomId: string, actorId: string | null): Promise<PlaybackSnapshot | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const before = await lockState(trx, roomId);
+      if (!before) return undefined;
+      const seek = await trx
+        .selectFrom("room_events as e")
+        .select(["e.seq", "e.data"])
+        .where("e.room_id", "=", roomId)
+        .where("e.event", "=", "playback.seek")
+        .where((eb) =>
+          eb(
+            "e.seq",
+            ">",
+            eb.fn.coalesce(
+              eb.selectFrom("room_events as s").select((s) => s.fn.max("s.seq").as("seq")).where("s.room_id", "=", roomId).where("s.event", "=", "room.source_changed"),
+              sql.lit(0),
+            ),
+          ),
+        )
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom("room_events as u")
+                .select("u.seq")
+                .where("u.room_id", "=", roomId)
+                .where("u.event", "=", "playback.seek_undone")
+                .where(sql<boolean>`u.data->>'undone_seq' = e.seq::text`),
+            ),
+          ),
+        )
+        .orderBy("e.seq", "desc")
+        .limit(1)
+        .executeTakeFirst();
+      const target = Number(seek?.data.from);
+      if (!seek || !Number.isFinite(target)) return undefined;
+      const row = await trx
+        .updateTable("playback_states")
+        .set({ position_seconds: Math.max(0, target), version: sql`version + 1`, updated_at: sql`clock_timestamp()` })
+        .where("room_id", "=", roomId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const from = currentPosition(toPlaybackSnapshot(before), row.updated_at.getTime());
+      await recordRoomEvent(trx, roomId, actorId, "playback.seek_undone", {
+        from,
+        to: row.position_seconds,
+        version: row.version,
+        undone_seq: Number(seek.seq),
+      });
+      return toPlaybackSnapshot(row);
+    });
+  }
+}
+
+/** Reads and locks a room's playback row for the rest of the transaction. */
+function lockState(trx: DB, roomId: string) {
+  return trx.selectFrom("playback_states").selectAll().where("room_id", "=", roomId).forUpdate().executeTakeFirst();
 }

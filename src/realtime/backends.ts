@@ -3,6 +3,7 @@
  * the Redis event bus, Redis realtime state, BullMQ grace jobs, the sharded Socket.IO Redis
  * adapter and the sharded raw-WebSocket channels.
  */
+import { MemoryRoomLog, RedisRoomLog, type RoomLog } from "../state/room-log.js";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import type { ServerOptions } from "socket.io";
 import type { Config } from "../config.js";
@@ -23,6 +24,8 @@ export interface RealtimeBackends {
   scheduler: GraceScheduler;
   lifecycle: RoomLifecycle;
   fanout: RawFanout | undefined;
+  /** The room event log and resume tokens (resumable sessions). */
+  log: RoomLog;
   adapter: ServerOptions["adapter"] | undefined;
   /** Closes what the backends opened (not the shared Redis client). */
   close(): Promise<void>;
@@ -39,8 +42,8 @@ export async function createRealtimeBackends(
     const state = new MemoryRealtimeState();
     let lifecycle: RoomLifecycle | undefined = undefined;
     const scheduler = new TimerScheduler(async (roomId) => void (await lifecycle!.expire(roomId)));
-    lifecycle = new RoomLifecycle(db, events, state, scheduler, config.GRACE_PERIOD_SECONDS);
-    return { events, state, scheduler, lifecycle, fanout: undefined, adapter: undefined, close: async () => {} };
+    lifecycle = new RoomLifecycle(db, events, state, scheduler, config.GRACE_PERIOD_SECONDS, config.HOST_RECLAIM_SECONDS);
+    return { events, state, scheduler, lifecycle, fanout: undefined, log: new MemoryRoomLog(), adapter: undefined, close: async () => {} };
   }
 
   const prefix = config.REDIS_PREFIX;
@@ -48,7 +51,7 @@ export async function createRealtimeBackends(
   const ttlMs = config.PRESENCE_TTL_SECONDS * 1000;
   const state = new RedisRealtimeState(withRequestTimeout(redis, config.REDIS_COMMAND_TIMEOUT_MS), prefix, { instanceTtlMs: ttlMs, heartbeatMs: Math.max(250, Math.floor(ttlMs / 3)) });
   const scheduler = BullmqScheduler.create(config.REDIS_URL, prefix);
-  const lifecycle = new RoomLifecycle(db, events, state, scheduler, config.GRACE_PERIOD_SECONDS);
+  const lifecycle = new RoomLifecycle(db, events, state, scheduler, config.GRACE_PERIOD_SECONDS, config.HOST_RECLAIM_SECONDS);
   const fanout = await RedisRawFanout.create(redis, prefix, state.instanceId, onRedisError);
   const adapterSubscriber = redis.duplicate();
   adapterSubscriber.on("error", onRedisError);
@@ -63,6 +66,7 @@ export async function createRealtimeBackends(
     scheduler,
     lifecycle,
     fanout,
+    log: new RedisRoomLog(withRequestTimeout(redis, config.REDIS_COMMAND_TIMEOUT_MS), prefix),
     adapter,
     async close() {
       await Promise.allSettled([

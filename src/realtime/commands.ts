@@ -2,10 +2,12 @@
  * What each client message does: chat, moderation, playback, progress, sync. Pure domain rules
  * over the hub; results go back to the transport, which acks or sends ERROR.
  */
+import { randomUUID } from "node:crypto";
 import { currentPosition, snapshotAt } from "../playback/service.js";
 import { upsertProgress } from "../progress/service.js";
 import { CHAT_MAX_LENGTH, type ClientMessage, CLOSE_CODES, parseClientMessage } from "./protocol.js";
 import type { LiveRoom, RoomHub } from "./hub.js";
+import { canControlPlayback, canModerate } from "./permissions.js";
 import { type CommandResult, fail, InvalidFrame, type Member, ok } from "./types.js";
 
 /** Per-connection flood control: a token bucket of messages. */
@@ -16,6 +18,7 @@ const PROGRESS_WRITE_INTERVAL_MS = 5000;
 const COMMAND_ID_TTL_MS = 10 * 60 * 1000;
 
 type Of<T extends ClientMessage["type"]> = Extract<ClientMessage, { type: T }>;
+
 
 export class CommandHandlers {
   private readonly buckets = new WeakMap<Member, { tokens: number; at: number; warnedAt: number }>();
@@ -42,7 +45,16 @@ export class CommandHandlers {
       case "PLAY":
       case "PAUSE":
       case "SEEK":
+      case "UNDO_SEEK":
         return this.playback(live, member, message);
+      case "SET_COHOST": {
+        if (!member.isHost) return fail("PERMISSION_DENIED", "Only host can manage co-hosts");
+        const roles = await this.hub.roles.setCohost(member.user, live.id, message.user_id.toLowerCase(), message.cohost);
+        return ok({ cohosts: roles.cohosts });
+      }
+      case "RECLAIM_HOST":
+        await this.hub.lifecycle.reclaim(live.id, member.user.id);
+        return ok();
       case "PLAYER_EVENT":
         return this.playerEvent(live, member, message);
       case "SYNC_CHECK":
@@ -52,6 +64,8 @@ export class CommandHandlers {
         member.connection.send({ type: "TIME_SYNC", client_ts: message.client_ts, server_ts: serverTs });
         return ok({ server_ts: serverTs });
       }
+      case "SYNC_REPORT":
+        return this.hub.sync.report(live, member, message);
     }
   }
 
@@ -77,7 +91,7 @@ export class CommandHandlers {
     if (text === "") return ok({ ignored: true });
     // Counted in code points, as the original (Python) did, not UTF-16 units.
     if ([...text].length > CHAT_MAX_LENGTH) return fail("MESSAGE_TOO_LONG", "Message too long.");
-    const slowModeMs = member.isHost ? 0 : live.slowModeSeconds * 1000;
+    const slowModeMs = canModerate(live, member) ? 0 : live.slowModeSeconds * 1000;
     switch (await this.hub.state.checkChat(live.id, user.id, text, slowModeMs)) {
       case "muted":
         return fail("MUTED", "You are muted in this room");
@@ -89,7 +103,7 @@ export class CommandHandlers {
         return fail("DUPLICATE_MESSAGE", "Duplicate message blocked.");
     }
     const entry = await this.hub.chat.post(live.id, user, text);
-    this.hub.broadcast(live, { type: "CHAT_MESSAGE", ...entry });
+    await this.hub.broadcast(live, { type: "CHAT_MESSAGE", ...entry }, undefined, "cluster", `chat:${entry.id}`);
     return ok({ id: entry.id, created_at: entry.created_at });
   }
 
@@ -98,9 +112,12 @@ export class CommandHandlers {
     member: Member,
     message: Of<"MUTE_USER" | "UNMUTE_USER" | "KICK_USER" | "BAN_USER" | "UNBAN_USER">,
   ): Promise<CommandResult> {
-    if (!member.isHost) return fail("PERMISSION_DENIED", "Only host can moderate");
+    if (!canModerate(live, member)) return fail("PERMISSION_DENIED", "Only host can moderate");
     const target = message.user_id.toLowerCase();
     if (target === member.user.id) return fail("VALIDATION_FAILED", "The host cannot moderate itself");
+    if (!member.isHost && (target === live.hostId || live.roles.cohosts.includes(target))) {
+      return fail("PERMISSION_DENIED", "Co-hosts cannot moderate the host or other co-hosts");
+    }
     const hub = this.hub;
     const actor = member.user.id;
     if (message.type === "UNBAN_USER") {
@@ -115,35 +132,49 @@ export class CommandHandlers {
       .executeTakeFirst();
     if (!participant) return fail("PARTICIPANT_NOT_FOUND", "User is not a participant of this room");
 
+    // An empty reason is no reason.
+    const reason = message.type === "UNMUTE_USER" ? null : message.reason || null;
+    const sanction = { reason, durationSeconds: "duration_seconds" in message ? message.duration_seconds : null };
+    const because = (what: string) => (reason ? `${what}: ${reason}` : what);
     switch (message.type) {
-      case "MUTE_USER":
-      case "UNMUTE_USER": {
-        const muted = message.type === "MUTE_USER";
-        await hub.moderation.setMuted(live.id, target, actor, muted);
-        await hub.state.setMuted(live.id, target, muted);
-        hub.broadcast(live, { type: "USER_MUTED", user_id: target, muted });
+      case "MUTE_USER": {
+        const { expiresAt } = await hub.moderation.mute(live.id, target, actor, sanction);
+        await hub.state.setMuted(live.id, target, true, expiresAt?.getTime());
+        // The plain shape unless the host gave a duration or a reason (clients compare it as is).
+        const details = expiresAt || reason ? { until: expiresAt?.toISOString() ?? null, reason } : {};
+        await hub.broadcast(live, { type: "USER_MUTED", user_id: target, muted: true, ...details }, undefined, "cluster", randomUUID());
         return ok();
       }
+      case "UNMUTE_USER":
+        await hub.moderation.unmute(live.id, target, actor);
+        await hub.state.setMuted(live.id, target, false);
+        await hub.broadcast(live, { type: "USER_MUTED", user_id: target, muted: false }, undefined, "cluster", randomUUID());
+        return ok();
       case "KICK_USER":
-        await hub.moderation.record(live.id, actor, "moderation.kicked", { user_id: target });
-        hub.events.publish({ type: "member.removed", roomId: live.id, code: live.code, userId: target, closeCode: CLOSE_CODES.KICKED, reason: "Kicked by host" });
+        await hub.moderation.record(live.id, actor, "moderation.kicked", { user_id: target }, reason);
+        hub.events.publish({ type: "member.removed", roomId: live.id, code: live.code, userId: target, closeCode: CLOSE_CODES.KICKED, reason: because("Kicked by host") });
         return ok();
       case "BAN_USER":
-        await hub.moderation.ban(live.id, target, actor);
-        hub.events.publish({ type: "member.removed", roomId: live.id, code: live.code, userId: target, closeCode: CLOSE_CODES.KICKED, reason: "Banned by host" });
+        await hub.moderation.ban(live.id, target, actor, sanction);
+        hub.events.publish({ type: "member.removed", roomId: live.id, code: live.code, userId: target, closeCode: CLOSE_CODES.KICKED, reason: because("Banned by host") });
         return ok();
     }
   }
 
-  private async playback(live: LiveRoom, member: Member, message: Of<"PLAY" | "PAUSE" | "SEEK">): Promise<CommandResult> {
-    if (!member.isHost) return fail("PERMISSION_DENIED", "Only host can control playback");
-    const { command_id: commandId, expected_version: expectedVersion } = message;
+  private async playback(live: LiveRoom, member: Member, message: Of<"PLAY" | "PAUSE" | "SEEK" | "UNDO_SEEK">): Promise<CommandResult> {
+    if (!canControlPlayback(live, member)) return fail("PERMISSION_DENIED", "Only host can control playback");
+    const { command_id: commandId } = message;
+    const expectedVersion = message.type === "UNDO_SEEK" ? undefined : message.expected_version;
     if (commandId !== undefined && !(await this.hub.state.claimCommand(live.id, commandId, COMMAND_ID_TTL_MS))) {
       return ok({ duplicate: true, version: live.playback.version });
     }
+    const actorId = member.user.id;
     let playback;
     try {
-      playback = await this.hub.playback.apply(live.id, message.type, message.time, expectedVersion);
+      playback =
+        message.type === "UNDO_SEEK"
+          ? await this.hub.playback.undoSeek(live.id, actorId)
+          : await this.hub.playback.apply(live.id, message.type, message.time, { actorId, expectedVersion });
     } catch (err) {
       // Not applied: a retry with the same command_id must not be mistaken for a duplicate.
       if (commandId !== undefined) await this.hub.state.releaseCommand(live.id, commandId).catch(() => {});
@@ -151,12 +182,13 @@ export class CommandHandlers {
     }
     if (!playback) {
       if (commandId !== undefined) await this.hub.state.releaseCommand(live.id, commandId);
+      if (message.type === "UNDO_SEEK") return fail("NOTHING_TO_UNDO", "There is no seek to undo");
       const current = await this.hub.playback.load(live.id);
-      this.hub.applyPlayback(live, current);
+      await this.hub.applyPlayback(live, current);
       member.connection.send({ type: "PLAYBACK_STATE", ...snapshotAt(current) });
       return fail("STALE_VERSION", `The playback state is at version ${current.version}, not ${expectedVersion}`);
     }
-    this.hub.applyPlayback(live, playback);
+    await this.hub.applyPlayback(live, playback);
     this.hub.events.publish({ type: "room.playback_changed", roomId: live.id, code: live.code, playback });
     return ok({ version: playback.version });
   }

@@ -6,9 +6,10 @@ import type { RedisClient } from "../redis.js";
 
 export interface RawFanout {
   readonly instanceId: string;
-  publish(roomCode: string, frame: string, except: readonly string[]): void;
+  /** `seq`: the frame's room log position (resumable clients get it). */
+  publish(roomCode: string, frame: string, except: readonly string[], seq?: number): void;
   /** Starts receiving a room's frames from other instances. */
-  join(roomCode: string, deliver: (frame: string, except: ReadonlySet<string>) => void): void;
+  join(roomCode: string, deliver: (frame: string, except: ReadonlySet<string>, seq?: number) => void): void;
   leave(roomCode: string): void;
   close(): Promise<void>;
 }
@@ -17,6 +18,7 @@ interface Envelope {
   origin: string;
   except: string[];
   frame: string;
+  seq?: number | undefined;
 }
 
 export class RedisRawFanout implements RawFanout {
@@ -34,16 +36,16 @@ export class RedisRawFanout implements RawFanout {
     return new RedisRawFanout(instanceId, redis, subscriber, prefix);
   }
 
-  publish(roomCode: string, frame: string, except: readonly string[]): void {
-    const envelope: Envelope = { origin: this.instanceId, except: [...except], frame };
+  publish(roomCode: string, frame: string, except: readonly string[], seq?: number): void {
+    const envelope: Envelope = { origin: this.instanceId, except: [...except], frame, seq };
     this.publisher.sPublish(this.channel(roomCode), JSON.stringify(envelope)).catch(() => {});
   }
 
-  join(roomCode: string, deliver: (frame: string, except: ReadonlySet<string>) => void): void {
+  join(roomCode: string, deliver: (frame: string, except: ReadonlySet<string>, seq?: number) => void): void {
     this.subscriber
       .sSubscribe(this.channel(roomCode), (message) => {
         const envelope = JSON.parse(message) as Envelope;
-        if (envelope.origin !== this.instanceId) deliver(envelope.frame, new Set(envelope.except));
+        if (envelope.origin !== this.instanceId) deliver(envelope.frame, new Set(envelope.except), envelope.seq);
       })
       .catch(() => {});
   }

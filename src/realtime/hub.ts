@@ -4,6 +4,7 @@
  * room lifecycle (LIVE, GRACE, EXPIRED), fans messages out through the transports, and turns
  * room events (delete, expiry, source, chat toggle, playback) into messages and closes.
  */
+import type { Registry } from "prom-client";
 import type { Room } from "../../db/schema.js";
 import type { AuthenticatedUser, AuthService } from "../auth/service.js";
 import { type ChatEntry, ChatService } from "../chat/service.js";
@@ -16,14 +17,32 @@ import { ModerationService } from "../moderation/service.js";
 import { PlaybackService, snapshotAt } from "../playback/service.js";
 import { recordRoomEvent } from "../rooms/audit.js";
 import { findRoomForUser } from "../rooms/codes.js";
-import type { MediaSource, PlaybackSnapshot, RoomEvent, RoomEventBus } from "../rooms/events.js";
+import type { MediaSource, PlaybackSnapshot, PublishedRoomEvent, RoomEventBus } from "../rooms/events.js";
 import { isHost } from "../rooms/permissions.js";
+import { loadCohosts, RoleService, type RoomRoles, rolesOf } from "../rooms/roles.js";
 import type { RealtimeState } from "../state/realtime-state.js";
+import { randomUUID } from "node:crypto";
+import type { RoomLog } from "../state/room-log.js";
 import { CommandHandlers } from "./commands.js";
 import { CLOSE_CODES, type ServerMessage } from "./protocol.js";
 import type { ConnectionGuard } from "./guard.js";
 import { buildRoster } from "./roster.js";
-import { type CommandResult, type Connection, fail, JoinRejected, type Member, type Scope, type Transport } from "./types.js";
+import { SyncTelemetry } from "./sync-telemetry.js";
+import {
+  type CommandResult,
+  type Connection,
+  fail,
+  JoinRejected,
+  type Member,
+  type ResumeRequest,
+  type Scope,
+  type Transport,
+} from "./types.js";
+
+/** How long a logged broadcast waits for its log append before it goes out without a seq. */
+const LOG_APPEND_WAIT_MS = 500;
+/** A resume token lives this long while its connection is open (the window starts at the drop). */
+const SESSION_TOKEN_TTL_MS = 24 * 3600 * 1000;
 
 /** Rooms up to `smallRoom` local members get every roster at once; bigger ones are paced. */
 export const ROSTER_PACING = { smallRoom: 50, msPerMember: 5, maxPauseMs: 5000 } as const;
@@ -48,6 +67,12 @@ export interface HubOptions {
   recoverLiveRooms: boolean;
   /** Socket abuse limits; none when absent. */
   guard?: ConnectionGuard | undefined;
+  /** Resumable sessions: the room log, the resume window and how long a dropped client lingers. */
+  resume?: { log: RoomLog; windowMs: number; lingerMs: number } | undefined;
+  /** How often hosts get ROOM_SYNC (sync telemetry); 5 s when absent. */
+  syncSummaryMs?: number | undefined;
+  /** The app's Prometheus registry, for the sync metrics; not exported when absent. */
+  metrics?: Registry | undefined;
 }
 
 export interface Admission {
@@ -58,6 +83,10 @@ export interface Admission {
   isHost: boolean;
   history: ChatEntry[];
   playback: PlaybackSnapshot;
+  /** Set when the client asked for a resumable session. */
+  resume?: ResumeRequest | undefined;
+  /** The session being resumed (a valid token of this user in this room). */
+  resumeFrom?: { lastSeq: number; connectionId: string } | undefined;
 }
 
 /** What this instance knows about a room that has local connections. */
@@ -76,8 +105,8 @@ export interface LiveRoom {
   roster: {
     dirty: boolean;
     running: boolean;
-    left: ServerMessage[];
-    joined: { message: ServerMessage; except: string }[];
+    left: { message: ServerMessage; key: string }[];
+    joined: { message: ServerMessage; except: string; key: string }[];
     /** Resolved once a roster built after their request has been sent. */
     waiters: (() => void)[];
     /** `cluster` when any pending request came from a change made on this instance. */
@@ -85,8 +114,14 @@ export interface LiveRoom {
     lastSentAt: number;
   };
   lastProgressWrite: number;
-  /** Settles once the room's durable mutes are in the realtime state (see restoreMutes). */
-  mutesRestored: Promise<void>;
+  /** Room broadcasts go out in this order, each after its log append (see broadcast). */
+  sendChain: Promise<void>;
+  /** Co-hosts and what they may do (see rooms/roles.ts). */
+  roles: RoomRoles;
+  /** Set once roles came from an event: a slower initial load must not overwrite them. */
+  rolesFromEvent: boolean;
+  /** Settles once the room's durable mutes are in the realtime state and its roles are loaded. */
+  ready: Promise<void>;
   /** The approved roster rows, briefly reused while many join at once (see roster.ts). */
   rosterRows?: { rows: { id: string; display_name: string }[]; ids: Set<string>; at: number } | undefined;
 }
@@ -95,6 +130,8 @@ export class RoomHub {
   readonly chat: ChatService;
   readonly playback: PlaybackService;
   readonly moderation: ModerationService;
+  readonly roles: RoleService;
+  readonly sync: SyncTelemetry;
   private readonly rooms = new Map<string, LiveRoom>();
   /** connection id → room code, for the connections that entered a room here. */
   private readonly connectionRooms = new Map<string, string>();
@@ -102,6 +139,8 @@ export class RoomHub {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Client frames being handled (a drain lets them finish). */
   private readonly inflight = new Set<Promise<unknown>>();
+  /** Resumable connections that dropped: their leave waits (connection id → the deferred leave). */
+  private readonly lingering = new Map<string, { timer: NodeJS.Timeout; finish: () => Promise<void> }>();
   private draining = false;
 
   /** True once close() has begun: no new connections or frames are taken. */
@@ -118,13 +157,20 @@ export class RoomHub {
     readonly state: RealtimeState,
     readonly events: RoomEventBus,
     private readonly scheduler: GraceScheduler,
-    private readonly lifecycle: RoomLifecycle,
+    readonly lifecycle: RoomLifecycle,
     readonly options: HubOptions,
   ) {
     this.chat = new ChatService(db);
     this.playback = new PlaybackService(db);
     this.moderation = new ModerationService(db);
+    this.roles = new RoleService(db, events);
     this.commands = new CommandHandlers(this);
+    this.sync = new SyncTelemetry(state, {
+      driftThresholdSeconds: options.driftThresholdSeconds,
+      summaryIntervalMs: options.syncSummaryMs ?? 5000,
+      registry: options.metrics,
+      logger: options.logger,
+    });
     this.guard = options.guard;
   }
 
@@ -162,10 +208,13 @@ export class RoomHub {
     this.draining = true;
     await Promise.allSettled([...this.inflight]);
     await this.chat.drain();
+    await Promise.allSettled([...this.rooms.values()].map((live) => live.sendChain));
     const members = [...this.rooms.values()].flatMap((live) => [...live.members.values()]);
     for (const member of members) member.connection.close(CLOSE_CODES.SERVICE_RESTART, "Server restarting");
     await Promise.all(members.map((member) => this.leave(member.connection)));
+    await Promise.all([...this.lingering.keys()].map((id) => this.finishLingering(id)));
     await Promise.allSettled([...this.locks.values()]);
+    this.sync.close();
     this.unsubscribe?.();
     await this.quietly(this.state.close({ forget: true }), "release presence");
     await this.scheduler.close();
@@ -174,7 +223,7 @@ export class RoomHub {
   // ---- admission ----------------------------------------------------------------------
 
   /** The connect checks in the original's order; throws JoinRejected with the close code. */
-  async admit(token: string | null | undefined, rawCode: string, client = "unknown"): Promise<Admission> {
+  async admit(token: string | null | undefined, rawCode: string, client = "unknown", resume?: ResumeRequest): Promise<Admission> {
     if (this.draining) throw new JoinRejected(CLOSE_CODES.SERVICE_RESTART, "SERVICE_UNAVAILABLE", "Server restarting");
     await this.guard?.attempt(client);
     if (!token) throw new JoinRejected(CLOSE_CODES.UNAUTHENTICATED, "AUTH_REQUIRED", "Authentication required");
@@ -194,8 +243,11 @@ export class RoomHub {
       throw new JoinRejected(CLOSE_CODES.ROOM_INACTIVE, "ROOM_INACTIVE", "Room is no longer active");
     }
     if (room.state === "GRACE" && room.grace_ends_at && room.grace_ends_at.getTime() <= Date.now()) {
+      // Grace is over: the room expires, unless its policy hands it to a successor.
       await this.lifecycle.expire(room.id);
-      throw new JoinRejected(CLOSE_CODES.GRACE_EXPIRED, "ROOM_EXPIRED", "Room has expired");
+      const after = await findRoomForUser(this.db, rawCode, user.id);
+      if (after?.room.state !== "LIVE") throw new JoinRejected(CLOSE_CODES.GRACE_EXPIRED, "ROOM_EXPIRED", "Room has expired");
+      Object.assign(room, after.room);
     }
     if (participantStatus !== "APPROVED") {
       throw participantStatus
@@ -207,7 +259,14 @@ export class RoomHub {
       this.chat.history(room.id),
       cached ? Promise.resolve(cached.playback) : this.playback.load(room.id),
     ]);
-    return { client, user, room, isHost: isHost(user, room), history, playback };
+    const log = this.resumeLog();
+    let resumeFrom: Admission["resumeFrom"];
+    if (log && resume?.token) {
+      // The token is used up either way; a valid one of this user in this room resumes.
+      const held = await log.take(resume.token);
+      if (held && held.userId === user.id && held.roomId === room.id) resumeFrom = { lastSeq: resume.lastSeq, connectionId: held.connectionId };
+    }
+    return { client, user, room, isHost: isHost(user, room), history, playback, resume: log ? resume : undefined, resumeFrom };
   }
 
   // ---- join and leave ------------------------------------------------------------------
@@ -230,8 +289,14 @@ export class RoomHub {
     const member: Member = { connection, user, isHost: admission.isHost, release };
     live.members.set(connection.id, member);
     this.connectionRooms.set(connection.id, live.code);
-    connection.send({ type: "CHAT_HISTORY", messages: admission.history });
-    connection.send({ type: "PLAYBACK_STATE", ...snapshotAt(live.playback) });
+    const { resumeFrom } = admission;
+    if (resumeFrom) {
+      // In the room's send order: nothing this instance sends to the room can overtake it.
+      await this.inSendOrder(live, () => this.replay(live, connection, admission, resumeFrom.lastSeq));
+    } else {
+      connection.send({ type: "CHAT_HISTORY", messages: admission.history });
+      connection.send({ type: "PLAYBACK_STATE", ...snapshotAt(live.playback) });
+    }
 
     const { firstForUser, hostReturned, graceEndsAt } = await this.withRoomLock(room.id, async () => {
       const { firstForUser } = await this.state.connect(room.id, room.host_id, user.id, connection.id);
@@ -251,11 +316,17 @@ export class RoomHub {
       }
       return { firstForUser, hostReturned, graceEndsAt };
     });
-    await live.mutesRestored;
+    // The session this one resumes may still linger here: it leaves now, unseen (no USER_LEFT).
+    if (resumeFrom) await this.finishLingering(resumeFrom.connectionId);
+    await live.ready;
     if (!live.members.has(connection.id)) return; // left (or was closed) meanwhile
-    if (hostReturned) this.broadcast(live, { type: "HOST_RECONNECTED" }, connection.id);
+    if (hostReturned) void this.broadcast(live, { type: "HOST_RECONNECTED" }, connection.id, "cluster", randomUUID());
     if (firstForUser) {
-      live.roster.joined.push({ message: { type: "USER_JOINED", user: user.display_name, user_id: user.id }, except: connection.id });
+      live.roster.joined.push({
+        message: { type: "USER_JOINED", user: user.display_name, user_id: user.id },
+        except: connection.id,
+        key: randomUUID(),
+      });
     }
     if (live.members.size > ROSTER_PACING.smallRoom) {
       // Big room: the joiner gets its roster now; everyone else's is paced (see refreshRoster).
@@ -264,29 +335,96 @@ export class RoomHub {
     } else {
       await this.refreshRoster(live);
     }
-    if (graceEndsAt) {
+    if (graceEndsAt && !resumeFrom) {
       // Flaw fixed: a newcomer during grace is told the host is away.
       const seconds = Math.max(0, Math.ceil((graceEndsAt.getTime() - Date.now()) / 1000));
       connection.send({ type: "HOST_DISCONNECTED", grace_seconds: seconds, grace_ends_at: graceEndsAt.toISOString() });
     }
+    if (admission.resume) await this.inSendOrder(live, () => this.issueSession(live, member));
   }
 
-  /** Runs the leave sequence for an admitted connection; a no-op for any other. Never rejects. */
-  async leave(connection: Connection): Promise<void> {
+  /**
+   * A resumed session gets the logged room messages it missed, in order, each with its seq; when
+   * the log no longer has them all, the full join snapshot instead.
+   */
+  private async replay(live: LiveRoom, connection: Connection, admission: Admission, lastSeq: number): Promise<void> {
+    const entries = await this.resumeLog()!.since(live.id, lastSeq).catch(() => null);
+    if (!entries) {
+      connection.send({ type: "CHAT_HISTORY", messages: admission.history });
+      connection.send({ type: "PLAYBACK_STATE", ...snapshotAt(live.playback) });
+      return;
+    }
+    connection.send({ type: "RESUMED", missed: entries.length, from_seq: lastSeq });
+    for (const entry of entries) connection.sendEncoded(entry.json, entry.seq);
+  }
+
+  /** Tells a resumable connection its resume token and log position (a new token each join). */
+  private async issueSession(live: LiveRoom, member: Member): Promise<void> {
+    const resume = this.options.resume!;
     try {
-      await this.runLeave(connection);
+      const hold = { userId: member.user.id, roomId: live.id, connectionId: member.connection.id };
+      // Valid while connected (a day at most); the resume window starts when the connection drops.
+      const [token, seq] = await Promise.all([resume.log.issue(hold, Math.max(resume.windowMs, SESSION_TOKEN_TTL_MS)), resume.log.head(live.id)]);
+      member.resumeToken = token;
+      member.connection.send({ type: "SESSION", resume_token: member.resumeToken, resume_window_seconds: resume.windowMs / 1000, seq });
+    } catch (err) {
+      this.options.logger.warn({ err, room: live.code }, "could not issue a resume token");
+    }
+  }
+
+  /**
+   * Runs the leave sequence for an admitted connection; a no-op for any other. Never rejects.
+   * `dropped`: the connection was lost rather than closed (network, reload). A resumable one then
+   * stays present for the linger time, so a quick resume shows no USER_LEFT / USER_JOINED.
+   */
+  async leave(connection: Connection, options: { dropped?: boolean } = {}): Promise<void> {
+    try {
+      await this.runLeave(connection, options.dropped ?? false);
     } catch (err) {
       this.options.logger.error({ err, connection: connection.id }, "leave failed");
     }
   }
 
-  private async runLeave(connection: Connection): Promise<void> {
+  private async runLeave(connection: Connection, dropped: boolean): Promise<void> {
     const live = this.findRoomOf(connection.id);
     const member = live?.members.get(connection.id);
     this.connectionRooms.delete(connection.id);
     if (!live || !member) return;
     live.members.delete(connection.id);
     member.release?.();
+    const resume = this.options.resume;
+    if (member.resumeToken && resume) {
+      if (dropped && resume.windowMs > 0 && !this.draining && !live.closed) {
+        // The resume window starts now; presence holds for the linger time.
+        await resume.log.hold(member.resumeToken, resume.windowMs).catch(() => {});
+        if (resume.lingerMs > 0) {
+          const finish = () => this.presenceLeave(live, member, connection);
+          const timer = setTimeout(() => void this.finishLingering(connection.id), resume.lingerMs);
+          this.lingering.set(connection.id, { timer, finish });
+          return;
+        }
+      } else {
+        await resume.log.drop(member.resumeToken).catch(() => {});
+      }
+    }
+    await this.presenceLeave(live, member, connection);
+  }
+
+  /** Ends a lingering connection's presence now (its resume arrived, its time ran out, or a drain). */
+  private async finishLingering(connectionId: string): Promise<void> {
+    const lingering = this.lingering.get(connectionId);
+    if (!lingering) return;
+    this.lingering.delete(connectionId);
+    clearTimeout(lingering.timer);
+    try {
+      await lingering.finish();
+    } catch (err) {
+      this.options.logger.error({ err, connection: connectionId }, "leave failed");
+    }
+  }
+
+  /** The presence half of a leave: presence, grace for a host, USER_LEFT, a fresh roster. */
+  private async presenceLeave(live: LiveRoom, member: Member, connection: Connection): Promise<void> {
     const { user } = member;
     const { lastForUser, graceEndsAt } = await this.withRoomLock(live.id, async () => {
       const { lastForUser } = await this.state.disconnect(live.id, user.id, connection.id);
@@ -298,13 +436,15 @@ export class RoomHub {
       if (graceEndsAt) {
         // A host tab opened meanwhile has no use for "the host is away".
         const hostTabs = [...live.members.values()].filter((m) => m.user.id === user.id).map((m) => m.connection.id);
-        this.broadcast(
+        void this.broadcast(
           live,
           { type: "HOST_DISCONNECTED", grace_seconds: this.options.graceSeconds, grace_ends_at: graceEndsAt.toISOString() },
           hostTabs,
+          "cluster",
+          randomUUID(),
         );
       } else if (lastForUser && !member.isHost) {
-        live.roster.left.push({ type: "USER_LEFT", user: user.display_name, user_id: user.id });
+        live.roster.left.push({ message: { type: "USER_LEFT", user: user.display_name, user_id: user.id }, key: randomUUID() });
       }
       // Even with nobody left here: the room's other instances still need the news.
       void this.refreshRoster(live);
@@ -319,6 +459,7 @@ export class RoomHub {
     if (!live || !member) return Promise.resolve({ ok: false, error: { code: "NOT_A_PARTICIPANT", message: "Not in a room" } });
     if (this.draining) return Promise.resolve(fail("SERVICE_UNAVAILABLE", "Server restarting, please reconnect"));
     const work = this.commands.run(live, member, frame).catch((err: unknown): CommandResult => {
+      if (isAppError(err)) return fail(err.code, err.message);
       if (isDependencyDown(err)) {
         this.options.logger.warn({ err, connection: connection.id }, "message refused: a dependency is unavailable");
         return fail("SERVICE_UNAVAILABLE", "Temporarily unavailable, please retry");
@@ -333,10 +474,54 @@ export class RoomHub {
 
   // ---- fan-out --------------------------------------------------------------------------
 
-  /** Sends to the room on every instance (`cluster`, the default) or only on this one. */
-  broadcast(live: Pick<LiveRoom, "code">, message: ServerMessage, exceptIds?: string | Iterable<string>, scope: Scope = "cluster"): void {
+  /**
+   * Sends to the room on every instance (`cluster`, the default) or only on this one. A message
+   * with a `logKey` is first appended to the room log (once per key, whichever instances append
+   * it) and goes out with its seq. A room's broadcasts leave in call order; the promise settles
+   * once this one has.
+   */
+  broadcast(
+    live: LiveRoom,
+    message: ServerMessage,
+    exceptIds?: string | Iterable<string>,
+    scope: Scope = "cluster",
+    logKey?: string,
+  ): Promise<void> {
     const except = exceptIds === undefined ? undefined : new Set(typeof exceptIds === "string" ? [exceptIds] : exceptIds);
-    for (const transport of this.transports) transport.broadcast(live.code, message, except, scope);
+    const log = logKey === undefined ? undefined : this.resumeLog();
+    // The append starts now (appends of a room pipeline in order); only the send waits for it, and
+    // not for long: a slow or unreachable log must not hold the room's messages back.
+    const appended = log ? this.appendBounded(live, log, logKey!, message) : undefined;
+    return this.inSendOrder(live, async () => {
+      const seq = appended ? await appended : undefined;
+      for (const transport of this.transports) transport.broadcast(live.code, message, except, scope, seq);
+    });
+  }
+
+  /** The message's seq, or undefined when the log failed or took longer than LOG_APPEND_WAIT_MS. */
+  private appendBounded(live: LiveRoom, log: RoomLog, key: string, message: ServerMessage): Promise<number | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), LOG_APPEND_WAIT_MS);
+    });
+    const append = log.append(live.id, key, JSON.stringify(message)).catch((err: unknown) => {
+      // Delivered all the same, without a seq; a client resuming across it gets a full re-join.
+      this.options.logger.warn({ err, room: live.code }, "room log append failed");
+      return undefined;
+    });
+    return Promise.race([append, late]).finally(() => clearTimeout(timer));
+  }
+
+  /** Runs `step` after the room's earlier broadcasts (and replays) have gone out. */
+  private inSendOrder(live: LiveRoom, step: () => Promise<void>): Promise<void> {
+    const run = live.sendChain.then(step).catch((err: unknown) => this.options.logger.error({ err, room: live.code }, "room send failed"));
+    live.sendChain = run;
+    return run;
+  }
+
+  private resumeLog(): RoomLog | undefined {
+    const resume = this.options.resume;
+    return resume && resume.windowMs > 0 ? resume.log : undefined;
   }
 
   /**
@@ -345,10 +530,10 @@ export class RoomHub {
    * SYNC_CHECK already sees the new state); the others when the room event reaches them. Older
    * or repeated versions are ignored, so each instance sends each version once.
    */
-  applyPlayback(live: LiveRoom, playback: PlaybackSnapshot): void {
-    if (playback.version <= live.playback.version) return;
+  applyPlayback(live: LiveRoom, playback: PlaybackSnapshot): Promise<void> {
+    if (playback.version <= live.playback.version) return Promise.resolve();
     live.playback = playback;
-    this.broadcast(live, { type: "PLAYBACK_STATE", ...playback }, undefined, "local");
+    return this.broadcast(live, { type: "PLAYBACK_STATE", ...playback }, undefined, "local", `playback:${playback.version}`);
   }
 
   /** Closes every local connection of a user in a room (kick, ban). */
@@ -384,9 +569,9 @@ export class RoomHub {
           live.roster.scope = "local";
           try {
             const roster = await buildRoster(this.db, this.state, live, undefined, true);
-            for (const message of left) this.broadcast(live, message, undefined, scope);
-            this.broadcast(live, roster, undefined, scope);
-            for (const { message, except } of joined) this.broadcast(live, message, except, scope);
+            for (const { message, key } of left) void this.broadcast(live, message, undefined, scope, key);
+            void this.broadcast(live, roster, undefined, scope);
+            for (const { message, except, key } of joined) void this.broadcast(live, message, except, scope, key);
             live.roster.lastSentAt = Date.now();
           } catch {
             // The database hiccuped: the next join or leave sends a fresh roster.
@@ -405,7 +590,7 @@ export class RoomHub {
 
   // ---- lifecycle -----------------------------------------------------------------------
 
-  private onRoomEvent(event: RoomEvent): void {
+  private onRoomEvent(event: PublishedRoomEvent): void {
     if (event.type === "sessions.revoked") {
       const revoked = new Set(event.sessionIds);
       for (const room of this.rooms.values()) {
@@ -425,13 +610,16 @@ export class RoomHub {
         if (!live || live.closed) return; // (a repeated announcement: the sockets are closing)
         live.closed = true;
         const deleted = event.type === "room.deleted";
-        this.broadcast(live, deleted ? { type: "ROOM_DELETED" } : { type: "ROOM_EXPIRED" }, undefined, "local");
-        for (const member of [...live.members.values()]) {
-          member.connection.close(
-            deleted ? CLOSE_CODES.ROOM_INACTIVE : CLOSE_CODES.GRACE_EXPIRED,
-            deleted ? "Room deleted" : "Room expired",
-          );
-        }
+        // After the room's last messages: then every socket closes.
+        void this.broadcast(live, deleted ? { type: "ROOM_DELETED" } : { type: "ROOM_EXPIRED" }, undefined, "local").then(() => {
+          for (const member of [...live.members.values()]) {
+            member.connection.close(
+              deleted ? CLOSE_CODES.ROOM_INACTIVE : CLOSE_CODES.GRACE_EXPIRED,
+              deleted ? "Room deleted" : "Room expired",
+            );
+          }
+        });
+        if (this.options.resume) void this.quietly(this.options.resume.log.clearRoom(event.roomId), "clear room log");
         return;
       }
       case "room.chat_toggled":
@@ -439,20 +627,54 @@ export class RoomHub {
         if (!live) return;
         if (event.type === "room.chat_toggled") live.chatEnabled = event.enabled;
         else live.slowModeSeconds = event.seconds;
-        this.broadcast(live, { type: "CHAT_STATUS", enabled: live.chatEnabled, slow_mode_seconds: live.slowModeSeconds }, undefined, "local");
+        void this.broadcast(
+          live,
+          { type: "CHAT_STATUS", enabled: live.chatEnabled, slow_mode_seconds: live.slowModeSeconds },
+          undefined,
+          "local",
+          `event:${event.eventId}`,
+        );
         return;
       case "room.source_changed":
         if (!live) return;
         live.media = event.source;
         live.playback = event.playback;
-        this.broadcast(live, { type: "SOURCE_CHANGED", ...event.source }, undefined, "local");
-        this.broadcast(live, { type: "PLAYBACK_STATE", ...event.playback }, undefined, "local");
+        void this.broadcast(live, { type: "SOURCE_CHANGED", ...event.source }, undefined, "local", `event:${event.eventId}`);
+        void this.broadcast(live, { type: "PLAYBACK_STATE", ...event.playback }, undefined, "local", `playback:${event.playback.version}`);
         return;
       case "room.playback_changed":
-        if (live) this.applyPlayback(live, event.playback);
+        if (live) void this.applyPlayback(live, event.playback);
         return;
       case "member.removed":
         if (live) this.removeUser(live, event.userId, event.closeCode, event.reason);
+        return;
+      case "room.roles_changed":
+        if (!live) return;
+        live.roles = event.roles;
+        live.rolesFromEvent = true;
+        void this.broadcast(live, { type: "COHOSTS_CHANGED", ...event.roles }, undefined, "local", `event:${event.eventId}`);
+        void this.refreshRoster(live, "local");
+        return;
+      case "room.host_changed":
+        if (!live) return;
+        live.hostId = event.hostId;
+        live.roles = { ...live.roles, cohosts: live.roles.cohosts.filter((id) => id !== event.hostId) };
+        for (const member of live.members.values()) member.isHost = isHost(member.user, { host_id: event.hostId });
+        void this.broadcast(
+          live,
+          {
+            type: "HOST_CHANGED",
+            host_id: event.hostId,
+            host: event.hostName,
+            previous_host_id: event.previousHostId,
+            reason: event.reason,
+            reclaim_until: event.reclaimUntil,
+          },
+          undefined,
+          "local",
+          `event:${event.eventId}`,
+        );
+        void this.refreshRoster(live, "local");
         return;
       case "participant.approved":
       case "participant.rejected":
@@ -461,9 +683,15 @@ export class RoomHub {
       case "member.left":
         if (!live) return;
         if (event.graceEndsAt) {
-          this.broadcast(live, { type: "HOST_DISCONNECTED", grace_seconds: this.options.graceSeconds, grace_ends_at: event.graceEndsAt }, undefined, "local");
+          void this.broadcast(
+            live,
+            { type: "HOST_DISCONNECTED", grace_seconds: this.options.graceSeconds, grace_ends_at: event.graceEndsAt },
+            undefined,
+            "local",
+            `event:${event.eventId}`,
+          );
         } else {
-          live.roster.left.push({ type: "USER_LEFT", user: event.displayName, user_id: event.userId });
+          live.roster.left.push({ message: { type: "USER_LEFT", user: event.displayName, user_id: event.userId }, key: `event:${event.eventId}` });
         }
         void this.refreshRoster(live, "local");
         return;
@@ -502,29 +730,44 @@ export class RoomHub {
         closed: false,
         roster: { dirty: false, running: false, left: [], joined: [], waiters: [], scope: "local", lastSentAt: 0 },
         lastProgressWrite: 0,
-        mutesRestored: Promise.resolve(),
+        sendChain: Promise.resolve(),
+        roles: rolesOf(room, []),
+        rolesFromEvent: false,
+        ready: Promise.resolve(),
       };
       this.rooms.set(room.code, live);
-      live.mutesRestored = this.restoreMutes(live);
+      this.sync.watch(live);
+      live.ready = Promise.all([this.restoreMutes(live), this.loadRoles(live)]).then(() => {});
     }
     return live;
   }
 
   /**
-   * Copies the room's durable mutes into the realtime state. The state is only a copy: the
-   * embedded process forgets it on restart, and a Redis without persistence on its restart.
+   * Copies the room's durable mutes (those in force, with their expiry) into the realtime
+   * state. The state is only a copy: the embedded process forgets it on restart, and a Redis
+   * without persistence on its restart.
    */
   private async restoreMutes(live: LiveRoom): Promise<void> {
     try {
-      for (const userId of await this.moderation.mutedUsers(live.id)) await this.state.setMuted(live.id, userId, true);
+      for (const { userId, until } of await this.moderation.mutedUsers(live.id)) await this.state.setMuted(live.id, userId, true, until);
     } catch (err) {
       this.options.logger.error({ err, room: live.code }, "restoring mutes failed");
+    }
+  }
+
+  private async loadRoles(live: LiveRoom): Promise<void> {
+    try {
+      const cohosts = await loadCohosts(this.db, live.id);
+      if (!live.rolesFromEvent) live.roles = { ...live.roles, cohosts };
+    } catch (err) {
+      this.options.logger.error({ err, room: live.code }, "loading co-hosts failed");
     }
   }
 
   private dropRoom(live: LiveRoom): void {
     if (this.rooms.get(live.code) !== live) return;
     this.rooms.delete(live.code);
+    this.sync.unwatch(live);
     for (const transport of this.transports) transport.releaseRoom?.(live.code);
   }
 

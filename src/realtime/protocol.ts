@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { ErrorCode } from "../errors.js";
+import { SUCCESSION_POLICIES } from "../../db/schema.js";
 import { mediaSourceFields } from "../rooms/events.js";
 
 /** Close codes (raw WebSocket close frames; `err.data.code` / CLOSE events on Socket.IO). */
@@ -34,6 +35,21 @@ const userId = z.uuid("user_id must be a valid UUID");
 
 // ---- client → server -------------------------------------------------------------------
 
+/** The longest timed mute or ban (longer ones are given without a duration: until lifted). */
+export const SANCTION_MAX_SECONDS = 30 * 24 * 3600;
+/** The moderator's reason (kick, mute, ban): shown to the room and kept in the timeline. */
+const reason = z.string().trim().max(200, "reason must be at most 200 characters").nullish();
+const durationSeconds = z
+  .number()
+  .int("duration_seconds must be a whole number")
+  .min(1, "duration_seconds must be at least 1")
+  .max(SANCTION_MAX_SECONDS, `duration_seconds must be at most ${SANCTION_MAX_SECONDS} (30 days)`)
+  .nullish();
+
+const commandId = z
+  .string()
+  .regex(/^[\w.:-]{1,64}$/, "command_id must be 1-64 letters, digits, or . _ : -")
+  .optional();
 /**
  * PLAY / PAUSE / SEEK. Added, optional: `command_id` makes a resent command a no-op (acked with
  * `duplicate: true`); `expected_version` refuses a command based on a stale state (ERROR
@@ -41,23 +57,26 @@ const userId = z.uuid("user_id must be a valid UUID");
  */
 const playbackCommand = z.object({
   time: seconds,
-  command_id: z
-    .string()
-    .regex(/^[\w.:-]{1,64}$/, "command_id must be 1-64 letters, digits, or . _ : -")
-    .optional(),
+  command_id: commandId,
   expected_version: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
 export const clientMessages = {
   CHAT_MESSAGE: z.object({ message: z.string({ error: "message must be a string" }).max(10_000) }),
-  MUTE_USER: z.object({ user_id: userId }),
+  /** `reason` and `duration_seconds` added, optional (a timed mute ends by itself). */
+  MUTE_USER: z.object({ user_id: userId, reason, duration_seconds: durationSeconds }),
   UNMUTE_USER: z.object({ user_id: userId }),
-  KICK_USER: z.object({ user_id: userId }),
-  BAN_USER: z.object({ user_id: userId }),
+  KICK_USER: z.object({ user_id: userId, reason }),
+  BAN_USER: z.object({ user_id: userId, reason, duration_seconds: durationSeconds }),
   UNBAN_USER: z.object({ user_id: userId }),
   PLAY: playbackCommand,
   PAUSE: playbackCommand,
   SEEK: playbackCommand,
+  /**
+   * Added: back to where the latest seek not yet undone started, play state kept (a second
+   * undo takes the seek before); ERROR NOTHING_TO_UNDO when there is none.
+   */
+  UNDO_SEEK: z.object({ command_id: commandId }),
   PLAYER_EVENT: z.object({
     data: z.object({
       event: z.string().max(40),
@@ -66,8 +85,14 @@ export const clientMessages = {
       progress: z.number().min(0).max(100).optional(),
     }),
   }),
+  /** Added: the host names (`cohost: true`) or un-names a co-host. */
+  SET_COHOST: z.object({ user_id: userId, cohost: z.boolean({ error: "cohost must be true or false" }) }),
+  /** Added: the host who lost the room to succession takes it back (within the reclaim window). */
+  RECLAIM_HOST: z.object({}),
   SYNC_CHECK: z.object({ client_time: seconds }),
   TIME_SYNC: z.object({ client_ts: z.number() }),
+  /** Added: sync telemetry, every few seconds (see realtime/sync-telemetry.ts). */
+  SYNC_REPORT: z.object({ position: seconds, rtt_ms: z.number().min(0).max(60_000), buffering: z.boolean() }),
 } as const;
 
 export type ClientMessageType = keyof typeof clientMessages;
@@ -80,7 +105,7 @@ export const isClientMessageType = (type: unknown): type is ClientMessageType =>
 
 // ---- server → client -------------------------------------------------------------------
 
-const member = z.object({ id: z.uuid(), display_name: z.string(), is_host: z.boolean(), online: z.boolean() });
+const member = z.object({ id: z.uuid(), display_name: z.string(), is_host: z.boolean(), is_cohost: z.boolean(), online: z.boolean() });
 const playbackFields = {
   is_playing: z.boolean(),
   time: z.number(),
@@ -116,9 +141,60 @@ export const serverMessages = {
   SYNC_CORRECTION: z.object(playbackFields),
   TIME_SYNC: z.object({ client_ts: z.number(), server_ts: z.number() }),
   SOURCE_CHANGED: z.object(mediaSourceFields),
-  USER_MUTED: z.object({ user_id: z.uuid(), muted: z.boolean() }),
+  /** `until` (ISO time, null = until lifted) and `reason` only when the mute had a duration or a reason. */
+  USER_MUTED: z.object({ user_id: z.uuid(), muted: z.boolean(), until: z.string().nullable().optional(), reason: z.string().nullable().optional() }),
+  /** Added: co-hosts or what they may do changed; the whole new state. */
+  COHOSTS_CHANGED: z.object({
+    cohosts: z.array(z.uuid()),
+    succession: z.enum(SUCCESSION_POLICIES),
+    cohosts_control_playback: z.boolean(),
+    cohosts_moderate: z.boolean(),
+  }),
+  /**
+   * Added: the room has a new host. `succession`: the host's grace ran out and the longest-present
+   * co-host (or viewer, per the room's policy) took over; the previous host may reclaim until
+   * `reclaim_until`. `reclaimed`: the previous host took the room back.
+   */
+  HOST_CHANGED: z.object({
+    host_id: z.uuid(),
+    host: z.string(),
+    previous_host_id: z.uuid(),
+    reason: z.enum(["succession", "reclaimed"]),
+    reclaim_until: z.string().nullable(),
+  }),
+  /**
+   * Added, to clients that asked for a resumable session (`resume=1`, or a resume token): sent
+   * after the join. `seq` is the room's log position; every logged room message carries its own
+   * `seq` to such clients. Reconnect within `resume_window_seconds` with the token and the highest
+   * `seq` seen to get what was missed instead of a full re-join.
+   */
+  SESSION: z.object({ resume_token: z.string(), resume_window_seconds: z.number().int(), seq: z.number().int() }),
+  /**
+   * Added: the session resumed. The `missed` logged messages follow, in order, each with its
+   * `seq`, then a fresh ROOM_PARTICIPANTS and a new SESSION (no CHAT_HISTORY, no snapshot).
+   */
+  RESUMED: z.object({ missed: z.number().int(), from_seq: z.number().int() }),
   ROOM_DELETED: z.object({}),
   ROOM_EXPIRED: z.object({}),
+  /** Added: the room's sync quality, to the host only (drifts in seconds; negative = behind). */
+  ROOM_SYNC: z.object({
+    reporting: z.number().int(),
+    drift_p50: z.number(),
+    drift_p95: z.number(),
+    corrections: z.number().int(),
+    buffering: z.number().int(),
+    viewers: z.array(
+      z.object({
+        user_id: z.uuid(),
+        display_name: z.string(),
+        drift: z.number(),
+        rtt_ms: z.number(),
+        buffering: z.boolean(),
+        behind: z.boolean(),
+      }),
+    ),
+    server_time: z.number(),
+  }),
   ERROR: z.object({ code: z.string(), message: z.string() }),
   CLOSE: z.object({ code: z.number().int(), reason: z.string() }),
 } as const;

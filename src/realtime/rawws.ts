@@ -12,7 +12,16 @@ import { clientAddress } from "./guard.js";
 import { originAllowed } from "./origins.js";
 import type { RawFanout } from "./fanout.js";
 import { CLOSE_CODES, MAX_FRAME_BYTES, type ServerMessage } from "./protocol.js";
-import { type Connection, InvalidFrame, JoinRejected, SLOW_CONSUMER_CUT_MS, type Transport } from "./types.js";
+import {
+  type Connection,
+  InvalidFrame,
+  JoinRejected,
+  type ResumeRequest,
+  resumeRequest,
+  SLOW_CONSUMER_CUT_MS,
+  type Transport,
+  withSeq,
+} from "./types.js";
 
 const PATH = /^\/ws(?:\/v1)?\/room\/([^/]{1,32})\/?$/;
 const HEARTBEAT_MS = 30_000;
@@ -25,10 +34,15 @@ class RawConnection implements Connection {
   constructor(
     readonly socket: WebSocket,
     private readonly sendBufferBytes: number,
+    readonly resumable: boolean,
   ) {}
 
-  send(message: ServerMessage): void {
-    this.sendFrame(JSON.stringify(message));
+  send(message: ServerMessage, seq?: number): void {
+    this.sendEncoded(JSON.stringify(message), seq);
+  }
+
+  sendEncoded(json: string, seq?: number): void {
+    this.sendFrame(this.resumable ? withSeq(json, seq) : json);
   }
 
   /**
@@ -49,9 +63,20 @@ class RawConnection implements Connection {
 
   close(code: number, reason: string): void {
     if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
-      this.socket.close(code, reason);
+      this.socket.close(code, closeReason(reason));
     }
   }
+}
+
+/** A close frame's reason holds at most 123 UTF-8 bytes (RFC 6455): longer ones are cut, with "…". */
+export function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let cut = "";
+  for (const char of reason) {
+    if (Buffer.byteLength(cut + char) > 120) break;
+    cut += char;
+  }
+  return `${cut}…`;
 }
 
 export interface RawTransport extends Transport {
@@ -83,13 +108,14 @@ export function attachRawWebSocket(
     if (!originAllowed(req.headers.origin, options.allowedOrigins)) return refuse(socket, 403, "Forbidden");
     const token = url.searchParams.get("token");
     const client = clientAddress(req.headers, req.socket.remoteAddress, options.trustProxy ?? false);
-    wss.handleUpgrade(req, socket, head, (ws) => void accept(ws, match[1]!, token, client));
+    const resume = resumeRequest(url.searchParams.get("resume"), url.searchParams.get("resume_token"), url.searchParams.get("last_seq"));
+    wss.handleUpgrade(req, socket, head, (ws) => void accept(ws, match[1]!, token, client, resume));
   });
 
-  async function accept(ws: WebSocket, code: string, token: string | null, client: string): Promise<boolean> {
-    const connection = new RawConnection(ws, options.sendBufferBytes);
+  async function accept(ws: WebSocket, code: string, token: string | null, client: string, resume: ResumeRequest | undefined): Promise<boolean> {
+    const connection = new RawConnection(ws, options.sendBufferBytes, resume !== undefined);
     // Frames that arrive during admission wait for it; then they run one at a time, in order.
-    const ready = admitAndEnter(connection, code, token, client);
+    const ready = admitAndEnter(connection, code, token, client, resume);
     let chain: Promise<boolean> = ready;
     ws.on("message", (data: RawData, isBinary: boolean) => {
       chain = chain.then((admitted) => (admitted ? process(connection, data, isBinary).then(() => true) : false));
@@ -101,11 +127,17 @@ export function attachRawWebSocket(
     return ready;
   }
 
-  async function admitAndEnter(connection: RawConnection, code: string, token: string | null, client: string): Promise<boolean> {
+  async function admitAndEnter(
+    connection: RawConnection,
+    code: string,
+    token: string | null,
+    client: string,
+    resume: ResumeRequest | undefined,
+  ): Promise<boolean> {
     const ws = connection.socket;
     let admission;
     try {
-      admission = await hub.admit(token, code, client);
+      admission = await hub.admit(token, code, client, resume);
     } catch (err) {
       const rejection = err instanceof JoinRejected ? err : new JoinRejected(1011, "INTERNAL_ERROR", "Internal error");
       connection.close(rejection.closeCode, rejection.message);
@@ -116,17 +148,18 @@ export function attachRawWebSocket(
     let members = rooms.get(roomCode);
     if (!members) {
       rooms.set(roomCode, (members = new Map()));
-      fanout?.join(roomCode, (frame, except) => deliver(roomCode, frame, except));
+      fanout?.join(roomCode, (frame, except, seq) => deliver(roomCode, frame, except, seq));
     }
     members.set(connection.id, connection);
-    ws.on("close", () => {
+    ws.on("close", (closeCode: number) => {
       const current = rooms.get(roomCode);
       current?.delete(connection.id);
       if (current?.size === 0) {
         rooms.delete(roomCode);
         fanout?.leave(roomCode);
       }
-      void hub.leave(connection);
+      // 1001 (page unload, reload) and 1006 (the connection was lost) may come back; 1000 said goodbye.
+      void hub.leave(connection, { dropped: closeCode === 1001 || closeCode === 1006 });
     });
     try {
       await hub.enter(connection, admission);
@@ -166,21 +199,27 @@ export function attachRawWebSocket(
     }
   }, HEARTBEAT_MS).unref();
 
-  /** Encodes the frame once: the members' sockets then write the same bytes. */
-  function deliver(roomCode: string, text: string, except?: ReadonlySet<string>): void {
+  /**
+   * Encodes the frame once (twice for a logged message: resumable clients get its seq): the
+   * members' sockets then write the same bytes.
+   */
+  function deliver(roomCode: string, text: string, except?: ReadonlySet<string>, seq?: number): void {
     const members = rooms.get(roomCode);
     if (!members) return;
     const frame = Buffer.from(text);
+    let sequenced: Buffer | undefined;
     for (const connection of members.values()) {
-      if (!except?.has(connection.id)) connection.sendFrame(frame);
+      if (except?.has(connection.id)) continue;
+      if (connection.resumable && seq !== undefined) connection.sendFrame((sequenced ??= Buffer.from(withSeq(text, seq))));
+      else connection.sendFrame(frame);
     }
   }
 
   return {
-    broadcast(roomCode, message, except, scope = "cluster") {
+    broadcast(roomCode, message, except, scope = "cluster", seq) {
       const frame = JSON.stringify(message);
-      deliver(roomCode, frame, except);
-      if (scope === "cluster" && fanout) fanout.publish(roomCode, frame, except ? [...except] : []);
+      deliver(roomCode, frame, except, seq);
+      if (scope === "cluster" && fanout) fanout.publish(roomCode, frame, except ? [...except] : [], seq);
     },
     close() {
       clearInterval(heartbeat);

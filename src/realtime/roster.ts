@@ -15,6 +15,7 @@ interface RosterRows {
 export interface RosterRoom {
   id: string;
   hostId: string;
+  roles: { cohosts: readonly string[] };
   rosterRows?: RosterRows | undefined;
 }
 
@@ -40,6 +41,7 @@ export async function buildRoster(
     id: r.id,
     display_name: r.display_name,
     is_host: r.id === room.hostId,
+    is_cohost: room.roles.cohosts.includes(r.id),
     online: online.has(r.id),
   }));
   return {

@@ -8,13 +8,26 @@ import type { Admission, RoomHub } from "./hub.js";
 import { clientAddress } from "./guard.js";
 import { originAllowed } from "./origins.js";
 import { type Ack, type ClientToServerEvents, CLOSE_CODES, type ServerMessage, type ServerToClientEvents } from "./protocol.js";
-import { type CommandResult, type Connection, InvalidFrame, JoinRejected, SLOW_CONSUMER_CUT_MS, type Transport } from "./types.js";
+import {
+  type CommandResult,
+  type Connection,
+  InvalidFrame,
+  JoinRejected,
+  resumeRequest,
+  SLOW_CONSUMER_CUT_MS,
+  type Transport,
+} from "./types.js";
 
 export const SOCKET_IO_PATH = "/socket.io/";
 const namespaceOf = (roomCode: string) => `/room/${roomCode}`;
+/** Disconnect reasons of a lost connection (the client did not say goodbye). */
+const DROPPED = new Set(["transport close", "transport error", "ping timeout"]);
 const ROOM_NAMESPACE = /^\/room\/[^/]{1,32}$/;
 /** On shutdown, how long the last packets may take to reach the clients. */
 const FINAL_FLUSH_MS = 2000;
+
+/** The Socket.IO room of a namespace's resumable sockets (they get logged messages with their seq). */
+const RESUMABLE = "~resumable";
 
 interface SocketData {
   admission: Admission;
@@ -27,14 +40,23 @@ type EngineSocket = RoomSocket["conn"];
 class SocketIoConnection implements Connection {
   readonly transport = "socket.io" as const;
 
-  constructor(private readonly socket: RoomSocket) {}
+  constructor(
+    private readonly socket: RoomSocket,
+    readonly resumable: boolean,
+  ) {
+    if (resumable) void socket.join(RESUMABLE);
+  }
 
   get id(): string {
     return this.socket.id;
   }
 
-  send(message: ServerMessage): void {
-    (this.socket.emit as (event: string, payload: unknown) => boolean)(message.type, message);
+  send(message: ServerMessage, seq?: number): void {
+    (this.socket.emit as (event: string, payload: unknown) => boolean)(message.type, this.resumable && seq !== undefined ? { ...message, seq } : message);
+  }
+
+  sendEncoded(json: string, seq: number): void {
+    this.send(JSON.parse(json) as ServerMessage, seq);
   }
 
   close(code: number, reason: string): void {
@@ -137,12 +159,13 @@ export function attachSocketIo(
       socket.conn.off("close", admitted);
     };
     socket.conn.once("close", admitted);
-    const auth = socket.handshake.auth as { token?: unknown };
+    const auth = socket.handshake.auth as { token?: unknown; resume?: unknown; resume_token?: unknown; last_seq?: unknown };
+    const resume = resumeRequest(auth?.resume, auth?.resume_token, auth?.last_seq);
     const query = socket.handshake.query.token;
     const token = typeof auth?.token === "string" ? auth.token : typeof query === "string" ? query : null;
     try {
       const client = clientAddress(socket.handshake.headers, socket.conn.remoteAddress, options.trustProxy ?? false);
-      const admission = await hub.admit(token, socket.nsp.name.slice("/room/".length), client);
+      const admission = await hub.admit(token, socket.nsp.name.slice("/room/".length), client, resume);
       // One namespace per room across the cluster: the canonical (upper-case) code only.
       if (socket.nsp.name !== namespaceOf(admission.room.code)) {
         throw new JoinRejected(4002, "ROOM_NOT_FOUND", `Use the room code in upper case: ${namespaceOf(admission.room.code)}`);
@@ -162,9 +185,9 @@ export function attachSocketIo(
 
   rooms.on("connection", (socket: RoomSocket) => {
     socket.data.admitted();
-    const connection = new SocketIoConnection(socket);
-    connection.boundSendBuffer(options.sendBufferBytes);
     const admission = socket.data.admission;
+    const connection = new SocketIoConnection(socket, admission.resume !== undefined);
+    connection.boundSendBuffer(options.sendBufferBytes);
 
     // Messages of one socket run one at a time, in order, after the join sequence.
     let chain: Promise<unknown> = hub.enter(connection, admission).catch(() => connection.close(1011, "Internal error"));
@@ -177,7 +200,8 @@ export function attachSocketIo(
           : new InvalidFrame("The payload must be an object");
       chain = chain.then(async () => reply(connection, ack, await hub.handle(connection, frame).catch(() => null)));
     });
-    socket.on("disconnect", () => void hub.leave(connection));
+    // A lost transport may come back (resume); the client leaving or being removed does not.
+    socket.on("disconnect", (reason) => void hub.leave(connection, { dropped: DROPPED.has(reason) }));
   });
 
   function reply(connection: SocketIoConnection, ack: ((result: Ack) => void) | undefined, result: CommandResult | null) {
@@ -194,15 +218,26 @@ export function attachSocketIo(
 
   return {
     io,
-    broadcast(roomCode, message, except, scope = "cluster") {
+    broadcast(roomCode, message, except, scope = "cluster", seq) {
       const name = namespaceOf(roomCode);
       // A cluster broadcast needs the namespace here even without local sockets, so that its
       // adapter can publish it to the instances that have some.
       const nsp = io._nsps.get(name) ?? (scope === "cluster" && options.adapter ? parent.createChild(name) : undefined);
       if (!nsp) return;
       const operator = scope === "local" ? nsp.local : nsp;
-      const target = except && except.size > 0 ? operator.except([...except]) : operator;
-      (target.emit as (event: string, payload: unknown) => boolean)(message.type, message);
+      const excluded = except && except.size > 0 ? [...except] : [];
+      if (seq === undefined) {
+        const target = excluded.length > 0 ? operator.except(excluded) : operator;
+        (target.emit as (event: string, payload: unknown) => boolean)(message.type, message);
+        return;
+      }
+      // Resumable sockets get the message with its log position.
+      (operator.except([...excluded, RESUMABLE]).emit as (event: string, payload: unknown) => boolean)(message.type, message);
+      const resumable = operator.to(RESUMABLE);
+      ((excluded.length > 0 ? resumable.except(excluded) : resumable).emit as (event: string, payload: unknown) => boolean)(message.type, {
+        ...message,
+        seq,
+      });
     },
     releaseRoom(roomCode) {
       release(namespaceOf(roomCode));

@@ -13,8 +13,12 @@ export const SLOW_CONSUMER_CUT_MS = 1000;
 export interface Connection {
   readonly id: string;
   readonly transport: "ws" | "socket.io";
-  /** Sends one message to this connection only. */
-  send(message: ServerMessage): void;
+  /** Sends one message to this connection only (with its log position, when it has one). */
+  send(message: ServerMessage, seq?: number): void;
+  /** Sends an already encoded message (a room log entry) with its seq. */
+  sendEncoded(json: string, seq: number): void;
+  /** The client asked for a resumable session: logged messages carry their `seq`. */
+  readonly resumable: boolean;
   /** Tells the client why (Socket.IO: a CLOSE event) and closes with the code. */
   close(code: number, reason: string): void;
 }
@@ -28,18 +32,43 @@ export type Scope = "cluster" | "local";
 
 /** A transport's fan-out: delivers to its connections in a room, encoding the message once. */
 export interface Transport {
-  broadcast(roomCode: string, message: ServerMessage, except?: ReadonlySet<string>, scope?: Scope): void;
+  /** `seq`: the message's position in the room log; resumable connections get it as a `seq` key. */
+  broadcast(roomCode: string, message: ServerMessage, except?: ReadonlySet<string>, scope?: Scope, seq?: number): void;
   /** The hub no longer has anyone in the room on this instance. */
   releaseRoom?(roomCode: string): void;
+}
+
+/** What a client presented to resume its session (see RoomHub.enter). */
+export interface ResumeRequest {
+  /** Absent: a resumable session was asked for (`resume=1`) but there is nothing to resume. */
+  token?: string | undefined;
+  lastSeq: number;
+}
+
+/**
+ * Reads a client's resume parameters (query or Socket.IO auth): a resume token with the highest
+ * seq it saw, or `resume` = 1/true for a first resumable join; undefined for a plain client.
+ */
+export function resumeRequest(resume: unknown, token: unknown, lastSeq: unknown): ResumeRequest | undefined {
+  const seq = Number(lastSeq ?? 0);
+  if (typeof token === "string" && /^[\w-]{16,64}$/.test(token)) {
+    return { token, lastSeq: Number.isSafeInteger(seq) && seq >= 0 ? seq : 0 };
+  }
+  return resume === true || resume === "1" || resume === "true" ? { lastSeq: 0 } : undefined;
 }
 
 export interface Member {
   connection: Connection;
   user: AuthenticatedUser;
   isHost: boolean;
+  /** The session's current resume token (resumable connections only). */
+  resumeToken?: string | undefined;
   /** Gives back the connection's open-socket slot (see ConnectionGuard). */
   release?: (() => void) | undefined;
 }
+
+/** A message with its log position, as resumable clients get it (the `seq` key last). */
+export const withSeq = (json: string, seq: number | undefined): string => (seq === undefined ? json : `${json.slice(0, -1)},"seq":${seq}}`);
 
 /** The outcome of one client message, mapped by the transport to an ack or an ERROR frame. */
 export type CommandResult = { ok: true; data?: Record<string, unknown> } | { ok: false; error: ProtocolError };

@@ -2,9 +2,11 @@
  * Domain events about rooms, published by services after a committed change. The realtime
  * layer subscribes to fan them out to sockets; REST and workers never touch sockets directly.
  */
+import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { z } from "zod";
 import { MEDIA_TYPES, type MediaType } from "../../db/schema.js";
+import type { RoomRoles } from "./roles.js";
 
 export interface PlaybackSnapshot {
   is_playing: boolean;
@@ -43,25 +45,44 @@ export type RoomEvent =
   | { type: "member.removed"; roomId: string; code: string; userId: string; closeCode: number; reason: string }
   /** A user's last connection vanished with a dead instance (reaped presence). */
   | { type: "member.left"; roomId: string; code: string; userId: string; displayName: string; graceEndsAt: string | null }
+  /** Co-hosts or the host policy changed (the whole new state). */
+  | { type: "room.roles_changed"; roomId: string; code: string; roles: RoomRoles }
+  /** Succession (grace ran out) or a reclaim gave the room a new host. */
+  | {
+      type: "room.host_changed";
+      roomId: string;
+      code: string;
+      hostId: string;
+      hostName: string;
+      previousHostId: string;
+      reason: "succession" | "reclaimed";
+      reclaimUntil: string | null;
+    }
   | { type: "participant.approved"; roomId: string; code: string; userId: string }
   | { type: "participant.rejected"; roomId: string; code: string; userId: string }
   /** Sessions ended (logout, refresh-token replay): their open sockets close with 4001. */
   | { type: "sessions.revoked"; roomId?: undefined; code?: undefined; sessionIds: string[] };
 
+/** Every published event gets an id (so that each instance logs it under the same key). */
+export type PublishedRoomEvent = RoomEvent & { eventId: string };
+
 export interface RoomEventBus {
   publish(event: RoomEvent): void;
-  subscribe(listener: (event: RoomEvent) => void): () => void;
+  subscribe(listener: (event: PublishedRoomEvent) => void): () => void;
 }
+
+export const withEventId = (event: RoomEvent): PublishedRoomEvent =>
+  "eventId" in event && typeof event.eventId === "string" ? (event as PublishedRoomEvent) : { ...event, eventId: randomUUID() };
 
 /** In-process bus (embedded mode, and the local leg of the cluster bus). */
 export class LocalRoomEventBus implements RoomEventBus {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
 
   publish(event: RoomEvent): void {
-    this.emitter.emit("event", event);
+    this.emitter.emit("event", withEventId(event));
   }
 
-  subscribe(listener: (event: RoomEvent) => void): () => void {
+  subscribe(listener: (event: PublishedRoomEvent) => void): () => void {
     this.emitter.on("event", listener);
     return () => this.emitter.off("event", listener);
   }

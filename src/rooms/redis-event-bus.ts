@@ -3,8 +3,8 @@
  * (the publisher included, through its own subscription) to its local listeners.
  */
 import type { RedisClient } from "../redis.js";
-import type { RoomEvent, RoomEventBus } from "./events.js";
-import { LocalRoomEventBus } from "./events.js";
+import type { PublishedRoomEvent, RoomEvent, RoomEventBus } from "./events.js";
+import { LocalRoomEventBus, withEventId } from "./events.js";
 
 export class RedisRoomEventBus implements RoomEventBus {
   private readonly local = new LocalRoomEventBus();
@@ -34,13 +34,14 @@ export class RedisRoomEventBus implements RoomEventBus {
   }
 
   publish(event: RoomEvent): void {
-    this.publisher.publish(this.channel, JSON.stringify(event)).catch(() => {
+    const published = withEventId(event);
+    this.publisher.publish(this.channel, JSON.stringify(published)).catch(() => {
       // Redis is down: deliver here at least, so this instance's clients stay consistent.
-      this.local.publish(event);
+      this.local.publish(published);
     });
   }
 
-  subscribe(listener: (event: RoomEvent) => void): () => void {
+  subscribe(listener: (event: PublishedRoomEvent) => void): () => void {
     return this.local.subscribe(listener);
   }
 

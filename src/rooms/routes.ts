@@ -1,7 +1,7 @@
 /** /api/rooms/*: room lifecycle and membership over REST. */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { ENTRY_MODES, MEDIA_TYPES, PARTICIPANT_STATUSES, ROOM_STATES } from "../../db/schema.js";
+import { ENTRY_MODES, MEDIA_TYPES, PARTICIPANT_STATUSES, ROOM_STATES, SUCCESSION_POLICIES } from "../../db/schema.js";
 import type { AuthGuards } from "../http/auth-guard.js";
 import { currentUser } from "../http/auth-guard.js";
 import { perClientBudget } from "../http/rate-limit.js";
@@ -278,6 +278,43 @@ export const roomRoutes =
     );
 
     app.get(
+      "/:room_code/events/",
+      {
+        ...authed,
+        schema: {
+          tags,
+          summary:
+            "The room's timeline (playback, source, moderation, lifecycle), newest first, for its host and staff; page with `before` = the previous page's `next_before`",
+          security: bearerAuth,
+          params: z.object({ room_code: z.string().min(1).max(32) }),
+          querystring: z.object({
+            before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().describe("only events with a smaller seq"),
+            limit: z.coerce.number().int().min(1).max(100).default(50),
+            type: z.string().min(1).max(40).optional().describe("only events whose name starts with this, e.g. `moderation.`"),
+          }),
+          response: {
+            200: z.object({
+              events: z.array(
+                z.object({
+                  id: z.uuid(),
+                  seq: z.number().int(),
+                  event: z.string(),
+                  actor: z.object({ id: z.uuid(), display_name: z.string() }).nullable(),
+                  reason: z.string().nullable(),
+                  data: z.record(z.string(), z.unknown()),
+                  created_at: z.string(),
+                }),
+              ),
+              next_before: z.number().int().nullable().describe("pass as `before` for the next page; null on the last"),
+            }),
+            ...errorResponses(400, 401, 403, 404),
+          },
+        },
+      },
+      async (request) => rooms.timeline(currentUser(request), request.params.room_code, request.query),
+    );
+
+    app.get(
       "/:room_code/detail/",
       {
         ...authed,
@@ -302,6 +339,12 @@ export const roomRoutes =
               created_at: z.string(),
               grace_ends_at: z.string().nullable(),
               is_host: z.boolean(),
+              cohosts: z.array(z.uuid()),
+              succession: z.enum(SUCCESSION_POLICIES),
+              cohosts_control_playback: z.boolean(),
+              cohosts_moderate: z.boolean(),
+              is_cohost: z.boolean(),
+              reclaim_until: z.string().nullable().describe("Set for the host who lost the room to succession, while they may reclaim it"),
             }),
             ...errorResponses(401, 403, 404),
           },

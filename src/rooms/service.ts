@@ -9,11 +9,12 @@ import { hashPassword, verifyPassword } from "../auth/passwords.js";
 import type { AuthUser } from "../auth/users.js";
 import { type DB, isUniqueViolation } from "../db.js";
 import { AppError, errors } from "../errors.js";
-import { isActiveState, markDeleted } from "../lifecycle/transitions.js";
+import { assertJoinable, isActiveState, markDeleted } from "../lifecycle/transitions.js";
 import { bannedFrom, isBanned } from "../moderation/service.js";
 import type { ProviderRegistry } from "../providers/registry.js";
 import type { AttemptLimiter, LimitRule } from "../state/limiter.js";
-import { recordRoomEvent } from "./audit.js";
+import { listRoomEvents, recordRoomEvent, type TimelineQuery } from "./audit.js";
+import { loadCohosts, rolesOf } from "./roles.js";
 import { findRoomByCode, findRoomForUser, newRoomCode, newRoomPassword } from "./codes.js";
 import type { MediaSource, PlaybackSnapshot, RoomEventBus } from "./events.js";
 import { canHost, isHost } from "./permissions.js";
@@ -117,7 +118,7 @@ export class RoomService {
 
   async join(user: AuthUser, code: string, password: string | undefined, client: string): Promise<JoinResult> {
     const room = await this.findByCode(code);
-    this.assertJoinable(room);
+    assertJoinable(room);
     if (await isBanned(this.db, room.id, user.id)) {
       throw new AppError("BANNED", "You are banned from this room");
     }
@@ -204,11 +205,11 @@ export class RoomService {
     if (!participantStatus) throw errors.notParticipant();
     if (banned) throw new AppError("BANNED", "You are banned from this room");
     if (participantStatus !== "APPROVED") throw new AppError("NOT_APPROVED", "Waiting for host approval");
-    const host = await this.db
-      .selectFrom("users")
-      .select("display_name")
-      .where("id", "=", room.host_id)
-      .executeTakeFirstOrThrow();
+    const [host, cohosts] = await Promise.all([
+      this.db.selectFrom("users").select("display_name").where("id", "=", room.host_id).executeTakeFirstOrThrow(),
+      loadCohosts(this.db, room.id),
+    ]);
+    const reclaimable = room.previous_host_id === user.id && room.reclaim_until !== null && room.reclaim_until.getTime() > Date.now();
     return {
       room_id: room.id,
       code: room.code,
@@ -224,6 +225,9 @@ export class RoomService {
       created_at: room.created_at.toISOString(),
       grace_ends_at: room.grace_ends_at?.toISOString() ?? null,
       is_host: isHost(user, room),
+      ...rolesOf(room, cohosts),
+      is_cohost: cohosts.includes(user.id),
+      reclaim_until: reclaimable ? room.reclaim_until!.toISOString() : null,
     };
   }
 
@@ -250,7 +254,7 @@ export class RoomService {
   /** Changes the room's media, resets playback (new version) and tells the room. */
   async setSource(user: AuthUser, input: SourceInput) {
     const room = await this.requireHostOf(user, input.room_id, "Only host can update room media");
-    this.assertJoinable(room);
+    assertJoinable(room);
     const provider = this.providers.get(input.provider);
     const source = {
       provider: provider.name,
@@ -265,6 +269,13 @@ export class RoomService {
       source.episode = null;
     }
     const { updated, playback } = await this.db.transaction().execute(async (trx) => {
+      // The source replaced, read under the row lock the update takes anyway (for the timeline).
+      const previous = await trx
+        .selectFrom("rooms")
+        .select(["video_provider", "video_id", "media_type", "season", "episode"])
+        .where("id", "=", room.id)
+        .forUpdate()
+        .executeTakeFirstOrThrow();
       const updatedRoom = await trx
         .updateTable("rooms")
         .set({
@@ -292,7 +303,10 @@ export class RoomService {
         )
         .returningAll()
         .executeTakeFirstOrThrow();
-      await recordRoomEvent(trx, room.id, user.id, "room.source_changed", { ...source });
+      const from = previous.video_id
+        ? { provider: previous.video_provider, media_type: previous.media_type, external_id: previous.video_id, season: previous.season, episode: previous.episode }
+        : null;
+      await recordRoomEvent(trx, room.id, user.id, "room.source_changed", { from, to: source, version: state.version });
       return { updated: updatedRoom, playback: toPlaybackSnapshot(state) };
     });
     const media = this.mediaSource(updated);
@@ -322,7 +336,7 @@ export class RoomService {
     auditData: Record<string, unknown>,
   ): Promise<Room> {
     const room = await this.requireHostOf(user, roomId, "Only host can change chat settings");
-    this.assertJoinable(room);
+    assertJoinable(room);
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable("rooms").set({ ...values, updated_at: sql`now()` }).where("id", "=", room.id).execute();
       await recordRoomEvent(trx, room.id, user.id, auditEvent, auditData);
@@ -333,7 +347,7 @@ export class RoomService {
   /** Issues a new password for a PASSWORD room (the original showed it once, forever). */
   async rotatePassword(user: AuthUser, roomId: string) {
     const room = await this.requireHostOf(user, roomId, "Only host can change the room password");
-    this.assertJoinable(room);
+    assertJoinable(room);
     if (room.entry_mode !== "PASSWORD") throw errors.validation("Room does not use a password");
     const password = newRoomPassword();
     const hash = await hashPassword(password);
@@ -342,6 +356,13 @@ export class RoomService {
       await recordRoomEvent(trx, room.id, user.id, "room.password_rotated");
     });
     return { room_id: room.id, room_password: password };
+  }
+
+  /** The room's timeline, newest first: for its host and for staff (any state, deleted included). */
+  async timeline(user: AuthUser, code: string, query: TimelineQuery) {
+    const room = await this.findByCode(code);
+    if (!isHost(user, room) && !user.is_staff) throw errors.forbidden("Only host can view the room timeline");
+    return listRoomEvents(this.db, room.id, query);
   }
 
   /** Rooms the caller hosts or belongs to, active ones first, newest first. */
@@ -387,11 +408,6 @@ export class RoomService {
     const room = await this.findById(roomId);
     if (!isHost(user, room)) throw errors.forbidden(message);
     return room;
-  }
-
-  private assertJoinable(room: Room): void {
-    if (room.state === "EXPIRED") throw new AppError("ROOM_EXPIRED", "Room has expired");
-    if (room.state === "DELETED") throw new AppError("ROOM_INACTIVE", "Room is no longer active");
   }
 
   private participant(roomId: string, userId: string) {

@@ -1,6 +1,7 @@
 /**
  * Realtime state shared by every connection of a room: presence (per user, across tabs),
- * chat rate limits, the duplicate window and mutes. This is the in-process implementation;
+ * chat rate limits, the duplicate window, mutes and the latest sync report per user. This is
+ * the in-process implementation;
  * a Redis implementation with the same contract serves cluster mode.
  */
 import type { PresenceReader, RoomPresence } from "./presence.js";
@@ -11,6 +12,24 @@ export const DUPLICATE_WINDOW_MS = 3000;
 export type ChatVerdict = "ok" | "muted" | "slow_mode" | "rate_limited" | "duplicate";
 /** The longest chat slow mode a host may set. */
 export const SLOW_MODE_MAX_SECONDS = 3600;
+
+/** One member's latest SYNC_REPORT in a room, as kept for the room's sync summary. */
+export interface SyncRecord {
+  /** Signed seconds against the room's position when the report was taken (negative: behind). */
+  drift: number;
+  rttMs: number;
+  buffering: boolean;
+  /** When it was recorded (epoch ms). */
+  at: number;
+  displayName: string;
+}
+
+export interface RoomSyncRecords {
+  /** user id → that user's latest report. */
+  records: Map<string, SyncRecord>;
+  /** Corrections sent in answer to reports since the room's records began. */
+  corrections: number;
+}
 
 /** Called when a user's last connection disappeared with a dead instance. */
 export type StaleLeaveHandler = (roomId: string, userId: string) => Promise<void>;
@@ -26,6 +45,10 @@ export interface RealtimeState extends PresenceReader {
   /** Removes a connection; `lastForUser` is true when it was the user's last in the room. */
   disconnect(roomId: string, userId: string, connectionId: string): Promise<{ lastForUser: boolean }>;
   onlineUsers(roomId: string): Promise<Set<string>>;
+  /** Online users with the epoch ms their presence began (first tab in; used for host succession). */
+  onlineSince(roomId: string): Promise<Map<string, number>>;
+  /** The room has a new host (succession, reclaim): presence reports count them as the host. */
+  setHost(roomId: string, hostId: string): Promise<void>;
   /**
    * Every chat gate in one atomic step (one Redis round trip in cluster mode), in the original's
    * order: a muted user is refused before the limiter counts the message; so is one sent within
@@ -41,8 +64,20 @@ export interface RealtimeState extends PresenceReader {
   claimCommand(roomId: string, commandId: string, ttlMs: number): Promise<boolean>;
   /** Forgets a claimed command id (the command was not applied, so a retry must run). */
   releaseCommand(roomId: string, commandId: string): Promise<void>;
-  setMuted(roomId: string, userId: string, muted: boolean): Promise<void>;
+  /**
+   * Mutes (or unmutes) a user in the room's chat gate. A timed mute passes `untilMs` (epoch ms):
+   * checkChat stops refusing at that moment, with no timer and no unmute.
+   */
+  setMuted(roomId: string, userId: string, muted: boolean, untilMs?: number | null): Promise<void>;
   isMuted(roomId: string, userId: string): Promise<boolean>;
+  /**
+   * Keeps a user's latest sync report in a room (replacing the previous one) and counts a
+   * correction when `corrected`. The room's reports and count are forgotten `ttlMs` after its
+   * last report, or by clearRoom. Shared by every instance (the host's sees all viewers).
+   */
+  recordSync(roomId: string, userId: string, record: SyncRecord, corrected: boolean, ttlMs: number): Promise<void>;
+  /** The room's latest report per user and its correction count (empty when none). */
+  syncReports(roomId: string): Promise<RoomSyncRecords>;
   /** Forgets everything about a room (expired or deleted). */
   clearRoom(roomId: string): Promise<void>;
 }
@@ -50,6 +85,7 @@ export interface RealtimeState extends PresenceReader {
 interface RoomEntry {
   hostId: string;
   connections: Map<string, Set<string>>; // userId → connection ids
+  since: Map<string, number>; // userId → epoch ms of their first connection
 }
 
 export class MemoryRealtimeState implements RealtimeState {
@@ -62,19 +98,22 @@ export class MemoryRealtimeState implements RealtimeState {
   private readonly slowUntil = new Map<string, number>();
   private readonly commands = new Map<string, number>(); // room:command id → expiry (epoch ms)
   private readonly lastMessages = new Map<string, { text: string; at: number }>();
-  private readonly mutes = new Map<string, Set<string>>();
+  private readonly mutes = new Map<string, Map<string, number>>(); // room → user → until (epoch ms)
+  private readonly syncRooms = new Map<string, RoomSyncRecords & { expiresAt: number }>();
 
   async connect(roomId: string, hostId: string, userId: string, connectionId: string) {
     let room = this.rooms.get(roomId);
     if (!room) {
-      room = { hostId, connections: new Map() };
+      room = { hostId, connections: new Map(), since: new Map() };
       this.rooms.set(roomId, room);
     }
+    room.hostId = hostId;
     let conns = room.connections.get(userId);
     const firstForUser = !conns || conns.size === 0;
     if (!conns) {
       conns = new Set();
       room.connections.set(userId, conns);
+      room.since.set(userId, Date.now());
     }
     conns.add(connectionId);
     return { firstForUser };
@@ -86,12 +125,22 @@ export class MemoryRealtimeState implements RealtimeState {
     if (!room || !conns || !conns.delete(connectionId)) return { lastForUser: false };
     if (conns.size > 0) return { lastForUser: false };
     room.connections.delete(userId);
+    room.since.delete(userId);
     if (room.connections.size === 0) this.rooms.delete(roomId);
     return { lastForUser: true };
   }
 
   async onlineUsers(roomId: string) {
     return new Set(this.rooms.get(roomId)?.connections.keys() ?? []);
+  }
+
+  async onlineSince(roomId: string) {
+    return new Map(this.rooms.get(roomId)?.since ?? []);
+  }
+
+  async setHost(roomId: string, hostId: string) {
+    const room = this.rooms.get(roomId);
+    if (room) room.hostId = hostId;
   }
 
   async roomPresence(roomIds: readonly string[]) {
@@ -106,9 +155,9 @@ export class MemoryRealtimeState implements RealtimeState {
   private chatCalls = 0;
 
   async checkChat(roomId: string, userId: string, text: string, slowModeMs = 0): Promise<ChatVerdict> {
-    if (this.mutes.get(roomId)?.has(userId)) return "muted";
-    const key = `${roomId}:${userId}`;
     const now = Date.now();
+    if (this.mutedAt(roomId, userId, now)) return "muted";
+    const key = `${roomId}:${userId}`;
     if (slowModeMs > 0 && (this.slowUntil.get(key) ?? 0) > now) return "slow_mode";
     if (!this.countChat(key, now)) return "rate_limited";
     const last = this.lastMessages.get(key);
@@ -158,23 +207,53 @@ export class MemoryRealtimeState implements RealtimeState {
     this.commands.delete(`${roomId}:${commandId}`);
   }
 
-  async setMuted(roomId: string, userId: string, muted: boolean) {
-    let set = this.mutes.get(roomId);
+  async setMuted(roomId: string, userId: string, muted: boolean, untilMs?: number | null) {
+    let room = this.mutes.get(roomId);
     if (muted) {
-      if (!set) this.mutes.set(roomId, (set = new Set()));
-      set.add(userId);
+      if (!room) this.mutes.set(roomId, (room = new Map()));
+      room.set(userId, untilMs ?? Number.POSITIVE_INFINITY);
     } else {
-      set?.delete(userId);
+      room?.delete(userId);
     }
   }
 
   async isMuted(roomId: string, userId: string) {
-    return this.mutes.get(roomId)?.has(userId) ?? false;
+    return this.mutedAt(roomId, userId, Date.now());
+  }
+
+  /** True while a mute is in force; an expired one is forgotten. */
+  private mutedAt(roomId: string, userId: string, now: number): boolean {
+    const room = this.mutes.get(roomId);
+    const until = room?.get(userId);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    room!.delete(userId);
+    return false;
+  }
+
+  async recordSync(roomId: string, userId: string, record: SyncRecord, corrected: boolean, ttlMs: number) {
+    const now = Date.now();
+    let room = this.syncRooms.get(roomId);
+    if (!room || room.expiresAt <= now) {
+      if (this.syncRooms.size > 1000) for (const [id, r] of this.syncRooms) if (r.expiresAt <= now) this.syncRooms.delete(id);
+      room = { records: new Map(), corrections: 0, expiresAt: 0 };
+      this.syncRooms.set(roomId, room);
+    }
+    room.records.set(userId, { ...record });
+    if (corrected) room.corrections += 1;
+    room.expiresAt = now + ttlMs;
+  }
+
+  async syncReports(roomId: string): Promise<RoomSyncRecords> {
+    const room = this.syncRooms.get(roomId);
+    if (!room || room.expiresAt <= Date.now()) return { records: new Map(), corrections: 0 };
+    return { records: new Map([...room.records].map(([id, r]) => [id, { ...r }])), corrections: room.corrections };
   }
 
   async clearRoom(roomId: string) {
     this.rooms.delete(roomId);
     this.mutes.delete(roomId);
+    this.syncRooms.delete(roomId);
     for (const map of [this.chatWindows, this.cooldowns, this.slowUntil, this.lastMessages, this.commands]) {
       for (const key of map.keys()) if (key.startsWith(`${roomId}:`)) map.delete(key);
     }

@@ -15,14 +15,18 @@ import {
   DUPLICATE_WINDOW_MS,
   type RealtimeState,
   type RestoredHandler,
+  type RoomSyncRecords,
   type StaleLeaveHandler,
+  type SyncRecord,
 } from "./realtime-state.js";
 
 // Idempotent per connection (a restore may have registered it already).
+// KEYS[5] records when each user's first connection arrived (for host succession).
 const CONNECT = `
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('SADD', KEYS[4], ARGV[4])
 if redis.call('SADD', KEYS[3], ARGV[3]) == 0 then return tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or 1) end
+redis.call('HSETNX', KEYS[5], ARGV[1], ARGV[5])
 return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 `;
 
@@ -31,6 +35,7 @@ const RESTORE = `
 if redis.call('SADD', KEYS[3], ARGV[3]) == 0 then return 0 end
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('SADD', KEYS[4], ARGV[4])
+redis.call('HSETNX', KEYS[5], ARGV[1], ARGV[5])
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 return 1
 `;
@@ -39,7 +44,7 @@ return 1
 const DISCONNECT = `
 if redis.call('SREM', KEYS[2], ARGV[2]) == 0 then return -1 end
 local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
-if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]); return 0 end
+if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]); redis.call('HDEL', KEYS[3], ARGV[1]); return 0 end
 return n
 `;
 
@@ -56,7 +61,10 @@ local room = string.sub(m, 1, sep1 - 1)
 local user = string.sub(m, sep1 + 1, sep2 - 1)
 local users = ARGV[1] .. 'rt:room:' .. room .. ':users'
 local n = redis.call('HINCRBY', users, user, -1)
-if n <= 0 then redis.call('HDEL', users, user) end
+if n <= 0 then
+  redis.call('HDEL', users, user)
+  redis.call('HDEL', ARGV[1] .. 'rt:room:' .. room .. ':since', user)
+end
 return {m, n}
 `;
 
@@ -75,10 +83,28 @@ end
 return out
 `;
 
-// KEYS: muted set, window zset, cooldown flag, last text. ARGV: user, now, window ms, limit,
-// cooldown ms, window member, text, duplicate window ms. Returns the ChatVerdict.
-const CHECK_CHAT = `
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 'muted' end
+// A mute in force (KEYS[1]: the room's mutes hash, user → until epoch ms, '0' = until lifted;
+// ARGV[1]: user, ARGV[2]: now). An expired entry is removed. Shared by CHECK_CHAT and IS_MUTED.
+const MUTED = `
+local function muted()
+  local untilMs = redis.call('HGET', KEYS[1], ARGV[1])
+  if not untilMs then return false end
+  if untilMs == '0' or tonumber(untilMs) > tonumber(ARGV[2]) then return true end
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  return false
+end
+`;
+
+const IS_MUTED = `${MUTED}
+if muted() then return 1 end
+return 0
+`;
+
+// KEYS: mutes hash, window zset, cooldown flag, last text, slow flag. ARGV: user, now, window
+// ms, limit, cooldown ms, window member, text, duplicate window ms, slow mode ms. Returns the
+// ChatVerdict.
+const CHECK_CHAT = `${MUTED}
+if muted() then return 'muted' end
 local slow = tonumber(ARGV[9])
 if slow > 0 and redis.call('EXISTS', KEYS[5]) == 1 then return 'slow_mode' end
 if redis.call('EXISTS', KEYS[3]) == 1 then return 'rate_limited' end
@@ -96,6 +122,31 @@ redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[8])
 if slow > 0 then redis.call('SET', KEYS[5], '1', 'PX', slow) end
 return 'ok'
 `;
+
+/** The room's correction count shares the sync hash, under a field no user id can take. */
+const SYNC_CORRECTIONS_FIELD = "#corrections";
+// KEYS: the room's sync hash. ARGV: user, record JSON, '1' to count a correction, ttl ms.
+const RECORD_SYNC = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], '${SYNC_CORRECTIONS_FIELD}', 1) end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+`;
+
+/** A sync record as stored: compact JSON, one hash field per user. */
+function encodeSync(r: SyncRecord): string {
+  return JSON.stringify({ d: r.drift, r: r.rttMs, b: r.buffering ? 1 : 0, t: r.at, n: r.displayName });
+}
+
+function decodeSync(text: string): SyncRecord | undefined {
+  try {
+    const v = JSON.parse(text) as { d?: unknown; r?: unknown; b?: unknown; t?: unknown; n?: unknown };
+    if (typeof v.d !== "number" || typeof v.r !== "number" || typeof v.t !== "number" || typeof v.n !== "string") return undefined;
+    return { drift: v.d, rttMs: v.r, buffering: v.b === 1, at: v.t, displayName: v.n };
+  } catch {
+    return undefined;
+  }
+}
 
 export interface RedisRealtimeStateOptions {
   /** How long an instance counts as alive without a heartbeat. */
@@ -151,8 +202,8 @@ export class RedisRealtimeState implements RealtimeState {
       snapshot.map(
         ([member, { roomId, hostId, userId }]) =>
           this.redis.eval(RESTORE, {
-            keys: [this.usersKey(roomId), this.key(`room:${roomId}:host`), this.instanceConns(this.instanceId), this.key("instances")],
-            arguments: [userId, hostId, member, this.instanceId],
+            keys: [...this.presenceKeys(roomId), this.sinceKey(roomId)],
+            arguments: [userId, hostId, member, this.instanceId, String(Date.now())],
           }) as Promise<number>,
       ),
     );
@@ -160,7 +211,9 @@ export class RedisRealtimeState implements RealtimeState {
     await Promise.all(
       snapshot
         .filter(([member], i) => restored[i] === 1 && !this.local.has(member))
-        .map(([member, { roomId, userId }]) => this.redis.eval(DISCONNECT, { keys: [this.usersKey(roomId), this.instanceConns(this.instanceId)], arguments: [userId, member] })),
+        .map(([member, { roomId, userId }]) =>
+          this.redis.eval(DISCONNECT, { keys: [this.usersKey(roomId), this.instanceConns(this.instanceId), this.sinceKey(roomId)], arguments: [userId, member] }),
+        ),
     );
     const count = restored.reduce((sum, n) => sum + n, 0);
     if (count > 0) await this.onRestored?.();
@@ -182,8 +235,8 @@ export class RedisRealtimeState implements RealtimeState {
     const member = `${roomId}|${userId}|${connectionId}`;
     this.local.set(member, { roomId, hostId, userId });
     const count = (await this.redis.eval(CONNECT, {
-      keys: [this.usersKey(roomId), this.key(`room:${roomId}:host`), this.instanceConns(this.instanceId), this.key("instances")],
-      arguments: [userId, hostId, member, this.instanceId],
+      keys: [...this.presenceKeys(roomId), this.sinceKey(roomId)],
+      arguments: [userId, hostId, member, this.instanceId, String(Date.now())],
     })) as number;
     return { firstForUser: count === 1 };
   }
@@ -191,7 +244,7 @@ export class RedisRealtimeState implements RealtimeState {
   async disconnect(roomId: string, userId: string, connectionId: string) {
     this.local.delete(`${roomId}|${userId}|${connectionId}`);
     const left = (await this.redis.eval(DISCONNECT, {
-      keys: [this.usersKey(roomId), this.instanceConns(this.instanceId)],
+      keys: [this.usersKey(roomId), this.instanceConns(this.instanceId), this.sinceKey(roomId)],
       arguments: [userId, `${roomId}|${userId}|${connectionId}`],
     })) as number;
     return { lastForUser: left === 0 };
@@ -199,6 +252,16 @@ export class RedisRealtimeState implements RealtimeState {
 
   async onlineUsers(roomId: string) {
     return new Set(await this.redis.hKeys(this.usersKey(roomId)));
+  }
+
+  async onlineSince(roomId: string) {
+    const [since, online] = await Promise.all([this.redis.hGetAll(this.sinceKey(roomId)), this.redis.hKeys(this.usersKey(roomId))]);
+    return new Map(online.map((userId) => [userId, Number(since[userId] ?? Date.now())]));
+  }
+
+  async setHost(roomId: string, hostId: string) {
+    for (const entry of this.local.values()) if (entry.roomId === roomId) entry.hostId = hostId;
+    await this.redis.set(this.key(`room:${roomId}:host`), hostId);
   }
 
   async roomPresence(roomIds: readonly string[]) {
@@ -216,7 +279,7 @@ export class RedisRealtimeState implements RealtimeState {
     const base = this.key(`chat:${roomId}:${userId}`);
     const now = Date.now();
     return (await this.redis.eval(CHECK_CHAT, {
-      keys: [this.key(`room:${roomId}:muted`), `${base}:window`, `${base}:cooldown`, `${base}:last`, `${base}:slow`],
+      keys: [this.mutesKey(roomId), `${base}:window`, `${base}:cooldown`, `${base}:last`, `${base}:slow`],
       arguments: [
         userId,
         String(now),
@@ -239,18 +302,38 @@ export class RedisRealtimeState implements RealtimeState {
     await this.redis.del(this.key(`room:${roomId}:cmd:${commandId}`));
   }
 
-  async setMuted(roomId: string, userId: string, muted: boolean) {
-    const key = this.key(`room:${roomId}:muted`);
-    if (muted) await this.redis.sAdd(key, userId);
-    else await this.redis.sRem(key, userId);
+  async setMuted(roomId: string, userId: string, muted: boolean, untilMs?: number | null) {
+    if (muted) await this.redis.hSet(this.mutesKey(roomId), userId, String(untilMs ?? 0));
+    else await this.redis.hDel(this.mutesKey(roomId), userId);
   }
 
   async isMuted(roomId: string, userId: string) {
-    return (await this.redis.sIsMember(this.key(`room:${roomId}:muted`), userId)) === 1;
+    return (await this.redis.eval(IS_MUTED, { keys: [this.mutesKey(roomId)], arguments: [userId, String(Date.now())] })) === 1;
+  }
+
+  async recordSync(roomId: string, userId: string, record: SyncRecord, corrected: boolean, ttlMs: number) {
+    await this.redis.eval(RECORD_SYNC, {
+      keys: [this.syncKey(roomId)],
+      arguments: [userId, encodeSync(record), corrected ? "1" : "0", String(Math.max(1, Math.round(ttlMs)))],
+    });
+  }
+
+  async syncReports(roomId: string): Promise<RoomSyncRecords> {
+    const fields = await this.redis.hGetAll(this.syncKey(roomId));
+    const records = new Map<string, SyncRecord>();
+    let corrections = 0;
+    for (const [field, value] of Object.entries(fields)) {
+      if (field === SYNC_CORRECTIONS_FIELD) corrections = Number(value) || 0;
+      else {
+        const record = decodeSync(value);
+        if (record) records.set(field, record);
+      }
+    }
+    return { records, corrections };
   }
 
   async clearRoom(roomId: string) {
-    await this.redis.del([this.usersKey(roomId), this.key(`room:${roomId}:host`), this.key(`room:${roomId}:muted`)]);
+    await this.redis.del([this.usersKey(roomId), this.sinceKey(roomId), this.key(`room:${roomId}:host`), this.mutesKey(roomId), this.syncKey(roomId)]);
   }
 
   // ---- heartbeat and reaping -------------------------------------------------------------
@@ -292,8 +375,26 @@ export class RedisRealtimeState implements RealtimeState {
     return `${this.prefix}rt:${suffix}`;
   }
 
+  private syncKey(roomId: string): string {
+    return this.key(`room:${roomId}:sync`);
+  }
+
+  /** The room's mutes: a hash user → until (epoch ms, "0" = until lifted). */
+  private mutesKey(roomId: string): string {
+    return this.key(`room:${roomId}:mutes`);
+  }
+
   private usersKey(roomId: string): string {
     return this.key(`room:${roomId}:users`);
+  }
+
+  private sinceKey(roomId: string): string {
+    return this.key(`room:${roomId}:since`);
+  }
+
+  /** The keys CONNECT and RESTORE take first: users, host, this instance's connections, instances. */
+  private presenceKeys(roomId: string): string[] {
+    return [this.usersKey(roomId), this.key(`room:${roomId}:host`), this.instanceConns(this.instanceId), this.key("instances")];
   }
 
   private instanceConns(instanceId: string): string {

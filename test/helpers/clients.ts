@@ -160,7 +160,7 @@ export function sioClient(
   baseUrl: string,
   code: string,
   token: string | null,
-  opts: { origin?: string; queryToken?: boolean } = {},
+  opts: { origin?: string; queryToken?: boolean; auth?: Record<string, unknown> } = {},
 ): TestClient & { socket: Socket; emitAck(type: string, payload?: unknown, timeoutMs?: number): Promise<any>; connectError: Promise<Error & { data?: any }> } {
   const inbox = new Inbox();
   const socket = ioClient(`${baseUrl}/room/${code}`, {
@@ -168,7 +168,7 @@ export function sioClient(
     transports: ["websocket"],
     forceNew: true,
     reconnection: false,
-    ...(opts.queryToken ? { query: token ? { token } : {} } : { auth: token ? { token } : {} }),
+    ...(opts.queryToken ? { query: token ? { token } : {} } : { auth: { ...(token ? { token } : {}), ...opts.auth } }),
     ...(opts.origin ? { extraHeaders: { origin: opts.origin } } : {}),
   });
   let closeFrame: { code: number; reason: string } | undefined;

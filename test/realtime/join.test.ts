@@ -91,8 +91,8 @@ describe("join and leave sequences", () => {
     const roster = await hostClient.next("ROOM_PARTICIPANTS");
     expect(roster).toMatchObject({ participants: [host.display_name, "Viewer"], host: host.display_name, online: 1 });
     expect(roster.members).toEqual([
-      { id: host.id, display_name: host.display_name, is_host: true, online: true },
-      { id: viewer.id, display_name: "Viewer", is_host: false, online: false },
+      { id: host.id, display_name: host.display_name, is_host: true, is_cohost: false, online: true },
+      { id: viewer.id, display_name: "Viewer", is_host: false, is_cohost: false, online: false },
     ]);
 
     const viewerClient = connect(t.baseUrl, room.code, viewer.token);

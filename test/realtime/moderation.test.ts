@@ -28,6 +28,38 @@ async function party() {
 
 const closeAll = (...clients: TestClient[]) => Promise.all(clients.map((c) => c.close()));
 
+/**
+ * Sends chat (a new text each time) until the server takes one: returns the refusal codes seen
+ * first. Polls on the answers, a few times a second, for up to `ms`.
+ */
+async function chatUntilAccepted(client: TestClient, ms = 8000): Promise<string[]> {
+  const refusals: string[] = [];
+  const deadline = Date.now() + ms;
+  for (let i = 0; Date.now() < deadline; i += 1) {
+    const text = `let me speak ${i}`;
+    client.send({ type: "CHAT_MESSAGE", message: text });
+    for (;;) {
+      const m = await client.next(undefined, deadline - Date.now());
+      if (m.type === "CHAT_MESSAGE" && m.message === text) return refusals;
+      if (m.type === "ERROR") {
+        refusals.push(m.code);
+        break;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`still refused after ${ms} ms: ${refusals.join()}`);
+}
+
+const timeline = (roomId: string) =>
+  t.app.database.db
+    .selectFrom("room_events")
+    .select(["event", "actor_id", "reason", "data"])
+    .where("room_id", "=", roomId)
+    .where("event", "like", "moderation.%")
+    .orderBy("seq")
+    .execute();
+
 describe("moderation", () => {
   it("KICK closes every socket of the target with 4011 (Socket.IO gets CLOSE first); the target may return", async () => {
     const { room, viewer, hostClient, tabA, tabB } = await party();
@@ -110,6 +142,124 @@ describe("moderation", () => {
     expect(await state.onlineUsers(room.room_id)).toEqual(new Set([host.id, viewer.id]));
     tabB.send({ type: "CHAT_MESSAGE", message: "still muted?" });
     expect(await tabB.waitFor("ERROR")).toMatchObject({ code: "MUTED" });
+    await closeAll(hostClient, tabA, tabB);
+  });
+
+  it("a timed mute with a reason: USER_MUTED says until when and why, chat is refused, then accepted once it expires", async () => {
+    const { host, room, viewer, hostClient, tabA, tabB } = await party();
+    const sio = tabB as ReturnType<typeof sioClient>;
+    hostClient.send({ type: "MUTE_USER", user_id: viewer.id, reason: "  spoilers  ", duration_seconds: 1 });
+    const muted = await tabA.waitFor("USER_MUTED");
+    expect(muted).toEqual({ type: "USER_MUTED", user_id: viewer.id, muted: true, until: expect.any(String), reason: "spoilers" });
+    expect(await sio.waitFor("USER_MUTED")).toEqual(muted);
+    const until = Date.parse(muted.until);
+    expect(until).toBeGreaterThan(Date.now() - 1000);
+    expect(until).toBeLessThan(Date.now() + 2500);
+    expect(await sio.emitAck("CHAT_MESSAGE", { message: "spoiler!" })).toMatchObject({ ok: false, error: { code: "MUTED" } });
+    const refusals = await chatUntilAccepted(tabA);
+    expect(refusals.filter((code) => code !== "MUTED")).toEqual([]);
+    expect(Date.now()).toBeGreaterThanOrEqual(until - 50);
+
+    const [row] = await t.app.database.db.selectFrom("room_mutes").selectAll().where("room_id", "=", room.room_id).execute();
+    expect(row).toMatchObject({ user_id: viewer.id, muted_by: host.id, reason: "spoilers" });
+    expect(row!.expires_at!.getTime()).toBe(until);
+    expect(await timeline(room.room_id)).toEqual([
+      { event: "moderation.muted", actor_id: host.id, reason: "spoilers", data: { user_id: viewer.id, duration_seconds: 1, expires_at: muted.until } },
+    ]);
+    // An expired mute is not restored when the room is loaded again.
+    expect(await t.app.realtime.hub.moderation.mutedUsers(room.room_id)).toEqual([]);
+    await closeAll(hostClient, tabA, tabB);
+  });
+
+  it("re-muting replaces the reason and expiry; a plain mute keeps the plain USER_MUTED and lasts until UNMUTE", async () => {
+    const { host, room, viewer, hostClient, tabA, tabB } = await party();
+    hostClient.send({ type: "MUTE_USER", user_id: viewer.id, reason: "calm down", duration_seconds: 3600 });
+    expect(await tabA.waitFor("USER_MUTED")).toMatchObject({ reason: "calm down" });
+    hostClient.send({ type: "MUTE_USER", user_id: viewer.id });
+    expect(await tabA.waitFor("USER_MUTED")).toEqual({ type: "USER_MUTED", user_id: viewer.id, muted: true });
+    const rows = await t.app.database.db.selectFrom("room_mutes").select(["reason", "expires_at"]).where("room_id", "=", room.room_id).execute();
+    expect(rows).toEqual([{ reason: null, expires_at: null }]);
+    expect(await t.app.realtime.hub.moderation.mutedUsers(room.room_id)).toEqual([{ userId: viewer.id, until: null }]);
+    hostClient.send({ type: "UNMUTE_USER", user_id: viewer.id });
+    expect(await tabA.waitFor("USER_MUTED")).toEqual({ type: "USER_MUTED", user_id: viewer.id, muted: false });
+    expect(await chatUntilAccepted(tabA)).toEqual([]);
+    expect((await timeline(room.room_id)).map((e) => [e.event, e.reason, e.actor_id])).toEqual([
+      ["moderation.muted", "calm down", host.id],
+      ["moderation.muted", null, host.id],
+      ["moderation.unmuted", null, host.id],
+    ]);
+    await closeAll(hostClient, tabA, tabB);
+  });
+
+  it("KICK and BAN reasons reach the target's CLOSE and the timeline", async () => {
+    const { host, room, viewer, hostClient, tabA, tabB } = await party();
+    hostClient.send({ type: "KICK_USER", user_id: viewer.id, reason: "cool off" });
+    expect(await tabA.closed).toEqual({ code: 4011, reason: "Kicked by host: cool off" });
+    expect(await tabB.waitFor("CLOSE")).toEqual({ type: "CLOSE", code: 4011, reason: "Kicked by host: cool off" });
+    const again = sioClient(t.baseUrl, room.code, viewer.token);
+    await again.drainJoin();
+    // A long reason is cut to fit a raw close frame (123 bytes); Socket.IO's CLOSE carries it whole.
+    const raw = rawClient(t.baseUrl, room.code, viewer.token);
+    await raw.drainJoin();
+    const long = "é".repeat(200);
+    hostClient.send({ type: "BAN_USER", user_id: viewer.id, reason: long });
+    expect(await again.waitFor("CLOSE")).toEqual({ type: "CLOSE", code: 4011, reason: `Banned by host: ${long}` });
+    const closed = await raw.closed;
+    expect(closed.code).toBe(4011);
+    expect(closed.reason.startsWith("Banned by host: éé")).toBe(true);
+    expect(Buffer.byteLength(closed.reason)).toBeLessThanOrEqual(123);
+    expect((await timeline(room.room_id)).map((e) => [e.event, e.reason, e.data])).toEqual([
+      ["moderation.kicked", "cool off", { user_id: viewer.id }],
+      ["moderation.banned", long, { user_id: viewer.id, duration_seconds: null, expires_at: null }],
+    ]);
+    expect((await t.app.database.db.selectFrom("room_bans").select(["banned_by", "reason"]).where("room_id", "=", room.room_id).execute())).toEqual([
+      { banned_by: host.id, reason: long },
+    ]);
+    await closeAll(hostClient, again);
+  });
+
+  it("a timed ban refuses socket and HTTP joins until it expires, then lets the user back in", async () => {
+    const { room, viewer, hostClient, tabA, tabB } = await party();
+    hostClient.send({ type: "BAN_USER", user_id: viewer.id, reason: "timeout", duration_seconds: 1 });
+    expect(await tabA.closed).toEqual({ code: 4011, reason: "Banned by host: timeout" });
+    expect((await tabB.closed).code).toBe(4011);
+    expect((await rawClient(t.baseUrl, room.code, viewer.token).closed).code).toBe(4010);
+    const mine = async () => ((await t.api.get("/api/rooms/mine/", { token: viewer.token })).body as { room_id: string }[]).some((r) => r.room_id === room.room_id);
+    expect(await mine()).toBe(false);
+    // Poll HTTP join until the ban is over (a refusal is 403 BANNED, nothing else).
+    const deadline = Date.now() + 8000;
+    let join = await t.api.join(viewer.token, room.code);
+    while (join.status === 403 && Date.now() < deadline) {
+      expect(join.body.code).toBe("BANNED");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      join = await t.api.join(viewer.token, room.code);
+    }
+    expect(join.status).toBe(200);
+    expect(await mine()).toBe(true);
+    expect((await t.api.get(`/api/rooms/${room.code}/detail/`, { token: viewer.token })).status).toBe(200);
+    const back = rawClient(t.baseUrl, room.code, viewer.token);
+    await back.drainJoin();
+    // The expired ban can no longer be lifted: there is nothing to lift.
+    hostClient.send({ type: "UNBAN_USER", user_id: viewer.id });
+    expect(await hostClient.waitFor("ERROR")).toMatchObject({ code: "PARTICIPANT_NOT_FOUND", message: "User is not banned" });
+    await closeAll(hostClient, back);
+  });
+
+  it("reason and duration are validated", async () => {
+    const { viewer, hostClient, tabA, tabB } = await party();
+    for (const bad of [
+      { type: "MUTE_USER", user_id: viewer.id, reason: "x".repeat(201) },
+      { type: "BAN_USER", user_id: viewer.id, duration_seconds: 0 },
+      { type: "BAN_USER", user_id: viewer.id, duration_seconds: 30 * 24 * 3600 + 1 },
+      { type: "MUTE_USER", user_id: viewer.id, duration_seconds: 1.5 },
+      { type: "KICK_USER", user_id: viewer.id, reason: 42 },
+    ]) {
+      hostClient.send(bad);
+      expect((await hostClient.waitFor("ERROR")).code, JSON.stringify(bad)).toBe("VALIDATION_FAILED");
+    }
+    // Trimmed to nothing is no reason: the plain USER_MUTED.
+    hostClient.send({ type: "MUTE_USER", user_id: viewer.id, reason: "   ", duration_seconds: null });
+    expect(await tabA.waitFor("USER_MUTED")).toEqual({ type: "USER_MUTED", user_id: viewer.id, muted: true });
     await closeAll(hostClient, tabA, tabB);
   });
 });

@@ -125,7 +125,17 @@ const REST_MATRIX: Record<string, Record<Kind, Outcome>> = {
   "POST /api/rooms/slow-mode/": hostOnly(OK),
   "POST /api/rooms/password/": hostOnly(OK),
   "GET /api/rooms/participants/": hostOnly(OK),
+  // The room's timeline: its host, and staff (who read any room's, as the staff tools do).
+  "GET /api/rooms/{room_code}/events/": signedIn({
+    guest: DENIED, nonMember: DENIED, participant: DENIED, pending: DENIED, banned: DENIED, host: OK, staff: OK, otherHost: DENIED,
+  }),
   "POST /api/rooms/source/": hostOnly(OK),
+  "POST /api/rooms/cohosts/": hostOnly(OK),
+  "POST /api/rooms/host-policy/": hostOnly(OK),
+  // Only a host who lost R to succession, within the window: nobody here.
+  "POST /api/rooms/reclaim-host/": signedIn({
+    guest: DENIED, nonMember: DENIED, participant: DENIED, pending: DENIED, banned: DENIED, host: DENIED, staff: DENIED, otherHost: DENIED,
+  }),
 
   // Staff-only operations.
   "GET /api/admin/rooms/": staffOnly(),
@@ -181,9 +191,13 @@ const EVENT_MATRIX: Record<string, Record<Kind, Outcome>> = {
   PLAY:         ev(NOT_HOST,  NOT_HOST,    APPLIED,  APPLIED),
   PAUSE:        ev(NOT_HOST,  NOT_HOST,    APPLIED,  APPLIED),
   SEEK:         ev(NOT_HOST,  NOT_HOST,    APPLIED,  APPLIED),
+  UNDO_SEEK:    ev(NOT_HOST,  NOT_HOST,    APPLIED,  APPLIED), // (after SEEK: each undoes its room's seek)
   PLAYER_EVENT: ev(IGNORED,   IGNORED,     APPLIED,  IGNORED), // O has no media: nothing to record
+  SET_COHOST:   ev(NOT_HOST,  NOT_HOST,    APPLIED,  NOT_IN_ROOM),
+  RECLAIM_HOST: ev(NOT_HOST,  NOT_HOST,    NOT_HOST, NOT_HOST), // nobody lost R to succession
   SYNC_CHECK:   ev(APPLIED,   APPLIED,     APPLIED,  APPLIED),
   TIME_SYNC:    ev(APPLIED,   APPLIED,     APPLIED,  APPLIED),
+  SYNC_REPORT:  ev(APPLIED,   APPLIED,     APPLIED,  APPLIED), // telemetry: recorded for any member
 };
 
 // ---- the fixture ----------------------------------------------------------------------------
@@ -475,6 +489,16 @@ const REST_CALLS: Record<string, RestCall> = {
     check: (_kind, body) => (body.state === "DELETED" ? undefined : `state ${body.state}`),
   },
   "POST /api/rooms/chat/": { request: () => ({ body: { room_id: f.room.room_id, enabled: true } }), mutates: true },
+  // Un-naming a co-host who is not one, and setting the policy it has: allowed, no change.
+  "POST /api/rooms/cohosts/": {
+    request: () => ({ body: { room_id: f.room.room_id, user_id: f.accounts.participant.id, cohost: false } }),
+    check: (_kind, body) => (body.room_id === f.room.room_id && body.cohosts.length === 0 ? undefined : "wrong roles"),
+  },
+  "POST /api/rooms/host-policy/": {
+    request: () => ({ body: { room_id: f.room.room_id, succession: "EXPIRE" } }),
+    check: (_kind, body) => (body.succession === "EXPIRE" ? undefined : "wrong policy"),
+  },
+  "POST /api/rooms/reclaim-host/": { request: () => ({ body: { room_id: f.room.room_id } }) },
   "POST /api/rooms/slow-mode/": { request: () => ({ body: { room_id: f.room.room_id, seconds: 0 } }), mutates: true },
   "POST /api/rooms/password/": {
     request: () => ({ body: { room_id: f.pwRoom.room_id } }),
@@ -494,6 +518,13 @@ const REST_CALLS: Record<string, RestCall> = {
   "POST /api/rooms/source/": {
     request: () => ({ body: { room_id: f.room.room_id, provider: "vidking", video_id: SECRET_VIDEO, media_type: "movie" } }),
     mutates: true,
+  },
+  "GET /api/rooms/{room_code}/events/": {
+    request: () => ({ params: { room_code: f.room.code } }),
+    check: (_kind, body) => {
+      const events = body.events.map((e: any) => e.event);
+      return events.at(-1) === "room.created" && events.includes("moderation.banned") ? undefined : `not R's timeline: ${events}`;
+    },
   },
 
   "GET /api/admin/rooms/": { request: () => ({}) },
@@ -639,6 +670,7 @@ interface EventCall {
 const moderationTarget = (kind: SocketKind): string =>
   kind === "host" ? f.victim.id : kind === "otherHost" ? f.accounts.participant.id : f.accounts.host.id;
 let stamp = 100;
+let cohostToggle = false;
 const playback = (type: "PLAY" | "PAUSE" | "SEEK"): EventCall => ({
   payload: () => ({ time: (stamp += 1) }),
   mutates: true,
@@ -683,12 +715,36 @@ const EVENT_CALLS: Record<string, EventCall> = {
   PLAY: playback("PLAY"),
   PAUSE: playback("PAUSE"),
   SEEK: playback("SEEK"),
+  UNDO_SEEK: {
+    payload: () => ({}),
+    mutates: true,
+    // The PLAYBACK_STATE of the undo the timeline recorded last in the sender's room.
+    applied: async ({ kind, client, seen, waitMs }) => {
+      const undo = await t.app.database.db
+        .selectFrom("room_events")
+        .select("data")
+        .where("room_id", "=", roomOf(kind).room_id)
+        .where("event", "=", "playback.seek_undone")
+        .orderBy("seq", "desc")
+        .executeTakeFirst();
+      if (!undo) return false;
+      return sees(client, seen, (m) => m.type === "PLAYBACK_STATE" && m.version === undo.data.version && m.time === undo.data.to, waitMs);
+    },
+  },
   PLAYER_EVENT: {
     // The host's own figures again: its stored progress keeps its values.
     payload: () => ({ data: { event: "pause", currentTime: PROGRESS.host!.timestamp, duration: PROGRESS.host!.duration, progress: PROGRESS.host!.progress_percent } }),
     mutates: true,
     applied: async ({ kind, stamp: before }) => (await lastProgressWrite(kind)) > before,
   },
+  // The host's runs name the victim a co-host, then un-name them (one run per transport).
+  SET_COHOST: {
+    payload: (kind) => ({ user_id: moderationTarget(kind), cohost: kind === "host" ? (cohostToggle = !cohostToggle) : true }),
+    mutates: true,
+    applied: ({ client, seen, payload, waitMs }) =>
+      sees(client, seen, (m) => m.type === "COHOSTS_CHANGED" && m.cohosts.includes(payload.user_id) === payload.cohost, waitMs),
+  },
+  RECLAIM_HOST: { payload: () => ({}), applied: async () => false },
   SYNC_CHECK: {
     payload: () => ({ client_time: 9_999_999 }),
     applied: ({ client, seen, waitMs }) => sees(client, seen, (m) => m.type === "SYNC_CORRECTION", waitMs),
@@ -696,6 +752,19 @@ const EVENT_CALLS: Record<string, EventCall> = {
   TIME_SYNC: {
     payload: () => ({ client_ts: 770_000 + (stamp += 1) }),
     applied: ({ client, seen, payload, waitMs }) => sees(client, seen, (m) => m.type === "TIME_SYNC" && m.client_ts === payload.client_ts, waitMs),
+  },
+  SYNC_REPORT: {
+    payload: () => ({ position: 3, rtt_ms: 40, buffering: true }),
+    // Proof: the caller's latest report in its room's realtime state is this one.
+    applied: async ({ kind, stamp: before, waitMs }) => {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        const record = (await t.app.realtime.state.syncReports(roomOf(kind).room_id)).records.get(idOf(kind));
+        if (record && record.at >= before && record.rttMs === 40) return true;
+        if (Date.now() >= deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
   },
 };
 
@@ -708,7 +777,7 @@ async function runEvent(type: string, kind: SocketKind, client: TestClient, expe
     await victim.drainJoin();
   }
   const payload = call.payload(kind) as Record<string, any>;
-  const before = type === "PLAYER_EVENT" ? await lastProgressWrite(kind) : 0;
+  const before = type === "PLAYER_EVENT" ? await lastProgressWrite(kind) : Date.now();
   let seen: Message[] = [];
   let ignored = false;
   if (client.kind === "socket.io") {
@@ -957,8 +1026,8 @@ describe("no leaks", () => {
   it("nobody receives another user's progress, R's private details, members or bans, or RP's password, unless entitled", () => {
     const leaks: string[] = [];
     for (const { kind, where, text } of received) {
-      // Staff tools list every room and account by design.
-      if (kind === "staff" && where.includes("/api/admin/")) continue;
+      // Staff tools list every room and account, and staff read any room's timeline, by design.
+      if (kind === "staff" && (where.includes("/api/admin/") || where.endsWith("/events/"))) continue;
       // Progress answers echo the caller's own rows (ownership is checked cell by cell).
       const ownRows = /progress|resume/.test(where);
       for (const { label, value } of secretsFor(kind)) {

@@ -36,6 +36,10 @@ const REGRESSIONS: unknown[] = [
   { type: "PLAYER_EVENT", data: { event: "ended", progress: Number.MAX_VALUE } },
   { type: "MUTE_USER", user_id: "00000000-0000-0000-0000-000000000000" },
   { type: "TIME_SYNC", client_ts: null },
+  { type: "SYNC_REPORT", position: 1e7, rtt_ms: 60_000, buffering: false },
+  { type: "SYNC_REPORT", position: 0, rtt_ms: 1e308, buffering: true },
+  { type: "UNDO_SEEK" },
+  { type: "MUTE_USER", user_id: "00000000-0000-0000-0000-000000000000", reason: " ", duration_seconds: 2_592_000 },
 ];
 
 /** Values of every JSON kind, with the edge cases validators tend to miss. */
@@ -62,6 +66,12 @@ const structured = (userIds: string[]) =>
       user_id: userIds.length ? fc.oneof(fc.constantFrom(...userIds), fieldValue) : fieldValue,
       client_time: fieldValue,
       client_ts: fieldValue,
+      position: fc.oneof(fc.double({ min: 0, max: 1e7, noNaN: true }), fieldValue),
+      rtt_ms: fc.oneof(fc.integer({ min: 0, max: 60_000 }), fieldValue),
+      buffering: fc.oneof(fc.boolean(), fieldValue),
+      reason: fc.oneof(fieldValue, fc.string({ maxLength: 260 })),
+      duration_seconds: fc.oneof(fieldValue, fc.integer({ min: -1, max: 31 * 24 * 3600 })),
+      command_id: fieldValue,
       data: fc.oneof(
         fieldValue,
         fc.record(
@@ -263,7 +273,7 @@ describe("REST operations with generated bodies, queries and path parameters", (
         { requiredKeys: [] },
       ),
     );
-    const query = fc.dictionary(fc.constantFrom("q", "limit", "offset", "page", "code", "media_id", "media_type", "season", "episode", "type"), fieldValue, { maxKeys: 3 });
+    const query = fc.dictionary(fc.constantFrom("q", "limit", "offset", "page", "code", "media_id", "media_type", "season", "episode", "type", "before"), fieldValue, { maxKeys: 3 });
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...operations), pathParam, body, query, fc.boolean(), async (op, param, payload, params, authed) => {
         const path = op.path.replace(/\{[^}]+\}/g, encodeURIComponent(String(param)));

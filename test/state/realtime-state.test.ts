@@ -1,33 +1,14 @@
 /** One contract, two implementations: in-memory and Redis realtime state. */
 import { randomUUID } from "node:crypto";
-import { createClient } from "redis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MemoryRealtimeState, type RealtimeState } from "../../src/state/realtime-state.js";
 import { RedisRealtimeState } from "../../src/state/redis-realtime-state.js";
+import { contractRedis, implementations } from "../helpers/redis.js";
 
-type Redis = ReturnType<typeof createClient>;
-const redisUrl = process.env.TEST_REDIS_URL;
-let redis: Redis | undefined;
-const prefix = `test:state:${randomUUID().slice(0, 8)}:`;
+const r = contractRedis("state");
+const subjects = implementations<RealtimeState>(r, () => new MemoryRealtimeState(), (client, prefix) => new RedisRealtimeState(client, prefix));
 
-beforeAll(async () => {
-  if (redisUrl) {
-    redis = createClient({ url: redisUrl, RESP: 2 });
-    await redis.connect();
-  }
-});
-afterAll(async () => {
-  if (!redis) return;
-  for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) if (keys.length) await redis.del(keys);
-  await redis.quit();
-});
-
-const implementations: [string, () => RealtimeState][] = [
-  ["memory", () => new MemoryRealtimeState()],
-  ...(redisUrl ? [["redis", () => new RedisRealtimeState(redis!, prefix)] as [string, () => RealtimeState]] : []),
-];
-
-describe.each(implementations)("%s realtime state", (_name, make) => {
+describe.each(subjects)("%s realtime state", (_name, make) => {
   it("counts users once across connections and reports first and last", async () => {
     const s = make();
     const [room, host, user] = [randomUUID(), randomUUID(), randomUUID()];
@@ -88,6 +69,26 @@ describe.each(implementations)("%s realtime state", (_name, make) => {
     expect(await s.checkChat(room, user, "now I can")).toBe("ok");
   });
 
+  it("a timed mute refuses chat until its expiry, then lets it through (no unmute needed); a re-mute replaces it", async () => {
+    const s = make();
+    const [room, user, other] = [randomUUID(), randomUUID(), randomUUID()];
+    await s.setMuted(room, user, true, Date.now() + 150);
+    await s.setMuted(room, other, true, Date.now() - 1); // already over (a restore never passes one, but harmless)
+    expect(await s.isMuted(room, user)).toBe(true);
+    expect(await s.checkChat(room, user, "too early")).toBe("muted");
+    expect(await s.checkChat(room, other, "free")).toBe("ok");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await s.isMuted(room, user)).toBe(false);
+    expect(await s.checkChat(room, user, "free now")).toBe("ok");
+    // Re-muted for good, then timed again: the latest mute is the one in force.
+    await s.setMuted(room, user, true);
+    expect(await s.checkChat(room, user, "again")).toBe("muted");
+    await s.setMuted(room, user, true, Date.now() + 60_000);
+    expect(await s.isMuted(room, user)).toBe(true);
+    await s.setMuted(room, user, true, Date.now() - 1);
+    expect(await s.checkChat(room, user, "replaced by an expired one")).toBe("ok");
+  });
+
   it("slow mode: one accepted message per period, refusals not counted, atomic across tabs", async () => {
     const s = make();
     const [room, user] = [randomUUID(), randomUUID()];
@@ -115,23 +116,40 @@ describe.each(implementations)("%s realtime state", (_name, make) => {
     expect(await s.claimCommand(room, "cmd-2", 60_000), "expired").toBe(true);
   });
 
-  it("clearRoom forgets presence and mutes", async () => {
+  it("keeps the latest sync report per user and counts corrections, per room, until the TTL", async () => {
+    const s = make();
+    const [room, other, a, b] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const record = (drift: number, buffering = false) => ({ drift, rttMs: 40, buffering, at: 1_700_000_000_000, displayName: "Zoë \"Z\"" });
+    expect(await s.syncReports(room)).toEqual({ records: new Map(), corrections: 0 });
+    await s.recordSync(room, a, record(-3.25), true, 60_000);
+    await s.recordSync(room, a, record(-4.5), true, 60_000);
+    await Promise.all([s.recordSync(room, b, record(0.5, true), false, 60_000), s.recordSync(other, b, record(9), true, 60_000)]);
+    expect(await s.syncReports(room)).toEqual({ records: new Map([[a, record(-4.5)], [b, record(0.5, true)]]), corrections: 2 });
+    expect((await s.syncReports(other)).corrections).toBe(1);
+    await s.recordSync(other, a, record(1), false, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await s.syncReports(other), "expired with its last report").toEqual({ records: new Map(), corrections: 0 });
+  });
+
+  it("clearRoom forgets presence, mutes and sync reports", async () => {
     const s = make();
     const [room, host, user] = [randomUUID(), randomUUID(), randomUUID()];
     await s.connect(room, host, user, "c1");
     await s.setMuted(room, user, true);
+    await s.recordSync(room, user, { drift: 1, rttMs: 1, buffering: false, at: 1, displayName: "U" }, true, 60_000);
     await s.clearRoom(room);
     expect((await s.roomPresence([room])).has(room)).toBe(false);
     expect(await s.isMuted(room, user)).toBe(false);
+    expect(await s.syncReports(room)).toEqual({ records: new Map(), corrections: 0 });
   });
 });
 
-describe.runIf(Boolean(redisUrl))("redis presence across instances", () => {
+describe.runIf(Boolean(r.url))("redis presence across instances", () => {
   it("a dead instance's connections are reaped once by a live peer, reporting users who left", async () => {
-    const dead = new RedisRealtimeState(redis!, prefix, { instanceTtlMs: 300, heartbeatMs: 100 });
+    const dead = new RedisRealtimeState(r.client!, r.prefix, { instanceTtlMs: 300, heartbeatMs: 100 });
     const left: string[] = [];
-    const live = new RedisRealtimeState(redis!, prefix, { instanceTtlMs: 300, heartbeatMs: 100 });
-    const other = new RedisRealtimeState(redis!, prefix, { instanceTtlMs: 300, heartbeatMs: 100 });
+    const live = new RedisRealtimeState(r.client!, r.prefix, { instanceTtlMs: 300, heartbeatMs: 100 });
+    const other = new RedisRealtimeState(r.client!, r.prefix, { instanceTtlMs: 300, heartbeatMs: 100 });
     await dead.start(async () => {});
     await live.start(async (r, u) => void left.push(`${r}:${u}`));
     await other.start(async (r, u) => void left.push(`${r}:${u}`));
@@ -152,9 +170,9 @@ describe.runIf(Boolean(redisUrl))("redis presence across instances", () => {
     await other.close({ forget: true });
   });
   it("puts back presence Redis lost (restart without persistence, flush), once, and says so", async () => {
-    const prefix2 = `${prefix}lost:`;
+    const prefix2 = `${r.prefix}lost:`;
     let restoredCalls = 0;
-    const state = new RedisRealtimeState(redis!, prefix2, { heartbeatMs: 60_000 });
+    const state = new RedisRealtimeState(r.client!, prefix2, { heartbeatMs: 60_000 });
     await state.start(async () => {}, async () => void (restoredCalls += 1));
     const [room, host, user] = [randomUUID(), randomUUID(), randomUUID()];
     await state.connect(room, host, host, "h1");
@@ -162,7 +180,7 @@ describe.runIf(Boolean(redisUrl))("redis presence across instances", () => {
     await state.connect(room, host, user, "u2");
     await state.disconnect(room, user, "u2");
     expect(await state.restoreLost(), "nothing lost, nothing to do").toBe(0);
-    for await (const keys of redis!.scanIterator({ MATCH: `${prefix2}*`, COUNT: 500 })) if (keys.length) await redis!.del(keys);
+    for await (const keys of r.client!.scanIterator({ MATCH: `${prefix2}*`, COUNT: 500 })) if (keys.length) await r.client!.del(keys);
     expect((await state.roomPresence([room])).has(room)).toBe(false);
     expect(await state.restoreLost()).toBe(2);
     expect(await state.restoreLost(), "idempotent").toBe(0);

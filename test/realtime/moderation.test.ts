@@ -28,6 +28,18 @@ async function party() {
 
 const closeAll = (...clients: TestClient[]) => Promise.all(clients.map((c) => c.close()));
 
+/** Resolves when this instance's hub lets go of the room (its last local member has left). */
+function released(code: string): Promise<void> {
+  return new Promise((resolve) => {
+    t.app.realtime.hub.addTransport({
+      broadcast: () => {},
+      releaseRoom: (roomCode) => {
+        if (roomCode === code) resolve();
+      },
+    });
+  });
+}
+
 /**
  * Sends chat (a new text each time) until the server takes one: returns the refusal codes seen
  * first. Polls on the answers, a few times a second, for up to `ms`.
@@ -120,7 +132,11 @@ describe("moderation", () => {
     expect(rows).toEqual([{ user_id: viewer.id, muted_by: expect.any(String) }]);
     // The state loses the mute (an embedded restart, a Redis restart without persistence)...
     await t.app.realtime.state.setMuted(room.room_id, viewer.id, false);
+    const gone = released(room.code);
     await closeAll(hostClient, tabA, tabB);
+    // The server finishes the leaves after the clients see their sockets close; a join before
+    // that would find the room still loaded here.
+    await gone;
     // ...and gets it back when the room is loaded again.
     const again = rawClient(t.baseUrl, room.code, viewer.token);
     await again.drainJoin();

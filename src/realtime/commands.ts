@@ -14,7 +14,7 @@ import { type CommandResult, fail, InvalidFrame, type Member, ok } from "./types
 const FLOOD = { ratePerSecond: 20, burst: 40 } as const;
 /** timeupdate progress is written at most this often per room (ended/pause/seeked always are). */
 const PROGRESS_WRITE_INTERVAL_MS = 5000;
-/** How long a playback command_id is remembered (a resend after this is applied again). */
+/** How long a command_id is remembered (a resend after this is applied again). */
 const COMMAND_ID_TTL_MS = 10 * 60 * 1000;
 
 type Of<T extends ClientMessage["type"]> = Extract<ClientMessage, { type: T }>;
@@ -85,12 +85,18 @@ export class CommandHandlers {
   }
 
   private async chat(live: LiveRoom, member: Member, message: Of<"CHAT_MESSAGE">): Promise<CommandResult> {
-    const { user } = member;
     if (!live.chatEnabled) return fail("CHAT_DISABLED", "Chat is disabled in this room");
     const text = message.message.trim();
     if (text === "") return ok({ ignored: true });
     // Counted in code points, as the original (Python) did, not UTF-16 units.
     if ([...text].length > CHAT_MAX_LENGTH) return fail("MESSAGE_TOO_LONG", "Message too long.");
+    // Per user: one person's tabs share their ids, nobody else's ("/" cannot occur in an id).
+    const commandId = message.command_id === undefined ? undefined : `chat/${member.user.id}/${message.command_id}`;
+    return this.once(live, commandId, () => ok({ duplicate: true }), () => this.postChat(live, member, text));
+  }
+
+  private async postChat(live: LiveRoom, member: Member, text: string): Promise<CommandResult> {
+    const { user } = member;
     const slowModeMs = canModerate(live, member) ? 0 : live.slowModeSeconds * 1000;
     switch (await this.hub.state.checkChat(live.id, user.id, text, slowModeMs)) {
       case "muted":
@@ -163,25 +169,22 @@ export class CommandHandlers {
 
   private async playback(live: LiveRoom, member: Member, message: Of<"PLAY" | "PAUSE" | "SEEK" | "UNDO_SEEK">): Promise<CommandResult> {
     if (!canControlPlayback(live, member)) return fail("PERMISSION_DENIED", "Only host can control playback");
-    const { command_id: commandId } = message;
+    return this.once(
+      live,
+      message.command_id,
+      () => ok({ duplicate: true, version: live.playback.version }),
+      () => this.applyPlayback(live, member, message),
+    );
+  }
+
+  private async applyPlayback(live: LiveRoom, member: Member, message: Of<"PLAY" | "PAUSE" | "SEEK" | "UNDO_SEEK">): Promise<CommandResult> {
     const expectedVersion = message.type === "UNDO_SEEK" ? undefined : message.expected_version;
-    if (commandId !== undefined && !(await this.hub.state.claimCommand(live.id, commandId, COMMAND_ID_TTL_MS))) {
-      return ok({ duplicate: true, version: live.playback.version });
-    }
     const actorId = member.user.id;
-    let playback;
-    try {
-      playback =
-        message.type === "UNDO_SEEK"
-          ? await this.hub.playback.undoSeek(live.id, actorId)
-          : await this.hub.playback.apply(live.id, message.type, message.time, { actorId, expectedVersion });
-    } catch (err) {
-      // Not applied: a retry with the same command_id must not be mistaken for a duplicate.
-      if (commandId !== undefined) await this.hub.state.releaseCommand(live.id, commandId).catch(() => {});
-      throw err;
-    }
+    const playback =
+      message.type === "UNDO_SEEK"
+        ? await this.hub.playback.undoSeek(live.id, actorId)
+        : await this.hub.playback.apply(live.id, message.type, message.time, { actorId, expectedVersion });
     if (!playback) {
-      if (commandId !== undefined) await this.hub.state.releaseCommand(live.id, commandId);
       if (message.type === "UNDO_SEEK") return fail("NOTHING_TO_UNDO", "There is no seek to undo");
       const current = await this.hub.playback.load(live.id);
       await this.hub.applyPlayback(live, current);
@@ -191,6 +194,31 @@ export class CommandHandlers {
     await this.hub.applyPlayback(live, playback);
     this.hub.events.publish({ type: "room.playback_changed", roomId: live.id, code: live.code, playback });
     return ok({ version: playback.version });
+  }
+
+  /**
+   * Runs `command` once per `commandId` (none given: always). A resend of an id is answered with
+   * `duplicate()` and does nothing, atomically across tabs and instances. An id whose command was
+   * refused or failed is released, so a retry with it is not mistaken for a duplicate.
+   */
+  private async once(
+    live: LiveRoom,
+    commandId: string | undefined,
+    duplicate: () => CommandResult,
+    command: () => Promise<CommandResult>,
+  ): Promise<CommandResult> {
+    if (commandId === undefined) return command();
+    if (!(await this.hub.state.claimCommand(live.id, commandId, COMMAND_ID_TTL_MS))) return duplicate();
+    const release = () => this.hub.state.releaseCommand(live.id, commandId).catch(() => {});
+    let result: CommandResult;
+    try {
+      result = await command();
+    } catch (err) {
+      await release();
+      throw err;
+    }
+    if (!result.ok) await release();
+    return result;
   }
 
   /** Host player events store the host's progress for the room's real media. */

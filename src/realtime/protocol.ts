@@ -62,7 +62,11 @@ const playbackCommand = z.object({
 });
 
 export const clientMessages = {
-  CHAT_MESSAGE: z.object({ message: z.string({ error: "message must be a string" }).max(10_000) }),
+  /**
+   * `command_id` added, optional: a resend (after a drop or SERVICE_UNAVAILABLE) is acked with
+   * `duplicate: true` and not posted again. Ids are per user, remembered for 10 minutes.
+   */
+  CHAT_MESSAGE: z.object({ message: z.string({ error: "message must be a string" }).max(10_000), command_id: commandId }),
   /** `reason` and `duration_seconds` added, optional (a timed mute ends by itself). */
   MUTE_USER: z.object({ user_id: userId, reason, duration_seconds: durationSeconds }),
   UNMUTE_USER: z.object({ user_id: userId }),

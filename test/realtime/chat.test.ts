@@ -247,3 +247,53 @@ describe("chat rules", () => {
     await sio.close();
   });
 });
+
+describe("chat command_id: a resend is not posted twice", () => {
+  const rows = async (roomId: string) =>
+    (await t.app.database.db.selectFrom("chat_messages").select("message").where("room_id", "=", roomId).orderBy("created_at").execute()).map((r) => r.message);
+
+  it("a resent id is acked duplicate from any tab of the same user; another user's same id is their own", async () => {
+    const { host, room, viewer, hostClient, viewerClient } = await party((b, c, tk) => sioClient(b, c, tk));
+    const sio = viewerClient as ReturnType<typeof sioClient>;
+    expect(await sio.emitAck("CHAT_MESSAGE", { message: "once", command_id: "m-1" })).toMatchObject({ ok: true, id: expect.any(String) });
+    expect(await hostClient.waitFor("CHAT_MESSAGE")).toMatchObject({ message: "once", user_id: viewer.id });
+    expect(await sio.emitAck("CHAT_MESSAGE", { message: "once", command_id: "m-1" })).toEqual({ ok: true, duplicate: true });
+    // The same user's raw tab: silently nothing (raw clients get no acks).
+    const rawTab = rawClient(t.baseUrl, room.code, viewer.token);
+    await rawTab.drainJoin();
+    rawTab.send({ type: "CHAT_MESSAGE", message: "once, edited", command_id: "m-1" });
+    rawTab.send({ type: "TIME_SYNC", client_ts: 1 });
+    await rawTab.waitFor("TIME_SYNC"); // the resend was handled before this
+    await hostClient.expectNone(100, "CHAT_MESSAGE");
+    // The host's own m-1 is a different message.
+    expect(await (hostClient as ReturnType<typeof sioClient>).emitAck("CHAT_MESSAGE", { message: "mine", command_id: "m-1" })).toMatchObject({ ok: true });
+    expect(await sio.waitFor("CHAT_MESSAGE")).toMatchObject({ message: "once" });
+    expect(await sio.waitFor("CHAT_MESSAGE")).toMatchObject({ message: "mine", user_id: host.id });
+    expect(await rows(room.room_id)).toEqual(["once", "mine"]);
+    await Promise.all([hostClient.close(), viewerClient.close(), rawTab.close()]);
+  });
+
+  it("a refused message releases its id: once allowed, the same id posts", async () => {
+    const { room, viewer, hostClient, viewerClient } = await party((b, c, tk) => sioClient(b, c, tk));
+    const sio = viewerClient as ReturnType<typeof sioClient>;
+    hostClient.send({ type: "MUTE_USER", user_id: viewer.id });
+    await sio.waitFor("USER_MUTED");
+    expect(await sio.emitAck("CHAT_MESSAGE", { message: "let me", command_id: "m-2" })).toMatchObject({ ok: false, error: { code: "MUTED" } });
+    hostClient.send({ type: "UNMUTE_USER", user_id: viewer.id });
+    await sio.waitFor("USER_MUTED");
+    expect(await sio.emitAck("CHAT_MESSAGE", { message: "let me", command_id: "m-2" })).toMatchObject({ ok: true, id: expect.any(String) });
+    expect(await sio.emitAck("CHAT_MESSAGE", { message: "let me", command_id: "m-2" })).toEqual({ ok: true, duplicate: true });
+    expect(await rows(room.room_id)).toEqual(["let me"]);
+    await Promise.all([hostClient.close(), viewerClient.close()]);
+  });
+
+  it.each(transports)("a bad command_id over %s is VALIDATION_FAILED and posts nothing", async (_n, connect) => {
+    const { room, hostClient, viewerClient } = await party(connect);
+    for (const command_id of ["", "x".repeat(65), "has space", "a/b", 7]) {
+      viewerClient.send({ type: "CHAT_MESSAGE", message: "hi", command_id });
+      expect((await viewerClient.waitFor("ERROR")).code, JSON.stringify(command_id)).toBe("VALIDATION_FAILED");
+    }
+    expect(await rows(room.room_id)).toEqual([]);
+    await Promise.all([hostClient.close(), viewerClient.close()]);
+  });
+});

@@ -32,6 +32,15 @@ interface Client {
   close(): void;
 }
 
+/**
+ * Connections the server ended before the load generator closed them, by close code (raw) or
+ * disconnect reason (Socket.IO): a viewer that silently received nothing shows up here.
+ */
+const serverClosed: Record<string, number> = {};
+const noteServerClose = (why: string | number) => {
+  serverClosed[why] = (serverClosed[why] ?? 0) + 1;
+};
+
 let ipCounter = 0;
 const nextIp = () => {
   ipCounter += 1;
@@ -75,7 +84,17 @@ function connect(o: LoadOptions, roomCode: string, token: string | null, onMessa
         const roster = text.startsWith('{"type":"ROOM_PARTICIPANTS"') ? /"online":(\d+)/.exec(text) : null;
         onMessage(roster ? { type: "ROOM_PARTICIPANTS", online: Number(roster[1]) } : JSON.parse(text), Buffer.byteLength(text));
       });
-      ws.once("open", () => resolve({ send: (m) => ws.send(JSON.stringify(m)), close: () => ws.close() }));
+      let closing = false;
+      ws.once("close", (code) => closing || noteServerClose(code));
+      ws.once("open", () =>
+        resolve({
+          send: (m) => ws.send(JSON.stringify(m)),
+          close: () => {
+            closing = true;
+            ws.close();
+          },
+        }),
+      );
       ws.once("error", reject);
     } else {
       const socket: Socket = io(`${baseUrl}/room/${roomCode}`, {
@@ -85,6 +104,7 @@ function connect(o: LoadOptions, roomCode: string, token: string | null, onMessa
         auth: token ? { token } : {},
       });
       socket.onAny((event: string, message: any) => onMessage({ ...message, type: event }, JSON.stringify(message).length));
+      socket.once("disconnect", (reason) => reason === "io client disconnect" || noteServerClose(reason));
       socket.once("connect", () =>
         resolve({
           send: ({ type, ...payload }) => socket.emit(type as string, payload),
@@ -390,7 +410,9 @@ const run = { fanout, "join-storm": joinStorm, chat, capacity }[options.scenario
 run(options).then(
   (result) => {
     process.stderr.write("\n");
-    console.log(JSON.stringify(result));
+    const closedByServer = Object.values(serverClosed).reduce((a, b) => a + b, 0);
+    if (closedByServer) process.stderr.write(`  closed by the server: ${JSON.stringify(serverClosed)}\n`);
+    console.log(JSON.stringify({ ...result, closedByServer }));
     process.exit(0);
   },
   (err) => {

@@ -289,7 +289,7 @@ async function report(measured: Row[]): Promise<void> {
     "p50 ratio": ratio(r, "p50"),
     "p99 ratio": ratio(r, "p99"),
     extra: Object.entries(r.result)
-      .filter(([k]) => ["totalSeconds", "rosterMessages", "rosterBytesPerJoiner", "lostAcked", "acked", "count", "expected", "bytesPerConnection", "eventLoopP99Ms", "cpuPercent", "rssBeforeMb", "rssConnectedMb"].includes(k))
+      .filter(([k]) => ["totalSeconds", "rosterMessages", "rosterBytesPerJoiner", "lostAcked", "acked", "count", "expected", "bytesPerConnection", "eventLoopP99Ms", "cpuPercent", "rssBeforeMb", "rssConnectedMb", "settled", "closedByServer"].includes(k))
       .map(([k, v]) => `${k}=${v}`)
       .join(" "),
   }));

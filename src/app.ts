@@ -260,6 +260,7 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     graceSeconds: config.GRACE_PERIOD_SECONDS,
     driftThresholdSeconds: config.DRIFT_THRESHOLD_SECONDS,
     syncSummaryMs: config.SYNC_SUMMARY_SECONDS * 1000,
+    approvalWaitMs: config.APPROVAL_WAIT_SECONDS * 1000,
     metrics,
     resume: { log: realtime.log, windowMs: config.RESUME_WINDOW_SECONDS * 1000, lingerMs: config.RESUME_LINGER_SECONDS * 1000 },
     recoverLiveRooms: !config.clusterMode,

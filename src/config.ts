@@ -50,6 +50,11 @@ const envSchema = z
     RESUME_WINDOW_SECONDS: z.coerce.number().int().min(0).max(3600).default(120),
     /** How long a resumable client that dropped still counts as present (no leave/join flap). */
     RESUME_LINGER_SECONDS: z.coerce.number().int().min(0).max(600).default(10),
+    /**
+     * How long a pending user's connection may wait for the host's answer (`wait=1`). At most 40:
+     * Socket.IO closes a connection that has not joined its namespace within 45 s.
+     */
+    APPROVAL_WAIT_SECONDS: z.coerce.number().int().min(1).max(40).default(30),
     DRIFT_THRESHOLD_SECONDS: z.coerce.number().positive().finite().default(2),
     SYNC_SUMMARY_SECONDS: z.coerce.number().min(0.1).max(3600).default(5),
     PRESENCE_TTL_SECONDS: positiveInt(15),

@@ -24,7 +24,8 @@ import type { RealtimeState } from "../state/realtime-state.js";
 import { randomUUID } from "node:crypto";
 import type { RoomLog } from "../state/room-log.js";
 import { CommandHandlers } from "./commands.js";
-import { CLOSE_CODES, type ServerMessage } from "./protocol.js";
+import { ApprovalWaits } from "./approvals.js";
+import { CLOSE_CODES, type ServerMessage, type ServerMessageOf } from "./protocol.js";
 import type { ConnectionGuard } from "./guard.js";
 import { buildRoster } from "./roster.js";
 import { SyncTelemetry } from "./sync-telemetry.js";
@@ -73,6 +74,16 @@ export interface HubOptions {
   syncSummaryMs?: number | undefined;
   /** The app's Prometheus registry, for the sync metrics; not exported when absent. */
   metrics?: Registry | undefined;
+  /** How long a pending user's connection may wait for the host's answer; 30 s when absent. */
+  approvalWaitMs?: number | undefined;
+}
+
+/** A pending user's connection that waits for the host's answer (see RoomHub.admit). */
+export interface ApprovalWait {
+  /** Aborted when the client goes away. */
+  signal?: AbortSignal;
+  /** Tells the client it is waiting (a transport that can speak before admission). */
+  onPending?: (message: ServerMessageOf<"JOIN_PENDING">) => void;
 }
 
 export interface Admission {
@@ -142,6 +153,12 @@ export class RoomHub {
   /** Resumable connections that dropped: their leave waits (connection id → the deferred leave). */
   private readonly lingering = new Map<string, { timer: NodeJS.Timeout; finish: () => Promise<void> }>();
   private draining = false;
+  private readonly approvals: ApprovalWaits;
+
+  /** Pending users' connections waiting for the host's answer on this instance. */
+  get waitingForApproval(): number {
+    return this.approvals.size;
+  }
 
   /** True once close() has begun: no new connections or frames are taken. */
   get isDraining(): boolean {
@@ -172,6 +189,7 @@ export class RoomHub {
       logger: options.logger,
     });
     this.guard = options.guard;
+    this.approvals = new ApprovalWaits(options.approvalWaitMs ?? 30_000);
   }
 
   addTransport(transport: Transport): void {
@@ -206,6 +224,7 @@ export class RoomHub {
    */
   async close(): Promise<void> {
     this.draining = true;
+    this.approvals.endAll();
     await Promise.allSettled([...this.inflight]);
     await this.chat.drain();
     await Promise.allSettled([...this.rooms.values()].map((live) => live.sendChain));
@@ -222,10 +241,25 @@ export class RoomHub {
 
   // ---- admission ----------------------------------------------------------------------
 
-  /** The connect checks in the original's order; throws JoinRejected with the close code. */
-  async admit(token: string | null | undefined, rawCode: string, client = "unknown", resume?: ResumeRequest): Promise<Admission> {
+  /**
+   * The connect checks in the original's order; throws JoinRejected with the close code. With
+   * `wait`, a pending user's connection waits (up to APPROVAL_WAIT_SECONDS) for the host's
+   * answer instead of being refused at once: approved, the admission goes on.
+   */
+  async admit(
+    token: string | null | undefined,
+    rawCode: string,
+    client = "unknown",
+    resume?: ResumeRequest,
+    wait?: ApprovalWait,
+  ): Promise<Admission> {
     if (this.draining) throw new JoinRejected(CLOSE_CODES.SERVICE_RESTART, "SERVICE_UNAVAILABLE", "Server restarting");
     await this.guard?.attempt(client);
+    return this.check(token, rawCode, client, resume, wait);
+  }
+
+  private async check(token: string | null | undefined, rawCode: string, client: string, resume?: ResumeRequest, wait?: ApprovalWait): Promise<Admission> {
+    if (this.draining) throw new JoinRejected(CLOSE_CODES.SERVICE_RESTART, "SERVICE_UNAVAILABLE", "Server restarting");
     if (!token) throw new JoinRejected(CLOSE_CODES.UNAUTHENTICATED, "AUTH_REQUIRED", "Authentication required");
     let user: AuthenticatedUser;
     try {
@@ -249,6 +283,11 @@ export class RoomHub {
       if (after?.room.state !== "LIVE") throw new JoinRejected(CLOSE_CODES.GRACE_EXPIRED, "ROOM_EXPIRED", "Room has expired");
       Object.assign(room, after.room);
     }
+    if (participantStatus === "PENDING" && wait) {
+      await this.awaitApproval(room, user.id, client, wait);
+      // Answered: every check runs again (a ban, a deleted room or a revoked session count).
+      return this.check(token, rawCode, client, resume);
+    }
     if (participantStatus !== "APPROVED") {
       throw participantStatus
         ? new JoinRejected(CLOSE_CODES.FORBIDDEN, "NOT_APPROVED", "Waiting for host approval")
@@ -267,6 +306,27 @@ export class RoomHub {
       if (held && held.userId === user.id && held.roomId === room.id) resumeFrom = { lastSeq: resume.lastSeq, connectionId: held.connectionId };
     }
     return { client, user, room, isHost: isHost(user, room), history, playback, resume: log ? resume : undefined, resumeFrom };
+  }
+
+  private async awaitApproval(room: Room, userId: string, client: string, wait: ApprovalWait): Promise<void> {
+    const stillPending = async () => (await findRoomForUser(this.db, room.code, userId))?.participantStatus === "PENDING";
+    // A waiting connection counts against the open-socket limits like a member's.
+    const release = this.guard?.claim(userId, client);
+    let outcome;
+    try {
+      wait.onPending?.({ type: "JOIN_PENDING", room_id: room.id, code: room.code, wait_seconds: this.approvals.waitSeconds });
+      outcome = await this.approvals.wait(room.id, userId, stillPending, wait.signal);
+    } finally {
+      release?.();
+    }
+    switch (outcome) {
+      case "answered":
+        return;
+      case "rejected":
+        throw new JoinRejected(CLOSE_CODES.FORBIDDEN, "JOIN_REJECTED", "The host declined your request");
+      default:
+        throw new JoinRejected(CLOSE_CODES.FORBIDDEN, "NOT_APPROVED", "Waiting for host approval");
+    }
   }
 
   // ---- join and leave ------------------------------------------------------------------
@@ -591,6 +651,7 @@ export class RoomHub {
   // ---- lifecycle -----------------------------------------------------------------------
 
   private onRoomEvent(event: PublishedRoomEvent): void {
+    this.approvals.notify(event);
     if (event.type === "sessions.revoked") {
       const revoked = new Set(event.sessionIds);
       for (const room of this.rooms.values()) {
@@ -679,6 +740,12 @@ export class RoomHub {
       case "participant.approved":
       case "participant.rejected":
         if (live) void this.refreshRoster(live, "local");
+        return;
+      case "participant.requested":
+        // To the host's tabs here (not logged: after a resume the host lists them over REST).
+        for (const member of live?.members.values() ?? []) {
+          if (member.user.id === live!.hostId) member.connection.send({ type: "JOIN_REQUESTED", user_id: event.userId, display_name: event.displayName });
+        }
         return;
       case "member.left":
         if (!live) return;

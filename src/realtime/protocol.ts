@@ -180,6 +180,15 @@ export const serverMessages = {
   RESUMED: z.object({ missed: z.number().int(), from_seq: z.number().int() }),
   ROOM_DELETED: z.object({}),
   ROOM_EXPIRED: z.object({}),
+  /**
+   * Added, raw path with `wait=1`: a pending user's connection waits up to `wait_seconds` for the
+   * host's answer. Approved, the normal join follows on the same connection; declined, close 4003
+   * `The host declined your request`; no answer in time, close 4003 `Waiting for host approval`
+   * (reconnect to keep waiting). Socket.IO (`auth.wait`) has no such message: its connect waits.
+   */
+  JOIN_PENDING: z.object({ room_id: z.uuid(), code: z.string(), wait_seconds: z.number().int() }),
+  /** Added, to the host: someone asked to join an approval room (answer over REST approve/reject). */
+  JOIN_REQUESTED: z.object({ user_id: z.uuid(), display_name: z.string() }),
   /** Added: the room's sync quality, to the host only (drifts in seconds; negative = behind). */
   ROOM_SYNC: z.object({
     reporting: z.number().int(),

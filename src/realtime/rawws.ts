@@ -98,6 +98,8 @@ export function attachRawWebSocket(
   const fanout = options.fanout;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
   const rooms = new Map<string, Map<string, RawConnection>>();
+  /** Pending users' connections waiting for the host's answer (pinged like members). */
+  const waiting = new Set<RawConnection>();
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -109,15 +111,25 @@ export function attachRawWebSocket(
     const token = url.searchParams.get("token");
     const client = clientAddress(req.headers, req.socket.remoteAddress, options.trustProxy ?? false);
     const resume = resumeRequest(url.searchParams.get("resume"), url.searchParams.get("resume_token"), url.searchParams.get("last_seq"));
-    wss.handleUpgrade(req, socket, head, (ws) => void accept(ws, match[1]!, token, client, resume));
+    const wait = url.searchParams.get("wait") === "1";
+    wss.handleUpgrade(req, socket, head, (ws) => void accept(ws, match[1]!, token, client, resume, wait));
   });
 
-  async function accept(ws: WebSocket, code: string, token: string | null, client: string, resume: ResumeRequest | undefined): Promise<boolean> {
+  async function accept(
+    ws: WebSocket,
+    code: string,
+    token: string | null,
+    client: string,
+    resume: ResumeRequest | undefined,
+    wait: boolean,
+  ): Promise<boolean> {
     const connection = new RawConnection(ws, options.sendBufferBytes, resume !== undefined);
     // Frames that arrive during admission wait for it; then they run one at a time, in order.
-    const ready = admitAndEnter(connection, code, token, client, resume);
+    // While a pending user waits for the host's answer, its frames are dropped instead.
+    const ready = admitAndEnter(connection, code, token, client, resume, wait);
     let chain: Promise<boolean> = ready;
     ws.on("message", (data: RawData, isBinary: boolean) => {
+      if (waiting.has(connection)) return;
       chain = chain.then((admitted) => (admitted ? process(connection, data, isBinary).then(() => true) : false));
     });
     ws.on("pong", () => {
@@ -133,15 +145,31 @@ export function attachRawWebSocket(
     token: string | null,
     client: string,
     resume: ResumeRequest | undefined,
+    wait: boolean,
   ): Promise<boolean> {
     const ws = connection.socket;
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
+    ws.once("close", onClose);
+    const approval = wait
+      ? {
+          signal: gone.signal,
+          onPending: (message: ServerMessage) => {
+            waiting.add(connection);
+            connection.send(message);
+          },
+        }
+      : undefined;
     let admission;
     try {
-      admission = await hub.admit(token, code, client, resume);
+      admission = await hub.admit(token, code, client, resume, approval);
     } catch (err) {
       const rejection = err instanceof JoinRejected ? err : new JoinRejected(1011, "INTERNAL_ERROR", "Internal error");
       connection.close(rejection.closeCode, rejection.message);
       return false;
+    } finally {
+      waiting.delete(connection);
+      ws.off("close", onClose);
     }
     if (ws.readyState !== WebSocket.OPEN) return false;
     const roomCode = admission.room.code;
@@ -186,17 +214,14 @@ export function attachRawWebSocket(
     if (result && !result.ok) connection.send({ type: "ERROR", ...result.error });
   }
 
+  const beat = (connection: RawConnection) => {
+    if (!connection.alive) return connection.socket.terminate();
+    connection.alive = false;
+    connection.socket.ping();
+  };
   const heartbeat = setInterval(() => {
-    for (const members of rooms.values()) {
-      for (const connection of members.values()) {
-        if (!connection.alive) {
-          connection.socket.terminate();
-          continue;
-        }
-        connection.alive = false;
-        connection.socket.ping();
-      }
-    }
+    for (const members of rooms.values()) for (const connection of members.values()) beat(connection);
+    for (const connection of waiting) beat(connection);
   }, HEARTBEAT_MS).unref();
 
   /**

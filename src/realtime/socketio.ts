@@ -159,13 +159,18 @@ export function attachSocketIo(
       socket.conn.off("close", admitted);
     };
     socket.conn.once("close", admitted);
-    const auth = socket.handshake.auth as { token?: unknown; resume?: unknown; resume_token?: unknown; last_seq?: unknown };
+    const auth = socket.handshake.auth as { token?: unknown; resume?: unknown; resume_token?: unknown; last_seq?: unknown; wait?: unknown };
+    // A pending user may wait for the host's answer: the connect completes once approved.
+    const gone = new AbortController();
+    const onClose = () => gone.abort();
+    socket.conn.once("close", onClose);
     const resume = resumeRequest(auth?.resume, auth?.resume_token, auth?.last_seq);
     const query = socket.handshake.query.token;
     const token = typeof auth?.token === "string" ? auth.token : typeof query === "string" ? query : null;
     try {
       const client = clientAddress(socket.handshake.headers, socket.conn.remoteAddress, options.trustProxy ?? false);
-      const admission = await hub.admit(token, socket.nsp.name.slice("/room/".length), client, resume);
+      const wait = auth?.wait === true ? { signal: gone.signal } : undefined;
+      const admission = await hub.admit(token, socket.nsp.name.slice("/room/".length), client, resume, wait);
       // One namespace per room across the cluster: the canonical (upper-case) code only.
       if (socket.nsp.name !== namespaceOf(admission.room.code)) {
         throw new JoinRejected(4002, "ROOM_NOT_FOUND", `Use the room code in upper case: ${namespaceOf(admission.room.code)}`);
@@ -180,6 +185,8 @@ export function attachSocketIo(
       admitted();
       next(error);
       release(name);
+    } finally {
+      socket.conn.off("close", onClose);
     }
   });
 

@@ -58,6 +58,8 @@ export type RoomEvent =
       reason: "succession" | "reclaimed";
       reclaimUntil: string | null;
     }
+  /** Someone asked to join an approval room. */
+  | { type: "participant.requested"; roomId: string; code: string; userId: string; displayName: string }
   | { type: "participant.approved"; roomId: string; code: string; userId: string }
   | { type: "participant.rejected"; roomId: string; code: string; userId: string }
   /** Sessions ended (logout, refresh-token replay): their open sockets close with 4001. */

@@ -131,7 +131,7 @@ export class RoomService {
     } else if (room.entry_mode === "APPROVAL") {
       status = "PENDING";
     }
-    await this.db.transaction().execute(async (trx) => {
+    const inserted = await this.db.transaction().execute(async (trx) => {
       const inserted = await trx
         .insertInto("room_participants")
         .values({ room_id: room.id, user_id: user.id, status })
@@ -141,7 +141,11 @@ export class RoomService {
       if (inserted) {
         await recordRoomEvent(trx, room.id, user.id, status === "PENDING" ? "participant.requested" : "participant.joined");
       }
+      return inserted;
     });
+    if (inserted?.status === "PENDING") {
+      this.events.publish({ type: "participant.requested", roomId: room.id, code: room.code, userId: user.id, displayName: user.display_name });
+    }
     // A concurrent join may have won the insert: report whatever row now exists.
     const row = await this.participant(room.id, user.id);
     return this.joinResult(room, user, row?.status ?? status);

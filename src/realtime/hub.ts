@@ -743,8 +743,9 @@ export class RoomHub {
         return;
       case "participant.requested":
         // To the host's tabs here (not logged: after a resume the host lists them over REST).
-        for (const member of live?.members.values() ?? []) {
-          if (member.user.id === live!.hostId) member.connection.send({ type: "JOIN_REQUESTED", user_id: event.userId, display_name: event.displayName });
+        if (!live) return;
+        for (const member of live.members.values()) {
+          if (member.user.id === live.hostId) member.connection.send({ type: "JOIN_REQUESTED", user_id: event.userId, display_name: event.displayName });
         }
         return;
       case "member.left":

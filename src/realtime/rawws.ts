@@ -112,21 +112,14 @@ export function attachRawWebSocket(
     const client = clientAddress(req.headers, req.socket.remoteAddress, options.trustProxy ?? false);
     const resume = resumeRequest(url.searchParams.get("resume"), url.searchParams.get("resume_token"), url.searchParams.get("last_seq"));
     const wait = url.searchParams.get("wait") === "1";
-    wss.handleUpgrade(req, socket, head, (ws) => void accept(ws, match[1]!, token, client, resume, wait));
+    wss.handleUpgrade(req, socket, head, (ws) => void accept(ws, { code: match[1]!, token, client, resume, wait }));
   });
 
-  async function accept(
-    ws: WebSocket,
-    code: string,
-    token: string | null,
-    client: string,
-    resume: ResumeRequest | undefined,
-    wait: boolean,
-  ): Promise<boolean> {
-    const connection = new RawConnection(ws, options.sendBufferBytes, resume !== undefined);
+  async function accept(ws: WebSocket, handshake: Handshake): Promise<boolean> {
+    const connection = new RawConnection(ws, options.sendBufferBytes, handshake.resume !== undefined);
     // Frames that arrive during admission wait for it; then they run one at a time, in order.
     // While a pending user waits for the host's answer, its frames are dropped instead.
-    const ready = admitAndEnter(connection, code, token, client, resume, wait);
+    const ready = admitAndEnter(connection, handshake);
     let chain: Promise<boolean> = ready;
     ws.on("message", (data: RawData, isBinary: boolean) => {
       if (waiting.has(connection)) return;
@@ -139,14 +132,7 @@ export function attachRawWebSocket(
     return ready;
   }
 
-  async function admitAndEnter(
-    connection: RawConnection,
-    code: string,
-    token: string | null,
-    client: string,
-    resume: ResumeRequest | undefined,
-    wait: boolean,
-  ): Promise<boolean> {
+  async function admitAndEnter(connection: RawConnection, { code, token, client, resume, wait }: Handshake): Promise<boolean> {
     const ws = connection.socket;
     const gone = new AbortController();
     const onClose = () => gone.abort();
@@ -252,6 +238,17 @@ export function attachRawWebSocket(
       wss.close();
     },
   };
+}
+
+/** What a client's upgrade request asked for. */
+interface Handshake {
+  code: string;
+  token: string | null;
+  /** The client's address. */
+  client: string;
+  resume: ResumeRequest | undefined;
+  /** `wait=1`: a pending user waits for the host's answer. */
+  wait: boolean;
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {

@@ -108,7 +108,14 @@ export class CommandHandlers {
       case "duplicate":
         return fail("DUPLICATE_MESSAGE", "Duplicate message blocked.");
     }
-    const entry = await this.hub.chat.post(live.id, user, text);
+    let entry;
+    try {
+      entry = await this.hub.chat.post(live.id, user, text);
+    } catch (err) {
+      // Not posted: it must not count against the sender's limits (a retry would be refused).
+      await this.hub.state.refundChat(live.id, user.id, text).catch(() => {});
+      throw err;
+    }
     await this.hub.broadcast(live, { type: "CHAT_MESSAGE", ...entry }, undefined, "cluster", `chat:${entry.id}`);
     return ok({ id: entry.id, created_at: entry.created_at });
   }

@@ -58,6 +58,12 @@ export interface RealtimeState extends PresenceReader {
    */
   checkChat(roomId: string, userId: string, text: string, slowModeMs?: number): Promise<ChatVerdict>;
   /**
+   * Takes back what an accepted checkChat counted, for a message that was then not posted (the
+   * database failed): one place in the sliding window, the remembered text (when it is still
+   * this one) and the slow-mode period. A retry is then judged as if the failure never happened.
+   */
+  refundChat(roomId: string, userId: string, text: string): Promise<void>;
+  /**
    * Claims a client command id in a room for `ttlMs`; false when it was already claimed (a
    * duplicate). Atomic across tabs and instances.
    */
@@ -165,6 +171,13 @@ export class MemoryRealtimeState implements RealtimeState {
     this.lastMessages.set(key, { text, at: now });
     if (slowModeMs > 0) this.slowUntil.set(key, now + slowModeMs);
     return "ok";
+  }
+
+  async refundChat(roomId: string, userId: string, text: string): Promise<void> {
+    const key = `${roomId}:${userId}`;
+    this.chatWindows.get(key)?.pop();
+    if (this.lastMessages.get(key)?.text === text) this.lastMessages.delete(key);
+    this.slowUntil.delete(key);
   }
 
   /** Counts a message against the sliding window; false while limited or cooling down. */

@@ -123,6 +123,14 @@ if slow > 0 then redis.call('SET', KEYS[5], '1', 'PX', slow) end
 return 'ok'
 `;
 
+// KEYS: the user's window, last text, slow-mode marker (as CHECK_CHAT). ARGV: the text.
+const REFUND_CHAT = `
+redis.call('ZPOPMAX', KEYS[1])
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+redis.call('DEL', KEYS[3])
+return 1
+`;
+
 /** The room's correction count shares the sync hash, under a field no user id can take. */
 const SYNC_CORRECTIONS_FIELD = "#corrections";
 // KEYS: the room's sync hash. ARGV: user, record JSON, '1' to count a correction, ttl ms.
@@ -292,6 +300,11 @@ export class RedisRealtimeState implements RealtimeState {
         String(slowModeMs),
       ],
     })) as ChatVerdict;
+  }
+
+  async refundChat(roomId: string, userId: string, text: string): Promise<void> {
+    const base = this.key(`chat:${roomId}:${userId}`);
+    await this.redis.eval(REFUND_CHAT, { keys: [`${base}:window`, `${base}:last`, `${base}:slow`], arguments: [text] });
   }
 
   async claimCommand(roomId: string, commandId: string, ttlMs: number): Promise<boolean> {

@@ -318,8 +318,12 @@ export class Member {
     }
   }
 
-  /** Sends one chat message and waits for its acknowledgement or refusal (at most `timeoutMs`). */
-  async chat(text: string, timeoutMs = 10_000): Promise<SentMessage> {
+  /**
+   * Sends one chat message and waits for its acknowledgement or refusal (at most `timeoutMs`).
+   * With `commandId` the server posts it at most once however often it is resent.
+   */
+  async chat(text: string, timeoutMs = 10_000, commandId?: string): Promise<SentMessage> {
+    const payload = commandId === undefined ? { message: text } : { message: text, command_id: commandId };
     const sent: SentMessage = { text, sender: this.name, room: this.room, sentAt: Date.now() };
     if (!this.open) {
       Object.assign(sent, { outcome: "closed", settledAt: Date.now() });
@@ -329,7 +333,7 @@ export class Member {
     if (this.client.kind === "socket.io") {
       const client = this.client as ReturnType<typeof sioClient>;
       const closed = client.closed.then(() => ({ outcome: "closed" as const }));
-      const acked = client.emitAck("CHAT_MESSAGE", { message: text }, timeoutMs).then(
+      const acked = client.emitAck("CHAT_MESSAGE", payload, timeoutMs).then(
         (ack: any) => (ack?.ok ? { outcome: "ack" as const, id: ack.id as string } : { outcome: "nack" as const, code: String(ack?.error?.code) }),
         () => ({ outcome: "timeout" as const }),
       );
@@ -347,7 +351,7 @@ export class Member {
             resolve(r);
           },
         };
-        this.client.send({ type: "CHAT_MESSAGE", message: text });
+        this.client.send({ type: "CHAT_MESSAGE", ...payload });
       });
     }
     return Object.assign(sent, result, { settledAt: Date.now() });

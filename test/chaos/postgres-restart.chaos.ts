@@ -198,4 +198,59 @@ describe.runIf(canRunPrivatePostgres && hasRedisServer)("chaos: PostgreSQL resta
     await Promise.all(senders.map((m) => m.close()));
     expect(problems, problems.join("\n")).toEqual([]);
   });
+  it("a client that resends a refused message with its command_id gets it posted exactly once, and the resend is never refused as a duplicate or over the rate limit", async (ctx) => {
+    ctx.onTestFailed(() => console.log(cluster.logs()));
+    const [a, b] = cluster.webs as [(typeof cluster.webs)[0], (typeof cluster.webs)[0]];
+    const room = await makeRoom(cluster.api(0), 4);
+    const g = room.guests;
+    const senders = [
+      new Member("r0 raw@A", g[0]!, room.code, a.baseUrl, "ws"),
+      new Member("r1 sio@A", g[1]!, room.code, a.baseUrl, "socket.io"),
+      new Member("r2 raw@B", g[2]!, room.code, b.baseUrl, "ws"),
+      new Member("r3 sio@B", g[3]!, room.code, b.baseUrl, "socket.io"),
+    ];
+    for (const m of senders) await m.connect();
+    const attempts: SentMessage[] = [];
+    const logical: { text: string; acked: boolean }[] = [];
+    let sending = true;
+    const loops = senders.map(async (sender, i) => {
+      await sleep(i * (SEND_EVERY_MS / senders.length));
+      for (let n = 0; sending; n += 1) {
+        const message = { text: `${sender.name} #${n}`, acked: false };
+        logical.push(message);
+        // Resent (same text, same id) at the sender's pace until the server takes it.
+        for (let tries = 0; !message.acked && tries < 40; tries += 1) {
+          const started = Date.now();
+          const attempt = await sender.chat(message.text, ANSWER_WITHIN_MS + 2000, `${sender.name}/${n}`.replace(/[^\w.:-]/g, "_"));
+          attempts.push(attempt);
+          message.acked = attempt.outcome === "ack";
+          await sleep(Math.max(0, SEND_EVERY_MS - (Date.now() - started)));
+        }
+      }
+    });
+    await sleep(3000);
+    await cluster.pg.stop("immediate");
+    await sleep(4000);
+    await cluster.pg.start();
+    await cluster.healthy(20_000);
+    await sleep(3000);
+    sending = false;
+    await Promise.all(loops);
+    await sleep(1500);
+
+    const refused = attempts.filter((s) => s.outcome === "nack");
+    console.log(
+      `pg restart with resends: ${logical.length} messages, ${attempts.length} attempts, refused ${refused.length}` +
+        ` (${[...new Set(refused.map((s) => s.code))]}), unanswered ${attempts.filter((s) => s.outcome !== "ack" && s.outcome !== "nack").length}`,
+    );
+    expect(refused.length, "the outage was felt").toBeGreaterThan(0);
+    // A resend after a failed post is judged as if the failure never happened.
+    expect(new Set(refused.map((s) => s.code))).toEqual(new Set(["SERVICE_UNAVAILABLE"]));
+    expect(logical.filter((m) => !m.acked).map((m) => m.text)).toEqual([]);
+    const { rows } = await cluster.db().query<{ message: string }>("SELECT message FROM chat_messages WHERE room_id = $1", [room.roomId]);
+    const stored = new Map<string, number>();
+    for (const r of rows) stored.set(r.message, (stored.get(r.message) ?? 0) + 1);
+    expect(logical.filter((m) => stored.get(m.text) !== 1).map((m) => `${m.text}: ${stored.get(m.text) ?? 0}`)).toEqual([]);
+    await Promise.all(senders.map((m) => m.close()));
+  });
 });

@@ -89,6 +89,27 @@ describe.each(subjects)("%s realtime state", (_name, make) => {
     expect(await s.checkChat(room, user, "replaced by an expired one")).toBe("ok");
   });
 
+  it("a refunded message (not posted after all) counts for nothing: the same text, the sixth message and the next slow-mode one pass", async () => {
+    const s = make();
+    const [room, user] = [randomUUID(), randomUUID()];
+    for (let i = 0; i < 5; i += 1) expect(await s.checkChat(room, user, `m${i}`)).toBe("ok");
+    await s.refundChat(room, user, "m4");
+    expect(await s.checkChat(room, user, "m4")).toBe("ok");
+    expect(await s.checkChat(room, user, "one too many")).toBe("rate_limited");
+    // The remembered text is only forgotten when it is still the refunded one.
+    const other = randomUUID();
+    expect(await s.checkChat(room, other, "first")).toBe("ok");
+    expect(await s.checkChat(room, other, "second")).toBe("ok");
+    await s.refundChat(room, other, "first");
+    expect(await s.checkChat(room, other, "second")).toBe("duplicate");
+    // Slow mode: the refused-after-all message does not start a period.
+    const slow = randomUUID();
+    expect(await s.checkChat(room, slow, "s1", 60_000)).toBe("ok");
+    await s.refundChat(room, slow, "s1");
+    expect(await s.checkChat(room, slow, "s1", 60_000)).toBe("ok");
+    expect(await s.checkChat(room, slow, "s2", 60_000)).toBe("slow_mode");
+  });
+
   it("slow mode: one accepted message per period, refusals not counted, atomic across tabs", async () => {
     const s = make();
     const [room, user] = [randomUUID(), randomUUID()];

@@ -1,7 +1,18 @@
 /** Chat persistence: history for joiners, inserts, and retention trimmed in batches. */
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
+import { v5 as uuidv5 } from "uuid";
 import type { DB } from "../db.js";
+
+/** The namespace of chat message ids derived from a client's command_id (UUIDv5). */
+const CHAT_ID_NAMESPACE = "0f4e4a8e-58a1-4c55-9a3c-2b8f4d1f7c21";
+
+/**
+ * The id a chat message sent with `commandId` gets: the same for every resend of it, so that
+ * the database itself refuses to store it twice, even when an earlier try was committed but
+ * its answer was lost.
+ */
+export const chatMessageId = (roomId: string, userId: string, commandId: string): string => uuidv5(`${roomId}/${userId}/${commandId}`, CHAT_ID_NAMESPACE);
 
 export const CHAT_HISTORY_SIZE = 50;
 export const CHAT_RETENTION = 500;
@@ -19,7 +30,7 @@ interface PendingMessage {
   roomId: string;
   user: { id: string; display_name: string };
   message: string;
-  resolve(entry: ChatEntry): void;
+  resolve(entry: PostedChat): void;
   reject(err: unknown): void;
 }
 
@@ -30,6 +41,9 @@ export interface ChatEntry {
   message: string;
   created_at: string;
 }
+
+/** What post resolves with: `stored` when a message with this id was already in the room. */
+export type PostedChat = ChatEntry & { stored?: true };
 
 export class ChatService {
   private readonly insertsSinceTrim = new Map<string, number>();
@@ -60,11 +74,13 @@ export class ChatService {
    * Group commit: messages arriving while an insert is in flight (or within a few ms of the
    * last one, under load) go together in the next one, so a busy process writes one multi-row
    * INSERT instead of one per message, and a quiet one waits for nothing. Retention trims run
-   * after the insert, off the sender's path.
+   * after the insert, off the sender's path. With an `id` (see chatMessageId) that is already
+   * stored in this room for this user, nothing is written: it resolves with the stored message,
+   * marked `stored`.
    */
-  post(roomId: string, user: { id: string; display_name: string }, message: string): Promise<ChatEntry> {
+  post(roomId: string, user: { id: string; display_name: string }, message: string, id: string = randomUUID()): Promise<PostedChat> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ id: randomUUID(), roomId, user, message, resolve, reject });
+      this.pending.push({ id, roomId, user, message, resolve, reject });
       if (this.flushing) return;
       this.flushing = true;
       // Busy (the last insert ended moments ago): linger a few ms so that messages arriving one
@@ -109,10 +125,13 @@ export class ChatService {
     const rows = await this.db
       .insertInto("chat_messages")
       .values(batch.map((m) => ({ id: m.id, room_id: m.roomId, user_id: m.user.id, message: m.message })))
+      .onConflict((oc) => oc.column("id").doNothing())
       .returning(["id", "created_at"])
       .execute();
     const createdAt = new Map(rows.map((r) => [r.id, r.created_at]));
-    for (const m of batch) {
+    const fresh = batch.filter((m) => createdAt.has(m.id));
+    if (fresh.length < batch.length) await this.resolveStored(batch.filter((m) => !createdAt.has(m.id)));
+    for (const m of fresh) {
       m.resolve({ id: m.id, user: m.user.display_name, user_id: m.user.id, message: m.message, created_at: createdAt.get(m.id)!.toISOString() });
       const count = (this.insertsSinceTrim.get(m.roomId) ?? 0) + 1;
       if (count >= CHAT_TRIM_EVERY) {
@@ -120,6 +139,25 @@ export class ChatService {
         this.trim(m.roomId).catch(() => {}); // retried by the next 50 messages
       } else {
         this.insertsSinceTrim.set(m.roomId, count);
+      }
+    }
+  }
+
+  /** Messages whose id was already stored: the stored one, if it is this sender's in this room. */
+  private async resolveStored(batch: PendingMessage[]): Promise<void> {
+    const rows = await this.db
+      .selectFrom("chat_messages")
+      .select(["id", "room_id", "user_id", "message", "created_at"])
+      .where("id", "in", batch.map((m) => m.id))
+      .execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const m of batch) {
+      const row = byId.get(m.id);
+      if (row && row.room_id === m.roomId && row.user_id === m.user.id) {
+        m.resolve({ id: row.id, user: m.user.display_name, user_id: row.user_id, message: row.message, created_at: row.created_at.toISOString(), stored: true });
+      } else {
+        // Trimmed meanwhile, or (never, short of a UUID collision) someone else's.
+        m.reject(new Error(`chat message ${m.id} conflicts with a stored message`));
       }
     }
   }

@@ -3,6 +3,7 @@
  * over the hub; results go back to the transport, which acks or sends ERROR.
  */
 import { randomUUID } from "node:crypto";
+import { chatMessageId } from "../chat/service.js";
 import { currentPosition, snapshotAt } from "../playback/service.js";
 import { upsertProgress } from "../progress/service.js";
 import { CHAT_MAX_LENGTH, type ClientMessage, CLOSE_CODES, parseClientMessage } from "./protocol.js";
@@ -91,11 +92,13 @@ export class CommandHandlers {
     // Counted in code points, as the original (Python) did, not UTF-16 units.
     if ([...text].length > CHAT_MAX_LENGTH) return fail("MESSAGE_TOO_LONG", "Message too long.");
     // Per user: one person's tabs share their ids, nobody else's ("/" cannot occur in an id).
-    const commandId = message.command_id === undefined ? undefined : `chat/${member.user.id}/${message.command_id}`;
-    return this.once(live, commandId, () => ok({ duplicate: true }), () => this.postChat(live, member, text));
+    const clientId = message.command_id;
+    const commandId = clientId === undefined ? undefined : `chat/${member.user.id}/${clientId}`;
+    const messageId = clientId === undefined ? undefined : chatMessageId(live.id, member.user.id, clientId);
+    return this.once(live, commandId, () => ok({ duplicate: true }), () => this.postChat(live, member, text, messageId));
   }
 
-  private async postChat(live: LiveRoom, member: Member, text: string): Promise<CommandResult> {
+  private async postChat(live: LiveRoom, member: Member, text: string, messageId?: string): Promise<CommandResult> {
     const { user } = member;
     const slowModeMs = canModerate(live, member) ? 0 : live.slowModeSeconds * 1000;
     switch (await this.hub.state.checkChat(live.id, user.id, text, slowModeMs)) {
@@ -108,14 +111,17 @@ export class CommandHandlers {
       case "duplicate":
         return fail("DUPLICATE_MESSAGE", "Duplicate message blocked.");
     }
-    let entry;
+    let posted;
     try {
-      entry = await this.hub.chat.post(live.id, user, text);
+      posted = await this.hub.chat.post(live.id, user, text, messageId);
     } catch (err) {
       // Not posted: it must not count against the sender's limits (a retry would be refused).
       await this.hub.state.refundChat(live.id, user.id, text).catch(() => {});
       throw err;
     }
+    // `stored`: an earlier try was committed but its answer lost, so it never went out. It goes
+    // out now, as stored (the resend's text does not replace it).
+    const { stored, ...entry } = posted;
     await this.hub.broadcast(live, { type: "CHAT_MESSAGE", ...entry }, undefined, "cluster", `chat:${entry.id}`);
     return ok({ id: entry.id, created_at: entry.created_at });
   }

@@ -1,6 +1,7 @@
 /** Chat over both transports: persistence, history, limits, mutes, the REST toggle. */
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { CHAT_RETENTION, CHAT_TRIM_EVERY } from "../../src/chat/service.js";
+import { CHAT_RETENTION, CHAT_TRIM_EVERY, chatMessageId } from "../../src/chat/service.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient, transports } from "../helpers/clients.js";
 
@@ -284,6 +285,25 @@ describe("chat command_id: a resend is not posted twice", () => {
     expect(await sio.emitAck("CHAT_MESSAGE", { message: "let me", command_id: "m-2" })).toMatchObject({ ok: true, id: expect.any(String) });
     expect(await sio.emitAck("CHAT_MESSAGE", { message: "let me", command_id: "m-2" })).toEqual({ ok: true, duplicate: true });
     expect(await rows(room.room_id)).toEqual(["let me"]);
+    await Promise.all([hostClient.close(), viewerClient.close()]);
+  });
+
+  it("exactly once even when an earlier try was committed but its answer lost: the resend stores nothing and the stored message goes out", async () => {
+    const { room, viewer, hostClient, viewerClient } = await party((b, c, tk) => sioClient(b, c, tk));
+    const sio = viewerClient as ReturnType<typeof sioClient>;
+    // A message's id follows from its command_id...
+    const first = await sio.emitAck("CHAT_MESSAGE", { message: "hello", command_id: "m-3" });
+    expect(first).toMatchObject({ ok: true, id: chatMessageId(room.room_id, viewer.id, "m-3") });
+    // ...so a try the database committed (the server then lost the answer, released the id and
+    // broadcast nothing) is found by the resend instead of stored twice.
+    const lostId = chatMessageId(room.room_id, viewer.id, "m-4");
+    await t.app.database.db.insertInto("chat_messages").values({ id: lostId, room_id: room.room_id, user_id: viewer.id, message: "committed" }).execute();
+    expect(await sio.emitAck("CHAT_MESSAGE", { message: "committed", command_id: "m-4" })).toMatchObject({ ok: true, id: lostId });
+    await hostClient.waitFor("CHAT_MESSAGE"); // hello
+    expect(await hostClient.waitFor("CHAT_MESSAGE")).toMatchObject({ id: lostId, message: "committed", user_id: viewer.id });
+    expect(await rows(room.room_id)).toEqual(["hello", "committed"]);
+    // Another user's same command_id is another message.
+    expect(chatMessageId(room.room_id, randomUUID(), "m-4")).not.toBe(lostId);
     await Promise.all([hostClient.close(), viewerClient.close()]);
   });
 

@@ -211,7 +211,13 @@ export class MemoryRealtimeState implements RealtimeState {
     const key = `${roomId}:${commandId}`;
     const now = Date.now();
     if ((this.commands.get(key) ?? 0) > now) return false;
-    if (this.commands.size > 10_000) for (const [k, until] of this.commands) if (until <= now) this.commands.delete(k);
+    // Claims are kept in claim order (a re-claim moves to the end) and share one TTL, so the
+    // expired ones are at the front: dropping them costs O(1) per claim, amortised.
+    for (const [k, until] of this.commands) {
+      if (until > now) break;
+      this.commands.delete(k);
+    }
+    this.commands.delete(key);
     this.commands.set(key, now + ttlMs);
     return true;
   }

@@ -24,6 +24,8 @@ export interface LoadOptions {
   rooms?: number;
   usersPerRoom?: number;
   durationSeconds?: number;
+  /** chat: every message carries a command_id (the exactly-once path). */
+  commandIds?: boolean;
 }
 
 type Handler = (message: { type: string } & Record<string, any>, bytes: number) => void;
@@ -271,7 +273,7 @@ async function chat(o: LoadOptions) {
       setTimeout(() => {
         const text = `${me}:${second}`;
         sentAt.set(text, performance.now());
-        client.send({ type: "CHAT_MESSAGE", message: text });
+        client.send({ type: "CHAT_MESSAGE", message: text, ...(o.commandIds ? { command_id: `c${second}` } : {}) });
       }, (i * 1000) / everyone.length);
     });
     await new Promise((r) => setTimeout(r, 1000));

@@ -5,7 +5,7 @@
  * writes JSON and an SVG chart under test/bench/results/ (ignored by git).
  *
  * Scenarios (default: all but capacity-embedded and cluster-sio): baseline-ws, baseline-sio,
- * fanout-ws, fanout-sio, fanout-ws-pg, cluster-ws, cluster-sio, join-storm, join-storm-half, chat,
+ * fanout-ws, fanout-sio, fanout-ws-pg, cluster-ws, cluster-sio, join-storm, join-storm-half, chat, chat-ids,
  * capacity (PostgreSQL), capacity-embedded (PGlite). A scenario's baseline runs first.
  *
  * BENCH_VIEWERS, BENCH_ROOMS, BENCH_SECONDS and BENCH_CAPACITY_ROOMS shrink the runs;
@@ -170,6 +170,20 @@ const SCENARIOS: Record<string, { server: Kind; load: Omit<LoadOptions, "baseUrl
   chat: {
     server: "streamit",
     load: { scenario: "chat", target: "streamit", transport: "ws", rooms: Number(process.env.BENCH_ROOMS ?? 50), usersPerRoom: 20, durationSeconds: Number(process.env.BENCH_SECONDS ?? 30) },
+  },
+  /** The same chat load, every message with a command_id (claim + derived id): against chat. */
+  "chat-ids": {
+    server: "streamit",
+    load: {
+      scenario: "chat",
+      target: "streamit",
+      transport: "ws",
+      rooms: Number(process.env.BENCH_ROOMS ?? 50),
+      usersPerRoom: 20,
+      durationSeconds: Number(process.env.BENCH_SECONDS ?? 30),
+      commandIds: true,
+    },
+    baseline: "chat",
   },
   "capacity-embedded": {
     server: "streamit",

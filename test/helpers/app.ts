@@ -58,10 +58,7 @@ export async function startApp(overrides: Record<string, string | undefined> = {
     config.clusterMode && config.REDIS_URL
       ? startLifecycleWorker({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, lifecycle: app.realtime.lifecycle })
       : undefined;
-  await app.http.listen({ port: 0, host: "127.0.0.1" });
-  const address = app.http.server.address();
-  if (!address || typeof address === "string") throw new Error("no address");
-  const baseUrl = `http://127.0.0.1:${address.port}`;
+  const baseUrl = await listen(app);
   return {
     app,
     config,
@@ -92,4 +89,18 @@ async function dropIsolation(config: Config): Promise<void> {
     }
     await redis.quit();
   }
+}
+
+/** Listens on a free loopback port; the base URL. */
+async function listen(app: StreamItApp): Promise<string> {
+  await app.http.listen({ port: 0, host: "127.0.0.1" });
+  const address = app.http.server.address();
+  if (!address || typeof address === "string") throw new Error("no address");
+  return `http://127.0.0.1:${address.port}`;
+}
+
+/** Another web instance on the same database and Redis as `t` (cluster tests); close it after. */
+export async function secondInstance(t: TestApp): Promise<{ app: StreamItApp; baseUrl: string; close(): Promise<void> }> {
+  const app = await buildApp(t.config);
+  return { app, baseUrl: await listen(app), close: () => app.close() };
 }

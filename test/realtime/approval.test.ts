@@ -4,8 +4,7 @@
  * refused with 4003: approved, the normal join follows on the same connection.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { buildApp } from "../../src/app.js";
-import { backend, startApp, type TestApp } from "../helpers/app.js";
+import { backend, secondInstance, startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient, type TestClient } from "../helpers/clients.js";
 
 let t: TestApp;
@@ -143,10 +142,9 @@ describe("join requests and waiting for approval", () => {
 
 describe.runIf(backend === "cluster")("across instances", () => {
   it("a host approving on one instance admits the waiter on another", async () => {
-    const second = await buildApp(t.config);
+    const second = await secondInstance(t);
     try {
-      await second.http.listen({ port: 0, host: "127.0.0.1" });
-      const otherUrl = `http://127.0.0.1:${(second.http.server.address() as { port: number }).port}`;
+      const otherUrl = second.baseUrl;
       const { host, room, asker, hostClient } = await pendingRequest();
       const waiting = waitingRaw(room.code, asker.token, otherUrl);
       await waiting.next("JOIN_PENDING");

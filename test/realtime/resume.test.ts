@@ -4,8 +4,7 @@
  * window it gets what it missed, in order, and nobody sees it leave and come back.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp } from "../../src/app.js";
-import { backend, startApp, type TestApp } from "../helpers/app.js";
+import { backend, secondInstance, startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient, type TestClient } from "../helpers/clients.js";
 
 let t: TestApp;
@@ -203,10 +202,9 @@ describe("plain clients", () => {
 
 describe.runIf(backend === "cluster")("across instances", () => {
   it("a session dropped on one instance resumes on another with what it missed, without a flap", async () => {
-    const second = await buildApp(t.config);
+    const second = await secondInstance(t);
     try {
-      await second.http.listen({ port: 0, host: "127.0.0.1" });
-      const otherUrl = `http://127.0.0.1:${(second.http.server.address() as { port: number }).port}`;
+      const otherUrl = second.baseUrl;
       const { room, viewer, hostClient } = await party();
       const client = resumable("ws", room.code, viewer.token);
       await client.drainJoin();

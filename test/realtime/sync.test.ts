@@ -3,9 +3,8 @@
  * nobody else's), the Prometheus series, and the host seeing viewers of another instance.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { buildApp } from "../../src/app.js";
 import { percentile, reportDrift, summarizeSync, SYNC } from "../../src/realtime/sync-telemetry.js";
-import { backend, startApp, type TestApp } from "../helpers/app.js";
+import { backend, secondInstance, startApp, type TestApp } from "../helpers/app.js";
 import { type ClientFactory, type Message, rawClient, sioClient, type TestClient, transports } from "../helpers/clients.js";
 
 let t: TestApp;
@@ -246,11 +245,9 @@ describe("Prometheus", () => {
 
 describe.runIf(backend === "cluster")("across instances (same PostgreSQL and Redis)", () => {
   it("the host on one instance sees, and is the only one to see, a viewer corrected on the other", async () => {
-    const second = await buildApp(t.config);
+    const second = await secondInstance(t);
     try {
-      await second.http.listen({ port: 0, host: "127.0.0.1" });
-      const address = second.http.server.address() as { port: number };
-      const otherUrl = `http://127.0.0.1:${address.port}`;
+      const otherUrl = second.baseUrl;
       const { room, slow, buffy, hostClient, slowClient, buffyClient } = await party((b, c, tok) =>
         b === t.baseUrl ? sioClient(b, c, tok) : rawClient(b, c, tok),
       () => otherUrl);

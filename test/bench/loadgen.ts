@@ -105,8 +105,13 @@ function connect(o: LoadOptions, roomCode: string, token: string | null, onMessa
         reconnection: false,
         auth: token ? { token } : {},
       });
-      socket.onAny((event: string, message: any) => onMessage({ ...message, type: event }, JSON.stringify(message).length));
-      socket.once("disconnect", (reason) => reason === "io client disconnect" || noteServerClose(reason));
+      // The server says why (CLOSE {code}) before it disconnects a socket.
+      let closeCode: number | undefined;
+      socket.onAny((event: string, message: any) => {
+        if (event === "CLOSE") closeCode = message?.code;
+        onMessage({ ...message, type: event }, JSON.stringify(message).length);
+      });
+      socket.once("disconnect", (reason) => reason === "io client disconnect" || noteServerClose(closeCode ?? reason));
       socket.once("connect", () =>
         resolve({
           send: ({ type, ...payload }) => socket.emit(type as string, payload),

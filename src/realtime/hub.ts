@@ -45,13 +45,22 @@ const LOG_APPEND_WAIT_MS = 500;
 /** A resume token lives this long while its connection is open (the window starts at the drop). */
 const SESSION_TOKEN_TTL_MS = 24 * 3600 * 1000;
 
-/** Rooms up to `smallRoom` local members get every roster at once; bigger ones are paced. */
+/**
+ * Roster pacing. A roster broadcast costs its entries (every approved participant, online or
+ * not) times its recipients (the room's connections here). A room whose cost is at most
+ * `smallRoom`² (50 members, all present) gets every roster at once; a costlier one is paced by
+ * the square root of its cost, `msPerMember` each, at most `maxPauseMs` apart.
+ */
 export const ROSTER_PACING = { smallRoom: 50, msPerMember: 5, maxPauseMs: 5000 } as const;
 
-/** How long a big room's next roster broadcast waits, given the time since the last one. */
-export function rosterPause(members: number, sinceLastMs: number): number {
-  if (members <= ROSTER_PACING.smallRoom) return 0;
-  const interval = Math.min(ROSTER_PACING.maxPauseMs, members * ROSTER_PACING.msPerMember);
+/**
+ * How long a room's next roster broadcast waits, given its recipients here, the entries of its
+ * last roster (0 before the first) and the time since the last one.
+ */
+export function rosterPause(recipients: number, entries: number, sinceLastMs: number): number {
+  const weight = Math.sqrt(recipients * Math.max(entries, recipients));
+  if (weight <= ROSTER_PACING.smallRoom) return 0;
+  const interval = Math.min(ROSTER_PACING.maxPauseMs, weight * ROSTER_PACING.msPerMember);
   return Math.max(0, interval - sinceLastMs);
 }
 
@@ -619,7 +628,7 @@ export class RoomHub {
     void (async () => {
       try {
         while (live.roster.dirty && !live.closed) {
-          const pause = rosterPause(live.members.size, Date.now() - live.roster.lastSentAt);
+          const pause = rosterPause(live.members.size, live.rosterRows?.rows.length ?? 0, Date.now() - live.roster.lastSentAt);
           if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
           live.roster.dirty = false;
           const waiters = live.roster.waiters.splice(0);

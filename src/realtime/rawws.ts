@@ -10,6 +10,7 @@ import { type RawData, WebSocket, WebSocketServer } from "ws";
 import type { RoomHub } from "./hub.js";
 import { clientAddress } from "./guard.js";
 import { originAllowed } from "./origins.js";
+import { BacklogWatch } from "./backlog.js";
 import type { RawFanout } from "./fanout.js";
 import { CLOSE_CODES, MAX_FRAME_BYTES, type ServerMessage } from "./protocol.js";
 import {
@@ -30,12 +31,19 @@ class RawConnection implements Connection {
   readonly id = `ws:${randomUUID()}`;
   readonly transport = "ws" as const;
   alive = true;
+  private readonly backlog: BacklogWatch;
 
   constructor(
     readonly socket: WebSocket,
-    private readonly sendBufferBytes: number,
+    sendBufferBytes: number,
     readonly resumable: boolean,
-  ) {}
+  ) {
+    this.backlog = new BacklogWatch(sendBufferBytes, () => socket.bufferedAmount, () => {
+      this.close(CLOSE_CODES.SLOW_CONSUMER, "Connection too slow: reconnect");
+      setTimeout(() => this.socket.terminate(), SLOW_CONSUMER_CUT_MS).unref();
+    });
+    socket.once("close", () => this.backlog.stop());
+  }
 
   send(message: ServerMessage, seq?: number): void {
     this.sendEncoded(JSON.stringify(message), seq);
@@ -47,18 +55,14 @@ class RawConnection implements Connection {
 
   /**
    * A broadcast passes its frame already UTF-8 encoded, once for every member. A client that
-   * stops reading would make the server hold every frame of the room for it: past the bound it
-   * is closed (4008; cut a moment later if even the close frame cannot get through) and
-   * reconnects to a fresh snapshot.
+   * stops reading would make the server hold every frame of the room for it: once its backlog
+   * stays past the bound (see BacklogWatch) it is closed (4008; cut a moment later if even the
+   * close frame cannot get through) and reconnects to a fresh snapshot.
    */
   sendFrame(frame: string | Buffer): void {
-    if (this.socket.readyState !== WebSocket.OPEN) return;
-    if (this.socket.bufferedAmount > this.sendBufferBytes) {
-      this.close(CLOSE_CODES.SLOW_CONSUMER, "Connection too slow: reconnect");
-      setTimeout(() => this.socket.terminate(), SLOW_CONSUMER_CUT_MS).unref();
-      return;
-    }
+    if (this.socket.readyState !== WebSocket.OPEN || this.backlog.dropped) return;
     this.socket.send(frame, { binary: false });
+    this.backlog.check();
   }
 
   close(code: number, reason: string): void {

@@ -4,6 +4,7 @@
  */
 import type { Server as HttpServer } from "node:http";
 import { Server, type ServerOptions, type Socket } from "socket.io";
+import { BacklogWatch } from "./backlog.js";
 import type { Admission, RoomHub } from "./hub.js";
 import { clientAddress } from "./guard.js";
 import { originAllowed } from "./origins.js";
@@ -66,28 +67,32 @@ class SocketIoConnection implements Connection {
 
   /**
    * Bounds what the server holds for a client that stops reading. engine.io queues packets while
-   * its transport is still writing the previous batch (a stalled TCP window keeps it so); past
-   * `limit` bytes queued the client is dropped (CLOSE 4008, the transport closed without waiting
-   * for the backlog to drain, the TCP connection cut a moment later) and reconnects to a fresh
+   * its transport is still writing the previous batch (a stalled TCP window keeps it so); the
+   * bytes queued since the last flush are the backlog. Once it stays past `limit` (see
+   * BacklogWatch) the client is dropped (CLOSE 4008, the transport closed without waiting for
+   * the backlog to drain, the TCP connection cut a moment later) and reconnects to a fresh
    * snapshot.
    */
   boundSendBuffer(limit: number): void {
     const conn = this.socket.conn;
     let queued = 0;
-    let dropped = false;
-    conn.on("packetCreate", (packet: { data?: unknown }) => {
-      const data = packet.data;
-      queued += typeof data === "string" ? data.length : data instanceof Buffer ? data.byteLength : 16;
-      if (queued <= limit || dropped) return;
-      dropped = true;
+    const watch = new BacklogWatch(limit, () => queued, () => {
       this.close(CLOSE_CODES.SLOW_CONSUMER, "Connection too slow: reconnect");
       conn.close(true);
       // The WebSocket close handshake cannot pass a stalled window either: cut the connection.
       setTimeout(() => conn.request.socket?.destroy(), SLOW_CONSUMER_CUT_MS).unref();
     });
+    conn.on("packetCreate", (packet: { data?: unknown }) => {
+      if (watch.dropped) return;
+      const data = packet.data;
+      queued += typeof data === "string" ? data.length : data instanceof Buffer ? data.byteLength : 16;
+      watch.check();
+    });
     conn.on("flush", () => {
       queued = 0;
+      watch.check();
     });
+    conn.once("close", () => watch.stop());
   }
 }
 

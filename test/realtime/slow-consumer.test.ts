@@ -72,3 +72,31 @@ describe.each(["ws", "socket.io"] as const)("a viewer that stops reading (%s)", 
     for (const client of [again, hostClient, ...readers]) await client.close();
   }, 60_000);
 });
+
+describe("a burst is not a stalled reader", () => {
+  it("readers sent a burst of three times the bound in one go keep their connections and get all of it", async () => {
+    const host = await t.api.register();
+    const room = await t.api.createRoom(host.token);
+    const [a, b] = await Promise.all([t.api.guest("BurstRaw"), t.api.guest("BurstSio")]);
+    for (const user of [a, b]) expect((await t.api.join(user.token, room.code)).status).toBe(200);
+    const hostClient = rawClient(t.baseUrl, room.code, host.token);
+    await hostClient.drainJoin();
+    const readers = [rawClient(t.baseUrl, room.code, a.token), sioClient(t.baseUrl, room.code, b.token)];
+    for (const reader of readers) await reader.drainJoin();
+    const hub = t.app.realtime.hub;
+    const live = (hub as unknown as { rooms: Map<string, Parameters<typeof hub.broadcast>[0]> }).rooms.get(room.code)!;
+    // 12 × 64 KB against a 256 KB bound, all handed over before any of it can be written out.
+    const burst = Array.from({ length: 12 }, () =>
+      hub.broadcast(live, { type: "CHAT_MESSAGE", id: randomUUID(), user: "Load", user_id: host.id, message: BIG, created_at: new Date().toISOString() }, undefined, "local"),
+    );
+    await Promise.all(burst);
+    for (const reader of readers) {
+      for (let got = 0; got < 12; got += 1) expect((await reader.waitFor("CHAT_MESSAGE", 10_000)).message).toBe(BIG);
+    }
+    hostClient.send({ type: "PAUSE", time: 7 });
+    for (const reader of readers) expect(await reader.waitFor("PLAYBACK_STATE")).toMatchObject({ time: 7 });
+    for (const reader of readers) expect(reader.received.filter((m) => m.type === "CLOSE")).toEqual([]);
+    await hostClient.expectNone(200, "USER_LEFT");
+    for (const client of [hostClient, ...readers]) await client.close();
+  });
+});

@@ -146,6 +146,9 @@ function summarize(samples: number[]) {
   return { count: sorted.length, p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)), max: round(sorted.at(-1) ?? Number.NaN) };
 }
 
+/** Longer than the server's longest pause between two rosters of a room (ROSTER_PACING.maxPauseMs). */
+const ROSTER_QUIET_MS = 5500;
+
 async function fanout(o: LoadOptions) {
   const n = o.viewers ?? 1000;
   const commands = o.commands ?? 50;
@@ -155,12 +158,15 @@ async function fanout(o: LoadOptions) {
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
   let joined = 0;
-  let settled = 0;
+  /** Viewers that have seen the whole room online. */
+  const settledViewers = new Set<number>();
+  let lastRosterAt = 0;
   let lateRosters = 0;
   const viewers = await inBatches(n, 100, async (i) => {
     const client = await connect(o, setup.code, setup.tokens[i] ?? null, (m) => {
       const key = streamit ? (m.type === "PLAYBACK_STATE" ? m.version : undefined) : m.seq;
-      if (m.type === "ROOM_PARTICIPANTS" && m.online === n + 1) settled += 1;
+      if (m.type === "ROOM_PARTICIPANTS") lastRosterAt = performance.now();
+      if (m.type === "ROOM_PARTICIPANTS" && m.online === n + 1) settledViewers.add(i);
       if (m.type === "ROOM_PARTICIPANTS" && sentAt.size > 0) lateRosters += 1;
       if (m.type === "ROOM_PARTICIPANTS" || (!streamit && m.type === "HELLO")) return;
       if (typeof key === "number" && sentAt.has(key)) latencies.push(performance.now() - sentAt.get(key)!);
@@ -170,10 +176,14 @@ async function fanout(o: LoadOptions) {
     return client;
   });
   const host = await connect(o, setup.code, setup.hostToken, () => {});
-  // Join traffic (paced rosters) settles first: every viewer has seen the full room online.
-  const settleBy = Date.now() + 30_000;
+  // Join traffic (paced rosters) settles first: every viewer has seen the full room online, and
+  // no roster has arrived for longer than the server's longest roster pause (5 s), so that the
+  // measured phase is playback alone.
+  const settleBy = Date.now() + 45_000;
   const settleStarted = performance.now();
-  while (streamit && settled < n && Date.now() < settleBy) await new Promise((r) => setTimeout(r, 50));
+  const quiet = () => performance.now() - lastRosterAt > ROSTER_QUIET_MS;
+  while (streamit && (settledViewers.size < n || !quiet()) && Date.now() < settleBy) await new Promise((r) => setTimeout(r, 50));
+  const settled = settledViewers.size;
   const settleSeconds = Math.round((performance.now() - settleStarted) / 100) / 10;
   await new Promise((r) => setTimeout(r, 1000));
   // The load generator's own garbage (1,000 parsed rosters) must not pause it mid-measurement.

@@ -130,7 +130,7 @@ export class ChatService {
       .execute();
     const createdAt = new Map(rows.map((r) => [r.id, r.created_at]));
     const fresh = batch.filter((m) => createdAt.has(m.id));
-    if (fresh.length < batch.length) await this.resolveStored(batch.filter((m) => !createdAt.has(m.id)));
+    const stored = batch.filter((m) => !createdAt.has(m.id));
     for (const m of fresh) {
       m.resolve({ id: m.id, user: m.user.display_name, user_id: m.user.id, message: m.message, created_at: createdAt.get(m.id)!.toISOString() });
       const count = (this.insertsSinceTrim.get(m.roomId) ?? 0) + 1;
@@ -141,6 +141,8 @@ export class ChatService {
         this.insertsSinceTrim.set(m.roomId, count);
       }
     }
+    // After the committed ones are answered: a failed read must not fail them too.
+    if (stored.length > 0) await this.resolveStored(stored).catch((err: unknown) => stored.forEach((m) => m.reject(err)));
   }
 
   /** Messages whose id was already stored: the stored one, if it is this sender's in this room. */

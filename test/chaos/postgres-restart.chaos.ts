@@ -21,6 +21,17 @@ const ANSWER_WITHIN_MS = 8000;
 /** Per sender: under CHAT_RATE (5 messages per 3 s per user), with margin. */
 const SEND_EVERY_MS = 700;
 
+/** A room's first four guests as senders, one per transport on each instance: `${prefix}0 raw@A` … `${prefix}3 sio@B`. */
+function fourSenders(prefix: string, room: Awaited<ReturnType<typeof makeRoom>>, a: string, b: string): Member[] {
+  const where = [
+    ["raw@A", a, "ws"],
+    ["sio@A", a, "socket.io"],
+    ["raw@B", b, "ws"],
+    ["sio@B", b, "socket.io"],
+  ] as const;
+  return where.map(([label, url, transport], i) => new Member(`${prefix}${i} ${label}`, room.guests[i]!, room.code, url, transport));
+}
+
 describe.runIf(canRunPrivatePostgres && hasRedisServer)("chaos: PostgreSQL restarted or frozen during chat", () => {
   let cluster: ChaosCluster;
 
@@ -39,12 +50,7 @@ describe.runIf(canRunPrivatePostgres && hasRedisServer)("chaos: PostgreSQL resta
     const room = await makeRoom(cluster.api(0), 6);
     const g = room.guests;
     const host = new Member("host raw@A", room.host, room.code, a.baseUrl, "ws");
-    const senders = [
-      new Member("s0 raw@A", g[0]!, room.code, a.baseUrl, "ws"),
-      new Member("s1 sio@A", g[1]!, room.code, a.baseUrl, "socket.io"),
-      new Member("s2 raw@B", g[2]!, room.code, b.baseUrl, "ws"),
-      new Member("s3 sio@B", g[3]!, room.code, b.baseUrl, "socket.io"),
-    ];
+    const senders = fourSenders("s", room, a.baseUrl, b.baseUrl);
     const listeners = [new Member("l0 raw@B", g[4]!, room.code, b.baseUrl, "ws"), new Member("l1 sio@A", g[5]!, room.code, a.baseUrl, "socket.io")];
     const members = [host, ...senders, ...listeners];
     for (const m of members) await m.connect();
@@ -134,13 +140,7 @@ describe.runIf(canRunPrivatePostgres && hasRedisServer)("chaos: PostgreSQL resta
     const FREEZE_MS = 12_000;
     const [a, b] = cluster.webs as [(typeof cluster.webs)[0], (typeof cluster.webs)[0]];
     const room = await makeRoom(cluster.api(1), 4);
-    const g = room.guests;
-    const senders = [
-      new Member("f0 raw@A", g[0]!, room.code, a.baseUrl, "ws"),
-      new Member("f1 sio@A", g[1]!, room.code, a.baseUrl, "socket.io"),
-      new Member("f2 raw@B", g[2]!, room.code, b.baseUrl, "ws"),
-      new Member("f3 sio@B", g[3]!, room.code, b.baseUrl, "socket.io"),
-    ];
+    const senders = fourSenders("f", room, a.baseUrl, b.baseUrl);
     for (const m of senders) await m.connect();
     const sent: SentMessage[] = [];
     let sending = true;
@@ -198,17 +198,12 @@ describe.runIf(canRunPrivatePostgres && hasRedisServer)("chaos: PostgreSQL resta
     await Promise.all(senders.map((m) => m.close()));
     expect(problems, problems.join("\n")).toEqual([]);
   });
+
   it("a client that resends a refused message with its command_id gets it posted exactly once, and the resend is never refused as a duplicate or over the rate limit", async (ctx) => {
     ctx.onTestFailed(() => console.log(cluster.logs()));
     const [a, b] = cluster.webs as [(typeof cluster.webs)[0], (typeof cluster.webs)[0]];
     const room = await makeRoom(cluster.api(0), 4);
-    const g = room.guests;
-    const senders = [
-      new Member("r0 raw@A", g[0]!, room.code, a.baseUrl, "ws"),
-      new Member("r1 sio@A", g[1]!, room.code, a.baseUrl, "socket.io"),
-      new Member("r2 raw@B", g[2]!, room.code, b.baseUrl, "ws"),
-      new Member("r3 sio@B", g[3]!, room.code, b.baseUrl, "socket.io"),
-    ];
+    const senders = fourSenders("r", room, a.baseUrl, b.baseUrl);
     for (const m of senders) await m.connect();
     const attempts: SentMessage[] = [];
     const logical: { text: string; acked: boolean }[] = [];

@@ -363,8 +363,7 @@ export class RoomHub {
       // In the room's send order: nothing this instance sends to the room can overtake it.
       await this.inSendOrder(live, () => this.replay(live, connection, admission, resumeFrom.lastSeq));
     } else {
-      connection.send({ type: "CHAT_HISTORY", messages: admission.history });
-      connection.send({ type: "PLAYBACK_STATE", ...snapshotAt(live.playback) });
+      this.sendSnapshot(live, connection, admission);
     }
 
     const { firstForUser, hostReturned, graceEndsAt } = await this.withRoomLock(room.id, async () => {
@@ -412,17 +411,19 @@ export class RoomHub {
     if (admission.resume) await this.inSendOrder(live, () => this.issueSession(live, member));
   }
 
+  /** The join snapshot: recent chat, then the playback state as of now. */
+  private sendSnapshot(live: LiveRoom, connection: Connection, admission: Admission): void {
+    connection.send({ type: "CHAT_HISTORY", messages: admission.history });
+    connection.send({ type: "PLAYBACK_STATE", ...snapshotAt(live.playback) });
+  }
+
   /**
    * A resumed session gets the logged room messages it missed, in order, each with its seq; when
    * the log no longer has them all, the full join snapshot instead.
    */
   private async replay(live: LiveRoom, connection: Connection, admission: Admission, lastSeq: number): Promise<void> {
     const entries = await this.resumeLog()!.since(live.id, lastSeq).catch(() => null);
-    if (!entries) {
-      connection.send({ type: "CHAT_HISTORY", messages: admission.history });
-      connection.send({ type: "PLAYBACK_STATE", ...snapshotAt(live.playback) });
-      return;
-    }
+    if (!entries) return this.sendSnapshot(live, connection, admission);
     connection.send({ type: "RESUMED", missed: entries.length, from_seq: lastSeq });
     for (const entry of entries) connection.sendEncoded(entry.json, entry.seq);
   }

@@ -24,6 +24,8 @@ export interface LoadOptions {
   rooms?: number;
   usersPerRoom?: number;
   durationSeconds?: number;
+  /** fanout: every viewer also sends SYNC_REPORT every 2 s while commands run (sync telemetry). */
+  syncReports?: boolean;
   /** chat: every message carries a command_id (the exactly-once path). */
   commandIds?: boolean;
 }
@@ -146,6 +148,8 @@ function summarize(samples: number[]) {
   return { count: sorted.length, p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)), max: round(sorted.at(-1) ?? Number.NaN) };
 }
 
+const SYNC_REPORT_EVERY_MS = 2000;
+
 /** Longer than the server's longest pause between two rosters of a room (ROSTER_PACING.maxPauseMs). */
 const ROSTER_QUIET_MS = 5500;
 
@@ -193,12 +197,32 @@ async function fanout(o: LoadOptions) {
   if (streamit) await scrape(o); // resets the server's event-loop histogram
   toggleProfilers(o);
   const started = performance.now();
+  // Sync telemetry load: each viewer reports every 2 s, the viewers spread over those 2 s.
+  let reports = 0;
+  const reporters = o.syncReports
+    ? viewers.map((client, i) => {
+        const report = () => {
+          reports += 1;
+          client.send({ type: "SYNC_REPORT", position: (performance.now() - started) / 1000, rtt_ms: 20, buffering: false });
+        };
+        let interval: NodeJS.Timeout | undefined;
+        const first = setTimeout(() => {
+          report();
+          interval = setInterval(report, SYNC_REPORT_EVERY_MS);
+        }, (i * SYNC_REPORT_EVERY_MS) / viewers.length);
+        return () => {
+          clearTimeout(first);
+          clearInterval(interval);
+        };
+      })
+    : [];
   for (let k = 1; k <= commands; k += 1) {
     sentAt.set(k, performance.now());
     host.send(streamit ? { type: k % 2 ? "PLAY" : "SEEK", time: k } : { type: "PLAY", time: k, seq: k });
     progress(`fanout: command ${k}/${commands}, deliveries ${latencies.length}`);
     await new Promise((r) => setTimeout(r, 1000 / rate));
   }
+  for (const stop of reporters) stop();
   const deadline = Date.now() + 10_000;
   while (latencies.length < n * commands && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const seconds = (performance.now() - started) / 1000;
@@ -212,6 +236,7 @@ async function fanout(o: LoadOptions) {
     ...summarize(latencies),
     throughput: Math.round(latencies.length / seconds),
     loadgenLoopMaxMs: loopDelayMs(loop.max / 1e9),
+    ...(o.syncReports ? { syncReports: reports } : {}),
     ...(streamit ? { settleSeconds, settled, lateRosters, serverLoopMaxMs: loopDelayMs(serverLoop.nodejs_eventloop_lag_max_seconds) } : {}),
   };
 }

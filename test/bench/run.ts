@@ -5,7 +5,7 @@
  * writes JSON and an SVG chart under test/bench/results/ (ignored by git).
  *
  * Scenarios (default: all but capacity-embedded and cluster-sio): baseline-ws, baseline-sio,
- * fanout-ws, fanout-sio, fanout-ws-pg, cluster-ws, cluster-sio, join-storm, join-storm-half, chat, chat-ids,
+ * fanout-ws, fanout-ws-sync, fanout-sio, fanout-ws-pg, cluster-ws, cluster-sio, join-storm, join-storm-half, chat, chat-ids,
  * capacity (PostgreSQL), capacity-embedded (PGlite). A scenario's baseline runs first.
  *
  * BENCH_VIEWERS, BENCH_ROOMS, BENCH_SECONDS and BENCH_CAPACITY_ROOMS shrink the runs;
@@ -164,6 +164,11 @@ const SCENARIOS: Record<string, { server: Kind; load: Omit<LoadOptions, "baseUrl
   "baseline-ws": { server: "ws-baseline", load: { scenario: "fanout", target: "ws-baseline", transport: "ws", viewers } },
   "baseline-sio": { server: "sio-baseline", load: { scenario: "fanout", target: "sio-baseline", transport: "sio", viewers } },
   "fanout-ws": { server: "streamit", load: { scenario: "fanout", target: "streamit", transport: "ws", viewers }, baseline: "baseline-ws" },
+  "fanout-ws-sync": {
+    server: "streamit",
+    load: { scenario: "fanout", target: "streamit", transport: "ws", viewers, syncReports: true },
+    baseline: "fanout-ws",
+  },
   "fanout-sio": { server: "streamit", load: { scenario: "fanout", target: "streamit", transport: "sio", viewers }, baseline: "baseline-sio" },
   "join-storm": { server: "streamit", load: { scenario: "join-storm", target: "streamit", transport: "ws", viewers } },
   "join-storm-half": { server: "streamit", load: { scenario: "join-storm", target: "streamit", transport: "ws", viewers: Math.round(viewers / 2) } },
@@ -303,7 +308,7 @@ async function report(measured: Row[]): Promise<void> {
     "p50 ratio": ratio(r, "p50"),
     "p99 ratio": ratio(r, "p99"),
     extra: Object.entries(r.result)
-      .filter(([k]) => ["totalSeconds", "rosterMessages", "rosterBytesPerJoiner", "lostAcked", "acked", "count", "expected", "bytesPerConnection", "eventLoopP99Ms", "cpuPercent", "rssBeforeMb", "rssConnectedMb", "settled", "closedByServer"].includes(k))
+      .filter(([k]) => ["totalSeconds", "rosterMessages", "rosterBytesPerJoiner", "lostAcked", "acked", "count", "expected", "bytesPerConnection", "eventLoopP99Ms", "cpuPercent", "rssBeforeMb", "rssConnectedMb", "settled", "closedByServer", "syncReports"].includes(k))
       .map(([k, v]) => `${k}=${v}`)
       .join(" "),
   }));

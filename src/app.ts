@@ -256,6 +256,11 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
   }
 
   // Realtime: one hub, two transports on the same HTTP server.
+  const guard = new ConnectionGuard(limiter, {
+    perUser: config.SOCKETS_PER_USER,
+    perClient: config.SOCKETS_PER_CLIENT,
+    attemptsPerMinute: config.SOCKET_CONNECTS_PER_MINUTE,
+  });
   const hub = new RoomHub(database.db, services.auth, realtime.state, events, realtime.scheduler, realtime.lifecycle, {
     graceSeconds: config.GRACE_PERIOD_SECONDS,
     driftThresholdSeconds: config.DRIFT_THRESHOLD_SECONDS,
@@ -265,11 +270,7 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     resume: { log: realtime.log, windowMs: config.RESUME_WINDOW_SECONDS * 1000, lingerMs: config.RESUME_LINGER_SECONDS * 1000 },
     recoverLiveRooms: !config.clusterMode,
     logger: http.log,
-    guard: new ConnectionGuard(limiter, {
-      perUser: config.SOCKETS_PER_USER,
-      perClient: config.SOCKETS_PER_CLIENT,
-      attemptsPerMinute: config.SOCKET_CONNECTS_PER_MINUTE,
-    }),
+    guard,
   });
   const rawWs = attachRawWebSocket(http.server, hub, {
     allowedOrigins: config.CORS_ORIGINS,
@@ -277,12 +278,14 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     fanout: realtime.fanout,
     trustProxy: config.TRUST_PROXY,
     sendBufferBytes: config.SOCKET_SEND_BUFFER_BYTES,
+    guard,
   });
   const socketIo = attachSocketIo(http.server, hub, {
     allowedOrigins: config.CORS_ORIGINS,
     adapter: realtime.adapter,
     trustProxy: config.TRUST_PROXY,
     sendBufferBytes: config.SOCKET_SEND_BUFFER_BYTES,
+    guard,
   });
   hub.addTransport(rawWs);
   hub.addTransport(socketIo);

@@ -1,7 +1,10 @@
 /**
  * Socket abuse limits: connection attempts per client address (counted across the cluster by
  * the attempt limiter) and open sockets per user and per client address (on this instance).
- * Refusals close with 4029 (TOO_MANY_CONNECTIONS) and the RATE_LIMITED code.
+ * The transports count every connection they accept against its address's budgets before it
+ * asks for anything (a raw upgrade, an engine.io connection whatever namespace it wants); the
+ * hub counts members and waiting users against their account's. Refusals close with 4029
+ * (TOO_MANY_CONNECTIONS) and the RATE_LIMITED code.
  */
 import type { IncomingHttpHeaders } from "node:http";
 import type { AttemptLimiter } from "../state/limiter.js";
@@ -33,6 +36,23 @@ export class ConnectionGuard {
     readonly limits: SocketLimits,
   ) {}
 
+  /**
+   * A new transport connection from `client` (a raw WebSocket upgrade, an engine.io connection,
+   * whatever it asks for next): takes one of the address's open-socket slots, synchronously so a
+   * burst cannot overshoot, then counts the attempt. Throws JoinRejected (4029); returns the
+   * slot's release.
+   */
+  async open(client: string): Promise<() => void> {
+    const release = this.claim(this.clients, client, this.limits.perClient, "Too many open connections from this address");
+    try {
+      await this.attempt(client);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return release;
+  }
+
   /** Counts a connection attempt; throws JoinRejected once the address is over its budget. */
   async attempt(client: string): Promise<void> {
     const verdict = await this.limiter.hit(`socket:connect:${client}`, { limit: this.limits.attemptsPerMinute, windowSeconds: 60 });
@@ -41,22 +61,19 @@ export class ConnectionGuard {
     }
   }
 
-  /** Takes an open-socket slot for the user and address, or throws; returns its release. */
-  claim(userId: string, client: string): () => void {
-    if ((this.users.get(userId) ?? 0) >= this.limits.perUser) {
-      throw new JoinRejected(CLOSE_CODES.TOO_MANY_CONNECTIONS, "RATE_LIMITED", "Too many open connections for this account");
-    }
-    if ((this.clients.get(client) ?? 0) >= this.limits.perClient) {
-      throw new JoinRejected(CLOSE_CODES.TOO_MANY_CONNECTIONS, "RATE_LIMITED", "Too many open connections from this address");
-    }
-    bump(this.users, userId, 1);
-    bump(this.clients, client, 1);
+  /** Takes an open-socket slot of the user (a member, or a pending user waiting), or throws. */
+  claimUser(userId: string): () => void {
+    return this.claim(this.users, userId, this.limits.perUser, "Too many open connections for this account");
+  }
+
+  private claim(counts: Map<string, number>, key: string, limit: number, refusal: string): () => void {
+    if ((counts.get(key) ?? 0) >= limit) throw new JoinRejected(CLOSE_CODES.TOO_MANY_CONNECTIONS, "RATE_LIMITED", refusal);
+    bump(counts, key, 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      bump(this.users, userId, -1);
-      bump(this.clients, client, -1);
+      bump(counts, key, -1);
     };
   }
 }

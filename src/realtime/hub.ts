@@ -263,8 +263,23 @@ export class RoomHub {
     wait?: ApprovalWait,
   ): Promise<Admission> {
     if (this.draining) throw new JoinRejected(CLOSE_CODES.SERVICE_RESTART, "SERVICE_UNAVAILABLE", "Server restarting");
-    await this.guard?.attempt(client);
-    return this.check(token, rawCode, client, resume, wait);
+    try {
+      return await this.check(token, rawCode, client, resume, wait);
+    } catch (err) {
+      throw this.rejection(err, "admission failed");
+    }
+  }
+
+  /**
+   * What a client is told when its admission or join failed for a reason of the server's own (a
+   * dependency timed out under load, a bug): 1013 "try again later", never 1011, which clients of
+   * the original read as a crash. Logged: a dependency at warn level, anything else as an error.
+   */
+  private rejection(err: unknown, what: string): JoinRejected {
+    if (err instanceof JoinRejected) return err;
+    if (isDependencyDown(err)) this.options.logger.warn({ err }, `${what}: a dependency is unavailable`);
+    else this.options.logger.error({ err }, what);
+    return new JoinRejected(CLOSE_CODES.TRY_AGAIN_LATER, "SERVICE_UNAVAILABLE", "Temporarily unavailable, please reconnect");
   }
 
   private async check(token: string | null | undefined, rawCode: string, client: string, resume?: ResumeRequest, wait?: ApprovalWait): Promise<Admission> {
@@ -293,7 +308,7 @@ export class RoomHub {
       Object.assign(room, after.room);
     }
     if (participantStatus === "PENDING" && wait) {
-      await this.awaitApproval(room, user.id, client, wait);
+      await this.awaitApproval(room, user.id, wait);
       // Answered: every check runs again (a ban, a deleted room or a revoked session count).
       return this.check(token, rawCode, client, resume);
     }
@@ -317,10 +332,10 @@ export class RoomHub {
     return { client, user, room, isHost: isHost(user, room), history, playback, resume: log ? resume : undefined, resumeFrom };
   }
 
-  private async awaitApproval(room: Room, userId: string, client: string, wait: ApprovalWait): Promise<void> {
+  private async awaitApproval(room: Room, userId: string, wait: ApprovalWait): Promise<void> {
     const stillPending = async () => (await findRoomForUser(this.db, room.code, userId))?.participantStatus === "PENDING";
     // A waiting connection counts against the open-socket limits like a member's.
-    const release = this.guard?.claim(userId, client);
+    const release = this.guard?.claimUser(userId);
     let outcome;
     try {
       wait.onPending?.({ type: "JOIN_PENDING", room_id: room.id, code: room.code, wait_seconds: this.approvals.waitSeconds });
@@ -345,15 +360,17 @@ export class RoomHub {
    * before any other broadcast can reach it, then ROOM_PARTICIPANTS with everyone else.
    */
   async enter(connection: Connection, admission: Admission): Promise<void> {
-    const { user, room } = admission;
-    let release: (() => void) | undefined;
     try {
-      release = this.guard?.claim(user.id, admission.client);
+      await this.join(connection, admission);
     } catch (err) {
-      if (!(err instanceof JoinRejected)) throw err;
-      connection.close(err.closeCode, err.message);
-      return;
+      const rejection = this.rejection(err, "join failed");
+      connection.close(rejection.closeCode, rejection.message);
     }
+  }
+
+  private async join(connection: Connection, admission: Admission): Promise<void> {
+    const { user, room } = admission;
+    const release = this.guard?.claimUser(user.id);
     const live = this.liveRoom(room, admission.playback);
     const member: Member = { connection, user, isHost: admission.isHost, release };
     live.members.set(connection.id, member);

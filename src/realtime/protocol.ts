@@ -23,6 +23,11 @@ export const CLOSE_CODES = {
   SLOW_CONSUMER: 4008,
   /** The server is restarting or draining: reconnect. */
   SERVICE_RESTART: 1012,
+  /**
+   * The server could not admit or join the client now (a dependency timed out under load, or
+   * an unexpected failure): reconnect with a backoff. Added; replaces 1011 (internal error).
+   */
+  TRY_AGAIN_LATER: 1013,
 } as const;
 export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];
 

@@ -8,7 +8,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
 import type { RoomHub } from "./hub.js";
-import { clientAddress } from "./guard.js";
+import { clientAddress, type ConnectionGuard } from "./guard.js";
 import { originAllowed } from "./origins.js";
 import { BacklogWatch } from "./backlog.js";
 import type { RawFanout } from "./fanout.js";
@@ -97,6 +97,8 @@ export function attachRawWebSocket(
     trustProxy?: boolean;
     /** Unsent bytes a connection may accumulate before it is closed as a slow consumer. */
     sendBufferBytes: number;
+    /** The per-address budgets every accepted connection counts against. */
+    guard?: ConnectionGuard | undefined;
   },
 ): RawTransport {
   const fanout = options.fanout;
@@ -138,6 +140,17 @@ export function attachRawWebSocket(
 
   async function admitAndEnter(connection: RawConnection, { code, token, client, resume, wait }: Handshake): Promise<boolean> {
     const ws = connection.socket;
+    // The address's slot is taken now (synchronously), before any await, and held until the close.
+    const opened = options.guard?.open(client);
+    try {
+      const release = await opened;
+      if (release) ws.once("close", release);
+    } catch (err) {
+      const rejection = err as JoinRejected;
+      connection.close(rejection.closeCode, rejection.message);
+      return false;
+    }
+    if (ws.readyState !== WebSocket.OPEN) return false;
     const gone = new AbortController();
     const onClose = () => gone.abort();
     ws.once("close", onClose);
@@ -154,7 +167,8 @@ export function attachRawWebSocket(
     try {
       admission = await hub.admit(token, code, client, resume, approval);
     } catch (err) {
-      const rejection = err instanceof JoinRejected ? err : new JoinRejected(1011, "INTERNAL_ERROR", "Internal error");
+      // hub.admit turns every failure into a JoinRejected with a documented code.
+      const rejection = err as JoinRejected;
       connection.close(rejection.closeCode, rejection.message);
       return false;
     } finally {
@@ -179,13 +193,9 @@ export function attachRawWebSocket(
       // 1001 (page unload, reload) and 1006 (the connection was lost) may come back; 1000 said goodbye.
       void hub.leave(connection, { dropped: closeCode === 1001 || closeCode === 1006 });
     });
-    try {
-      await hub.enter(connection, admission);
-      return true;
-    } catch {
-      connection.close(1011, "Internal error");
-      return false;
-    }
+    // Never rejects: a failed join closes the connection with a documented code.
+    await hub.enter(connection, admission);
+    return members.has(connection.id) && ws.readyState === WebSocket.OPEN;
   }
 
   async function process(connection: RawConnection, data: RawData, isBinary: boolean): Promise<void> {

@@ -3,12 +3,13 @@
  * acks `{ok}` / `{ok:false, error}`, refusals as connect_error with `data.code` (the close code).
  */
 import type { Server as HttpServer } from "node:http";
-import { Server, type ServerOptions, type Socket } from "socket.io";
+import { type Namespace, Server, type ServerOptions, type Socket } from "socket.io";
 import { BacklogWatch } from "./backlog.js";
 import type { Admission, RoomHub } from "./hub.js";
-import { clientAddress } from "./guard.js";
+import { EngineGate } from "./engine-gate.js";
+import type { ConnectionGuard } from "./guard.js";
 import { originAllowed } from "./origins.js";
-import { type Ack, type ClientToServerEvents, CLOSE_CODES, type ServerMessage, type ServerToClientEvents } from "./protocol.js";
+import { type Ack, type ClientToServerEvents, CLOSE_CODES, MAX_FRAME_BYTES, type ServerMessage, type ServerToClientEvents } from "./protocol.js";
 import {
   type CommandResult,
   type Connection,
@@ -92,8 +93,15 @@ class SocketIoConnection implements Connection {
       queued = 0;
       watch.check();
     });
-    conn.once("close", () => watch.stop());
+    this.socket.once("disconnect", () => watch.stop());
   }
+}
+
+/** A refusal as socket.io's connect_error: `message` the reason code, `data` the close code and text. */
+function refusal(rejection: JoinRejected): Error {
+  const error = new Error(rejection.reason) as Error & { data: unknown };
+  error.data = { code: rejection.closeCode, message: rejection.message };
+  return error;
 }
 
 export interface SocketIoTransport extends Transport {
@@ -110,6 +118,8 @@ export function attachSocketIo(
     trustProxy?: boolean;
     /** Unsent bytes a connection may accumulate before it is closed as a slow consumer. */
     sendBufferBytes: number;
+    /** The per-address budgets every engine.io connection counts against. */
+    guard?: ConnectionGuard | undefined;
   },
 ): SocketIoTransport {
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(server, {
@@ -130,9 +140,28 @@ export function attachSocketIo(
   });
   // engine.io connections still open (the final flush on shutdown waits for them).
   const engineSockets = new Set<EngineSocket>();
+  const gate = new EngineGate(options.guard, options.trustProxy ?? false);
   io.engine.on("connection", (conn: EngineSocket) => {
     engineSockets.add(conn);
     conn.once("close", () => engineSockets.delete(conn));
+    gate.track(conn);
+  });
+  // Only room namespaces (and the Admin UI's, which has its own login) are served: the root
+  // namespace is refused, and any other name socket.io refuses itself ("Invalid namespace").
+  io.of("/").use((_socket, next) => next(refusal(new JoinRejected(CLOSE_CODES.ROOM_NOT_FOUND, "ROOM_NOT_FOUND", "Connect to a room: /room/<code>"))));
+  io.of("/").on("new_namespace", (nsp: Namespace) => {
+    if (ROOM_NAMESPACE.test(nsp.name)) return;
+    // The Admin UI's namespace: its connections hold their engine.io connection like a room's.
+    nsp.use((socket, next) => {
+      gate.check(socket.conn).then(
+        () => next(),
+        (err: JoinRejected) => next(refusal(err)),
+      );
+    });
+    nsp.on("connection", (socket: Socket) => {
+      gate.hold(socket.conn);
+      socket.once("disconnect", () => gate.leave(socket.conn));
+    });
   });
   const rooms = io.of(ROOM_NAMESPACE);
   const parent = rooms as unknown as { createChild(name: string): typeof rooms; children: Set<unknown> };
@@ -155,43 +184,47 @@ export function attachSocketIo(
 
   rooms.use(async (socket, next) => {
     const name = socket.nsp.name;
+    let entered: Awaited<ReturnType<EngineGate["enter"]>>;
+    try {
+      entered = await gate.enter(socket.conn);
+    } catch (err) {
+      next(refusal(err as JoinRejected));
+      release(name);
+      return;
+    }
     count(name, 1);
     let counted = true;
     const admitted = () => {
       if (!counted) return;
       counted = false;
       count(name, -1);
-      socket.conn.off("close", admitted);
+      entered.gone.removeEventListener("abort", admitted);
     };
-    socket.conn.once("close", admitted);
+    // A connection that closes during admission is never connected: it is no longer being admitted.
+    entered.gone.addEventListener("abort", admitted);
     const auth = socket.handshake.auth as { token?: unknown; resume?: unknown; resume_token?: unknown; last_seq?: unknown; wait?: unknown };
-    // A pending user may wait for the host's answer: the connect completes once approved.
-    const gone = new AbortController();
-    const onClose = () => gone.abort();
-    socket.conn.once("close", onClose);
     const resume = resumeRequest(auth?.resume, auth?.resume_token, auth?.last_seq);
     const query = socket.handshake.query.token;
     const token = typeof auth?.token === "string" ? auth.token : typeof query === "string" ? query : null;
     try {
-      const client = clientAddress(socket.handshake.headers, socket.conn.remoteAddress, options.trustProxy ?? false);
-      const wait = auth?.wait === true ? { signal: gone.signal } : undefined;
-      const admission = await hub.admit(token, socket.nsp.name.slice("/room/".length), client, resume, wait);
+      // A pending user may wait for the host's answer: the connect completes once approved.
+      const wait = auth?.wait === true ? { signal: entered.gone } : undefined;
+      const admission = await hub.admit(token, socket.nsp.name.slice("/room/".length), entered.client, resume, wait);
       // One namespace per room across the cluster: the canonical (upper-case) code only.
       if (socket.nsp.name !== namespaceOf(admission.room.code)) {
         throw new JoinRejected(4002, "ROOM_NOT_FOUND", `Use the room code in upper case: ${namespaceOf(admission.room.code)}`);
       }
+      // Gone meanwhile: socket.io will never connect it; refuse it so it is cleaned up here too.
+      if (entered.gone.aborted) throw new JoinRejected(CLOSE_CODES.TRY_AGAIN_LATER, "SERVICE_UNAVAILABLE", "Connection closed");
       socket.data.admission = admission;
       socket.data.admitted = admitted;
       next();
     } catch (err) {
-      const rejection = err instanceof JoinRejected ? err : new JoinRejected(1011, "INTERNAL_ERROR", "Internal error");
-      const error = new Error(rejection.reason) as Error & { data: unknown };
-      error.data = { code: rejection.closeCode, message: rejection.message };
+      // hub.admit turns every failure into a JoinRejected with a documented code.
       admitted();
-      next(error);
+      gate.leave(socket.conn);
+      next(refusal(err as JoinRejected));
       release(name);
-    } finally {
-      socket.conn.off("close", onClose);
     }
   });
 
@@ -201,19 +234,27 @@ export function attachSocketIo(
     const connection = new SocketIoConnection(socket, admission.resume !== undefined);
     connection.boundSendBuffer(options.sendBufferBytes);
 
-    // Messages of one socket run one at a time, in order, after the join sequence.
-    let chain: Promise<unknown> = hub.enter(connection, admission).catch(() => connection.close(1011, "Internal error"));
+    // Messages of one socket run one at a time, in order, after the join sequence (which never
+    // rejects: a failed join closes the connection with a documented code).
+    let chain: Promise<unknown> = hub.enter(connection, admission);
     socket.onAny((event: string, ...args: unknown[]) => {
       const ack = typeof args.at(-1) === "function" ? (args.pop() as (result: Ack) => void) : undefined;
       const payload = args[0] ?? {};
+      // The same per-message limit as the raw path (the packet as received, read synchronously:
+      // socket.io decodes and dispatches a packet before the next one is read).
       const frame =
-        typeof payload === "object" && payload !== null && !Array.isArray(payload)
-          ? { ...payload, type: event }
-          : new InvalidFrame("The payload must be an object");
+        gate.lastMessageBytes(socket.conn) > MAX_FRAME_BYTES
+          ? new InvalidFrame(`Message too large (limit ${MAX_FRAME_BYTES} bytes)`)
+          : typeof payload === "object" && payload !== null && !Array.isArray(payload)
+            ? { ...payload, type: event }
+            : new InvalidFrame("The payload must be an object");
       chain = chain.then(async () => reply(connection, ack, await hub.handle(connection, frame).catch(() => null)));
     });
     // A lost transport may come back (resume); the client leaving or being removed does not.
-    socket.on("disconnect", (reason) => void hub.leave(connection, { dropped: DROPPED.has(reason) }));
+    socket.on("disconnect", (reason) => {
+      gate.leave(socket.conn);
+      void hub.leave(connection, { dropped: DROPPED.has(reason) });
+    });
   });
 
   function reply(connection: SocketIoConnection, ack: ((result: Ack) => void) | undefined, result: CommandResult | null) {

@@ -142,6 +142,8 @@ export interface LiveRoom {
   rolesFromEvent: boolean;
   /** Settles once the room's durable mutes are in the realtime state and its roles are loaded. */
   ready: Promise<void>;
+  /** Set while the room waits for its last sends before this instance lets go of it. */
+  dropping?: boolean;
   /** The approved roster rows, briefly reused while many join at once (see roster.ts). */
   rosterRows?: { rows: { id: string; display_name: string }[]; ids: Set<string>; at: number } | undefined;
 }
@@ -160,7 +162,7 @@ export class RoomHub {
   /** Client frames being handled (a drain lets them finish). */
   private readonly inflight = new Set<Promise<unknown>>();
   /** Resumable connections that dropped: their leave waits (connection id → the deferred leave). */
-  private readonly lingering = new Map<string, { timer: NodeJS.Timeout; finish: () => Promise<void> }>();
+  private readonly lingering = new Map<string, { live: LiveRoom; timer: NodeJS.Timeout; finish: () => Promise<void> }>();
   private draining = false;
   private readonly approvals: ApprovalWaits;
 
@@ -487,7 +489,7 @@ export class RoomHub {
         if (resume.lingerMs > 0) {
           const finish = () => this.presenceLeave(live, member, connection);
           const timer = setTimeout(() => void this.finishLingering(connection.id), resume.lingerMs);
-          this.lingering.set(connection.id, { timer, finish });
+          this.lingering.set(connection.id, { live, timer, finish });
           return;
         }
       } else {
@@ -859,11 +861,31 @@ export class RoomHub {
     }
   }
 
+  /**
+   * Lets go of a room nobody is in here any more, once its last broadcasts have gone out: a
+   * transport releases the room's namespace and subscriptions, and a send after that would
+   * create them again (in cluster mode, for good). A joiner arriving meanwhile keeps the room.
+   */
   private dropRoom(live: LiveRoom): void {
-    if (this.rooms.get(live.code) !== live) return;
-    this.rooms.delete(live.code);
-    this.sync.unwatch(live);
-    for (const transport of this.transports) transport.releaseRoom?.(live.code);
+    const idle = () =>
+      this.rooms.get(live.code) === live &&
+      live.members.size === 0 &&
+      !live.roster.running &&
+      ![...this.lingering.values()].some((lingering) => lingering.live === live);
+    if (!idle() || live.dropping) return;
+    live.dropping = true;
+    void (async () => {
+      let chain: Promise<void>;
+      do {
+        chain = live.sendChain;
+        await chain;
+      } while (chain !== live.sendChain);
+      live.dropping = false;
+      if (!idle()) return;
+      this.rooms.delete(live.code);
+      this.sync.unwatch(live);
+      for (const transport of this.transports) transport.releaseRoom?.(live.code);
+    })();
   }
 
   private findRoomOf(connectionId: string): LiveRoom | undefined {

@@ -22,11 +22,11 @@ import { AUTH_LIMITS, AuthService } from "./auth/service.js";
 import { TokenService } from "./auth/tokens.js";
 import type { Config } from "./config.js";
 import { type Database, openDatabase } from "./db.js";
-import { AppError } from "./errors.js";
 import { discoveryRoutes } from "./discovery/routes.js";
 import { DiscoveryService } from "./discovery/service.js";
 import { createAuthGuards } from "./http/auth-guard.js";
 import { installErrorHandling, replyFrameworkError } from "./http/errors.js";
+import { installJsonBodyParser } from "./http/json-body.js";
 import { healthRoutes, installMetrics } from "./http/ops.js";
 import { progressRoutes } from "./progress/routes.js";
 import { ProgressService } from "./progress/service.js";
@@ -107,17 +107,8 @@ async function installHttpBasics(http: FastifyInstance, config: Config): Promise
   http.setSerializerCompiler(serializerCompiler);
   installErrorHandling(http);
 
-  // JSON bodies: an empty body (the reference client's logout) is an empty object, not an error.
-  const parseJson = http.getDefaultJsonParser("error", "error");
-  http.removeContentTypeParser("application/json");
-  http.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
-    if ((body as string).trim() === "") return done(null, {});
-    // PostgreSQL text cannot hold NUL; refuse it at the door rather than deep in a query.
-    if ((body as string).includes("\\u0000")) {
-      return done(new AppError("VALIDATION_FAILED", "Strings must not contain NUL characters"), undefined);
-    }
-    return parseJson(request, body as string, done);
-  });
+  // JSON bodies only (anything else is 415); NUL and lone surrogates refused after parsing.
+  installJsonBodyParser(http);
 
   // A POST with no body at all validates as an empty object, like an empty JSON body.
   http.addHook("preValidation", async (request) => {
@@ -231,6 +222,8 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
   const metrics = installMetrics(http);
   const guards = createAuthGuards(services.auth);
   const api = http.withTypeProvider<ZodTypeProvider>();
+  // One budget of unknown room codes per address, shared by every route that looks a code up.
+  const codeMisses: LimitRule = { limit: config.ROOM_CODE_MISSES_PER_CLIENT, windowSeconds: 10 * 60 };
   await api.register(healthRoutes({ database: database.ping, redis: redis && (async () => void (await redis!.ping())) }));
   for (const base of ["/api", "/api/v1"]) {
     await api.register(authRoutes(services.auth), { prefix: `${base}/auth` });
@@ -240,11 +233,12 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
         limiter,
         joins: { limit: config.ROOM_JOINS_PER_CLIENT, windowSeconds: 60 },
         creates: { limit: config.ROOM_CREATES_PER_CLIENT, windowSeconds: 10 * 60 },
+        codeMisses,
       }),
       { prefix: `${base}/rooms` },
     );
     await api.register(roleRoutes(services.roles, realtime.lifecycle, guards), { prefix: `${base}/rooms` });
-    await api.register(progressRoutes(services.progress, guards), { prefix: `${base}/rooms` });
+    await api.register(progressRoutes(services.progress, guards, { limiter, codeMisses }), { prefix: `${base}/rooms` });
     await api.register(
       discoveryRoutes({ discovery: services.discovery, providers, limiter, guards }),
       { prefix: `${base}/rooms` },

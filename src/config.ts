@@ -82,6 +82,12 @@ const envSchema = z
     ROOM_PASSWORD_ATTEMPTS_PER_ACCOUNT: positiveInt(10),
     SIGNUPS_PER_CLIENT: positiveInt(30),
     ROOM_JOINS_PER_CLIENT: positiveInt(60),
+    /**
+     * Room-code lookups by path (`/rooms/<code>/detail/`, `/resume/`, `/events/`) that find no
+     * room, per client address and 10 minutes. Once spent, every code lookup from that address
+     * gets 429 until the window ends, real codes included (so a probe learns nothing).
+     */
+    ROOM_CODE_MISSES_PER_CLIENT: positiveInt(30),
     ROOM_CREATES_PER_CLIENT: positiveInt(20),
     BRUTE_FORCE_WINDOW_SECONDS: positiveInt(15 * 60),
     LOCKOUT_MAX_SECONDS: positiveInt(24 * 60 * 60),

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { createAuthGuards, currentUser } from "../http/auth-guard.js";
 import { bearerAuth, errorResponses, requiredText, says } from "../http/schemas.js";
+import { displayNameProblem } from "../text.js";
 import { PASSWORD_MAX_LENGTH } from "./passwords.js";
 import type { AuthService } from "./service.js";
 import { USERNAME_PATTERN } from "./users.js";
@@ -29,6 +30,25 @@ const usernameSchema = z
   .trim()
   .min(1, says("Username required"))
   .regex(USERNAME_PATTERN, says("Username must be 3-20 chars, alphanumeric or underscore"));
+
+export const DISPLAY_NAME_MAX_LENGTH = 50;
+const DISPLAY_NAME_REQUIRED = says("Display name required");
+
+/**
+ * A display name as register/ and guest/ take it (and wherever else one is set): trimmed, 1-50
+ * characters, and within the display-name policy of src/text.ts (no control, bidirectional or
+ * invisible formatting characters). Each refusal says why, naming the field.
+ */
+export const displayNameSchema = z
+  .string({ error: DISPLAY_NAME_REQUIRED })
+  .trim()
+  .min(1, DISPLAY_NAME_REQUIRED)
+  .max(DISPLAY_NAME_MAX_LENGTH, says(`Display name must be at most ${DISPLAY_NAME_MAX_LENGTH} characters`))
+  .superRefine((name, ctx) => {
+    const problem = displayNameProblem(name);
+    // The policy's messages are few and fixed: each is registered once as an exact message.
+    if (problem) ctx.addIssue({ code: "custom", message: says(`Display name ${problem}`) });
+  });
 
 export const setUsernameRoute =
   (auth: AuthService): FastifyPluginAsyncZod =>
@@ -67,7 +87,7 @@ export const authRoutes =
           body: z.object({
             email: z.string().trim().toLowerCase().pipe(z.email(says("Enter a valid email address")).max(254)),
             password: z.string().max(PASSWORD_MAX_LENGTH),
-            display_name: requiredText("Display name required", 50),
+            display_name: displayNameSchema,
             username: usernameSchema.optional(),
           }),
           response: { 201: loginResponse, ...errorResponses(400, 409, 429) },
@@ -115,7 +135,7 @@ export const authRoutes =
         schema: {
           tags,
           summary: "Create a guest account with a display name",
-          body: z.object({ display_name: requiredText("Display name required", 50) }),
+          body: z.object({ display_name: displayNameSchema }),
           response: { 200: loginResponse, ...errorResponses(400, 429) },
         },
       },

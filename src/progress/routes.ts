@@ -3,8 +3,16 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { MEDIA_TYPES } from "../../db/schema.js";
 import { type AuthGuards, currentUser } from "../http/auth-guard.js";
+import { codeLookupBudget } from "../http/rate-limit.js";
 import { bearerAuth, errorResponses, requiredText, says, uuid } from "../http/schemas.js";
+import type { AttemptLimiter, LimitRule } from "../state/limiter.js";
 import type { ProgressService } from "./service.js";
+
+export interface ProgressRouteLimits {
+  limiter: AttemptLimiter;
+  /** Unknown room codes looked up by path per client address (shared with the room routes). */
+  codeMisses: LimitRule;
+}
 
 const tags = ["progress"];
 const GET_REQUIRED = "room_id, media_id and media_type required";
@@ -44,8 +52,9 @@ const progressShape = z.object({
 const queryInt = z.coerce.number().int().min(0).max(100_000).optional();
 
 export const progressRoutes =
-  (progress: ProgressService, guards: AuthGuards): FastifyPluginAsyncZod =>
+  (progress: ProgressService, guards: AuthGuards, limits: ProgressRouteLimits): FastifyPluginAsyncZod =>
   async (app) => {
+    const codeLookup = codeLookupBudget(limits.limiter, limits.codeMisses);
     app.post(
       "/progress/save/",
       {
@@ -110,10 +119,10 @@ export const progressRoutes =
               season: z.number().int().nullable().optional(),
               episode: z.number().int().nullable().optional(),
             }),
-            ...errorResponses(401, 404),
+            ...errorResponses(401, 404, 429),
           },
         },
       },
-      async (request) => progress.resume(currentUser(request), request.params.room_code),
+      async (request) => codeLookup(request, () => progress.resume(currentUser(request), request.params.room_code)),
     );
   };

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { ENTRY_MODES, MEDIA_TYPES, PARTICIPANT_STATUSES, ROOM_STATES, SUCCESSION_POLICIES } from "../../db/schema.js";
 import type { AuthGuards } from "../http/auth-guard.js";
 import { currentUser } from "../http/auth-guard.js";
-import { perClientBudget } from "../http/rate-limit.js";
+import { codeLookupBudget, perClientBudget } from "../http/rate-limit.js";
 import { bearerAuth, errorResponses, requiredText, says, uuid } from "../http/schemas.js";
 import { mediaSourceFields } from "./events.js";
 import type { AttemptLimiter, LimitRule } from "../state/limiter.js";
@@ -27,12 +27,15 @@ export interface RoomRouteLimits {
   joins: LimitRule;
   /** Rooms created per client address. */
   creates: LimitRule;
+  /** Unknown room codes looked up by path per client address (see codeLookupBudget). */
+  codeMisses: LimitRule;
 }
 
 export const roomRoutes =
   (rooms: RoomService, guards: AuthGuards, limits: RoomRouteLimits): FastifyPluginAsyncZod =>
   async (app) => {
     const authed = { onRequest: guards.required };
+    const codeLookup = codeLookupBudget(limits.limiter, limits.codeMisses);
 
     app.post(
       "/create/",
@@ -307,11 +310,12 @@ export const roomRoutes =
               ),
               next_before: z.number().int().nullable().describe("pass as `before` for the next page; null on the last"),
             }),
-            ...errorResponses(400, 401, 403, 404),
+            ...errorResponses(400, 401, 403, 404, 429),
           },
         },
       },
-      async (request) => rooms.timeline(currentUser(request), request.params.room_code, request.query),
+      async (request) =>
+        codeLookup(request, () => rooms.timeline(currentUser(request), request.params.room_code, request.query)),
     );
 
     app.get(
@@ -346,10 +350,10 @@ export const roomRoutes =
               is_cohost: z.boolean(),
               reclaim_until: z.string().nullable().describe("Set for the host who lost the room to succession, while they may reclaim it"),
             }),
-            ...errorResponses(401, 403, 404),
+            ...errorResponses(401, 403, 404, 429),
           },
         },
       },
-      async (request) => rooms.detail(currentUser(request), request.params.room_code),
+      async (request) => codeLookup(request, () => rooms.detail(currentUser(request), request.params.room_code)),
     );
   };

@@ -47,6 +47,10 @@ export interface AttemptLimiter {
   peek(key: string, rule: LimitRule): Promise<LimitVerdict>;
   /** Forgets `key`'s window and strikes (e.g. after a successful login). */
   reset(key: string): Promise<void>;
+  /** Gives back one attempt counted by `hit` in `key`'s live window (never below zero; no-op when
+   *  the window has ended). For budgets that count every attempt up front, atomically, and only
+   *  keep the ones that turned out to be misses. Strikes and locks are not undone. */
+  refund(key: string): Promise<void>;
 }
 
 export class MemoryLimiter implements AttemptLimiter {
@@ -84,6 +88,11 @@ export class MemoryLimiter implements AttemptLimiter {
     this.strikes.delete(key);
   }
 
+  async refund(key: string): Promise<void> {
+    const entry = this.windows.get(key);
+    if (entry && entry.resetAt > Date.now() && entry.count > 0) entry.count -= 1;
+  }
+
   private sweepSometimes(): void {
     if (++this.operations % 1000 !== 0) return;
     const now = Date.now();
@@ -114,6 +123,14 @@ end
 return {count, ttl}
 `;
 
+// DECR only a live window's count that is above zero (a missing or expired key stays missing:
+// no window without an expiry, no negative count). DECR keeps the key's expiry.
+const REFUND_SCRIPT = `
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count and count > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+`;
+
 export class RedisLimiter implements AttemptLimiter {
   constructor(
     private readonly redis: RedisClient,
@@ -139,6 +156,10 @@ export class RedisLimiter implements AttemptLimiter {
 
   async reset(key: string): Promise<void> {
     await this.redis.del([this.key(key), this.key(`${key}:strikes`)]);
+  }
+
+  async refund(key: string): Promise<void> {
+    await this.redis.eval(REFUND_SCRIPT, { keys: [this.key(key)], arguments: [] });
   }
 
   private key(key: string): string {

@@ -36,18 +36,25 @@ export function encodingProblem(text: string): string | undefined {
   return undefined;
 }
 
-/** The first string anywhere in a decoded JSON value that cannot be stored, with its path. */
-export function findEncodingProblem(value: unknown, path = ""): string | undefined {
-  if (typeof value === "string") {
-    const problem = encodingProblem(value);
-    return problem && `${path ? `${path}: ` : ""}Strings ${problem}`;
-  }
-  if (typeof value !== "object" || value === null) return undefined;
-  for (const [key, child] of Object.entries(value)) {
-    const keyProblem = encodingProblem(key);
-    if (keyProblem) return `Keys ${keyProblem}`;
-    const problem = findEncodingProblem(child, path ? `${path}.${key}` : key);
-    if (problem) return problem;
+/**
+ * The first string anywhere in a decoded JSON value (keys too) that cannot be stored, with its
+ * path. Iterative: a deeply nested body must not exhaust the stack.
+ */
+export function findEncodingProblem(value: unknown): string | undefined {
+  const stack: [unknown, string][] = [[value, ""]];
+  while (stack.length > 0) {
+    const [item, path] = stack.pop()!;
+    if (typeof item === "string") {
+      const problem = encodingProblem(item);
+      if (problem) return `${path ? `${path}: ` : ""}Strings ${problem}`;
+      continue;
+    }
+    if (typeof item !== "object" || item === null) continue;
+    for (const [key, child] of Object.entries(item)) {
+      const keyProblem = encodingProblem(key);
+      if (keyProblem) return `Keys ${keyProblem}`;
+      stack.push([child, path ? `${path}.${key}` : key]);
+    }
   }
   return undefined;
 }

@@ -36,6 +36,8 @@ export interface LoginResult extends TokenPair {
 
 export interface AuthenticatedUser extends AuthUser {
   session_id: string;
+  /** When the presented access token expires (epoch ms): an open socket closes then (4001). */
+  token_expires_at: number;
 }
 
 export class AuthService {
@@ -198,7 +200,7 @@ export class AuthService {
       .where("users.is_active", "=", true)
       .executeTakeFirst();
     if (!row) throw new AppError("INVALID_TOKEN", "Given token not valid for any token type");
-    return { ...toAuthUser(row), session_id: claims.sid };
+    return { ...toAuthUser(row), session_id: claims.sid, token_expires_at: claims.exp * 1000 };
   }
 
   async setUsername(userId: string, username: string): Promise<void> {

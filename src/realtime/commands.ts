@@ -67,6 +67,8 @@ export class CommandHandlers {
       }
       case "SYNC_REPORT":
         return this.hub.sync.report(live, member, message);
+      case "REAUTH":
+        return this.hub.reauthenticate(member, message.token);
     }
   }
 

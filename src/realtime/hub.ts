@@ -34,6 +34,7 @@ import {
   type Connection,
   fail,
   JoinRejected,
+  ok,
   type Member,
   type ResumeRequest,
   type Scope,
@@ -375,6 +376,7 @@ export class RoomHub {
     const release = this.guard?.claimUser(user.id);
     const live = this.liveRoom(room, admission.playback);
     const member: Member = { connection, user, isHost: admission.isHost, release };
+    this.armExpiry(member);
     live.members.set(connection.id, member);
     this.connectionRooms.set(connection.id, live.code);
     const { resumeFrom } = admission;
@@ -481,6 +483,7 @@ export class RoomHub {
     if (!live || !member) return;
     live.members.delete(connection.id);
     member.release?.();
+    clearTimeout(member.expiry);
     const resume = this.options.resume;
     if (member.resumeToken && resume) {
       if (dropped && resume.windowMs > 0 && !this.draining && !live.closed) {
@@ -559,6 +562,39 @@ export class RoomHub {
     this.inflight.add(work);
     void work.finally(() => this.inflight.delete(work));
     return work;
+  }
+
+  // ---- token expiry ---------------------------------------------------------------------
+
+  /**
+   * A socket lives as long as the access token it presented: at its expiry the connection is
+   * closed with 4001 `Token expired`, unless REAUTH brought a fresh token of the same user first.
+   */
+  private armExpiry(member: Member): void {
+    clearTimeout(member.expiry);
+    const left = member.user.token_expires_at - Date.now();
+    // setTimeout holds at most ~24.8 days: a longer-lived token is checked again then.
+    member.expiry = setTimeout(() => {
+      if (member.user.token_expires_at > Date.now()) return this.armExpiry(member);
+      member.connection.close(CLOSE_CODES.UNAUTHENTICATED, "Token expired");
+    }, Math.min(Math.max(0, left), 2 ** 31 - 1)).unref();
+  }
+
+  /** REAUTH: adopts a fresh access token of the member's own user (its session and expiry). */
+  async reauthenticate(member: Member, token: string): Promise<CommandResult> {
+    let user: AuthenticatedUser;
+    try {
+      user = await this.auth.authenticate(token);
+    } catch (err) {
+      if (isAppError(err)) return fail("INVALID_TOKEN", "Invalid or expired token");
+      throw err;
+    }
+    if (user.id !== member.user.id) return fail("INVALID_TOKEN", "The token belongs to another user");
+    member.user = { ...member.user, session_id: user.session_id, token_expires_at: user.token_expires_at };
+    this.armExpiry(member);
+    const expiresAt = new Date(user.token_expires_at).toISOString();
+    member.connection.send({ type: "REAUTHED", expires_at: expiresAt });
+    return ok({ expires_at: expiresAt });
   }
 
   // ---- fan-out --------------------------------------------------------------------------

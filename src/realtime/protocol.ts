@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { ErrorCode } from "../errors.js";
 import { SUCCESSION_POLICIES } from "../../db/schema.js";
 import { mediaSourceFields } from "../rooms/events.js";
+import { findEncodingProblem, messageProblem } from "../text.js";
 
 /** Close codes (raw WebSocket close frames; `err.data.code` / CLOSE events on Socket.IO). */
 export const CLOSE_CODES = {
@@ -42,8 +43,14 @@ const userId = z.uuid("user_id must be a valid UUID");
 
 /** The longest timed mute or ban (longer ones are given without a duration: until lifted). */
 export const SANCTION_MAX_SECONDS = 30 * 24 * 3600;
+/** Text other people read (chat, reasons): the policy of src/text.ts, refused with its reason. */
+const shownText = <T extends z.ZodString>(schema: T, field: string) =>
+  schema.superRefine((text, ctx) => {
+    const problem = messageProblem(text);
+    if (problem) ctx.addIssue({ code: "custom", message: `${field} ${problem}` });
+  });
 /** The moderator's reason (kick, mute, ban): shown to the room and kept in the timeline. */
-const reason = z.string().trim().max(200, "reason must be at most 200 characters").nullish();
+const reason = shownText(z.string().trim().max(200, "reason must be at most 200 characters"), "reason").nullish();
 const durationSeconds = z
   .number()
   .int("duration_seconds must be a whole number")
@@ -71,7 +78,7 @@ export const clientMessages = {
    * `command_id` added, optional: a resend (after a drop or SERVICE_UNAVAILABLE) is acked with
    * `duplicate: true` and not posted again. Ids are per user, remembered for 10 minutes.
    */
-  CHAT_MESSAGE: z.object({ message: z.string({ error: "message must be a string" }).max(10_000), command_id: commandId }),
+  CHAT_MESSAGE: z.object({ message: shownText(z.string({ error: "message must be a string" }).max(10_000), "message"), command_id: commandId }),
   /** `reason` and `duration_seconds` added, optional (a timed mute ends by itself). */
   MUTE_USER: z.object({ user_id: userId, reason, duration_seconds: durationSeconds }),
   UNMUTE_USER: z.object({ user_id: userId }),
@@ -100,6 +107,12 @@ export const clientMessages = {
   RECLAIM_HOST: z.object({}),
   SYNC_CHECK: z.object({ client_time: seconds }),
   TIME_SYNC: z.object({ client_ts: z.number() }),
+  /**
+   * Added: a fresh access token of the same user (from `POST /api/auth/refresh/`), sent before
+   * the current one expires: the connection then lives until the new token's expiry instead of
+   * closing with 4001 `Token expired`. Answered by REAUTHED (and the ack).
+   */
+  REAUTH: z.object({ token: z.string({ error: "token must be a string" }).min(1, "token required").max(4096) }),
   /** Added: sync telemetry, every few seconds (see realtime/sync-telemetry.ts). */
   SYNC_REPORT: z.object({ position: seconds, rtt_ms: z.number().min(0).max(60_000), buffering: z.boolean() }),
 } as const;
@@ -183,6 +196,8 @@ export const serverMessages = {
    * `seq`, then a fresh ROOM_PARTICIPANTS and a new SESSION (no CHAT_HISTORY, no snapshot).
    */
   RESUMED: z.object({ missed: z.number().int(), from_seq: z.number().int() }),
+  /** Added: the answer to REAUTH; the connection now lasts until `expires_at` (ISO time). */
+  REAUTHED: z.object({ expires_at: z.string() }),
   ROOM_DELETED: z.object({}),
   ROOM_EXPIRED: z.object({}),
   /**
@@ -262,6 +277,10 @@ export function parseClientMessage(frame: unknown): { ok: true; message: ClientM
   if (!isClientMessageType(type)) {
     return { ok: false, error: { code: "UNKNOWN_EVENT", message: `Unknown event type: ${type.slice(0, 40)}` } };
   }
+  // NUL and lone surrogates anywhere: refused before the ack, so what is acked, broadcast and
+  // stored is the same string (PostgreSQL would store a lone surrogate as U+FFFD).
+  const encoding = findEncodingProblem(frame);
+  if (encoding) return { ok: false, error: { code: "VALIDATION_FAILED", message: encoding } };
   const parsed = clientMessages[type].safeParse(frame);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -65,6 +65,8 @@ export interface Member {
   resumeToken?: string | undefined;
   /** Gives back the connection's open-socket slot (see ConnectionGuard). */
   release?: (() => void) | undefined;
+  /** Closes the connection when its access token expires (re-armed by REAUTH). */
+  expiry?: NodeJS.Timeout | undefined;
 }
 
 /** A message with its log position, as resumable clients get it (the `seq` key last). */

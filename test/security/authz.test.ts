@@ -198,6 +198,7 @@ const EVENT_MATRIX: Record<string, Record<Kind, Outcome>> = {
   SYNC_CHECK:   ev(APPLIED,   APPLIED,     APPLIED,  APPLIED),
   TIME_SYNC:    ev(APPLIED,   APPLIED,     APPLIED,  APPLIED),
   SYNC_REPORT:  ev(APPLIED,   APPLIED,     APPLIED,  APPLIED), // telemetry: recorded for any member
+  REAUTH:       ev(APPLIED,   APPLIED,     APPLIED,  APPLIED), // each with its own token (another's: see token-expiry.test.ts)
 };
 
 // ---- the fixture ----------------------------------------------------------------------------
@@ -752,6 +753,10 @@ const EVENT_CALLS: Record<string, EventCall> = {
   TIME_SYNC: {
     payload: () => ({ client_ts: 770_000 + (stamp += 1) }),
     applied: ({ client, seen, payload, waitMs }) => sees(client, seen, (m) => m.type === "TIME_SYNC" && m.client_ts === payload.client_ts, waitMs),
+  },
+  REAUTH: {
+    payload: (kind) => ({ token: account(kind)!.token }),
+    applied: ({ client, seen, waitMs }) => sees(client, seen, (m) => m.type === "REAUTHED", waitMs),
   },
   SYNC_REPORT: {
     payload: () => ({ position: 3, rtt_ms: 40, buffering: true }),

@@ -5,11 +5,10 @@
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import path from "node:path";
 import pg from "pg";
 import type { Database as Schema } from "../db/schema.js";
 import type { DatabaseTarget } from "./config.js";
+import { lockDataDir } from "./db-lock.js";
 
 export type DB = Kysely<Schema>;
 
@@ -108,35 +107,12 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Da
 }
 
 /**
- * PGlite is single-process: a second process on the same directory would corrupt it. A pid
- * lock file next to the data refuses that with a clear message (a stale lock is taken over).
+ * PGlite is single-process: a second process on the same directory would corrupt it, so a data
+ * directory is locked while open (see db-lock.ts; a stale lock, even one naming a reused pid, is
+ * taken over).
  */
-function lockDataDir(dataDir: string): () => void {
-  const lockFile = `${dataDir}.lock`;
-  mkdirSync(path.dirname(lockFile), { recursive: true });
-  try {
-    const pid = Number(readFileSync(lockFile, "utf8"));
-    if (pid && pid !== process.pid && processAlive(pid)) {
-      throw new Error(`The embedded database ${dataDir} is in use by process ${pid}. Stop it first, or use DATABASE_URL.`);
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
-  writeFileSync(lockFile, String(process.pid));
-  return () => rmSync(lockFile, { force: true });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 async function openPglite(dataDir: string | undefined): Promise<Database> {
-  const unlock = dataDir ? lockDataDir(dataDir) : () => {};
+  const unlock = dataDir ? await lockDataDir(dataDir) : () => {};
   let client: PGlite;
   try {
     client = dataDir ? await PGlite.create(dataDir) : await PGlite.create();

@@ -27,6 +27,8 @@ import { DiscoveryService } from "./discovery/service.js";
 import { createAuthGuards } from "./http/auth-guard.js";
 import { installErrorHandling, replyFrameworkError } from "./http/errors.js";
 import { installJsonBodyParser } from "./http/json-body.js";
+import { installLoadShedding, loadState } from "./http/load-shedding.js";
+import { createHardenedServer } from "./http/server.js";
 import { healthRoutes, installMetrics } from "./http/ops.js";
 import { progressRoutes } from "./progress/routes.js";
 import { ProgressService } from "./progress/service.js";
@@ -86,6 +88,12 @@ const ADMIN_UI_CSP = {
 
 function createHttpServer(config: Config): FastifyInstance {
   return Fastify({
+    serverFactory: (handler) =>
+      createHardenedServer(handler, {
+        headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+        pendingPerClient: config.HTTP_PENDING_PER_CLIENT,
+        trustProxy: config.TRUST_PROXY,
+      }),
     logger: {
       level: config.LOG_LEVEL,
       redact: ["req.headers.authorization", "req.headers.cookie"],
@@ -106,6 +114,11 @@ async function installHttpBasics(http: FastifyInstance, config: Config): Promise
   http.setValidatorCompiler(validatorCompiler);
   http.setSerializerCompiler(serializerCompiler);
   installErrorHandling(http);
+  await installLoadShedding(http, {
+    maxEventLoopDelayMs: config.EVENT_LOOP_DELAY_MAX_MS,
+    maxHeapUsedBytes: config.HEAP_USED_MAX_BYTES,
+    maxRssBytes: config.RSS_MAX_BYTES,
+  });
 
   // JSON bodies only (anything else is 415); NUL and lone surrogates refused after parsing.
   installJsonBodyParser(http);
@@ -224,7 +237,9 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
   const api = http.withTypeProvider<ZodTypeProvider>();
   // One budget of unknown room codes per address, shared by every route that looks a code up.
   const codeMisses: LimitRule = { limit: config.ROOM_CODE_MISSES_PER_CLIENT, windowSeconds: 10 * 60 };
-  await api.register(healthRoutes({ database: database.ping, redis: redis && (async () => void (await redis!.ping())) }));
+  await api.register(
+    healthRoutes({ database: database.ping, redis: redis && (async () => void (await redis!.ping())), load: () => loadState(http) }),
+  );
   for (const base of ["/api", "/api/v1"]) {
     await api.register(authRoutes(services.auth), { prefix: `${base}/auth` });
     await api.register(setUsernameRoute(services.auth), { prefix: base });

@@ -10,6 +10,7 @@ import { z } from "zod";
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 
 const boolFlag = z
   .enum(["true", "false", "1", "0", "yes", "no"])
@@ -96,6 +97,15 @@ const envSchema = z
     SOCKET_CONNECTS_PER_MINUTE: positiveInt(300),
     SOCKET_SEND_BUFFER_BYTES: positiveInt(4 * 1024 * 1024),
     REDIS_COMMAND_TIMEOUT_MS: positiveInt(2000),
+    /** Request headers (upgrades included) must be complete within this, else 408 (slowloris). */
+    HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(5000),
+    /** Connections one address may hold before its first request's headers are complete. */
+    HTTP_PENDING_PER_CLIENT: positiveInt(64),
+    /** Load shedding: HTTP requests get 503 + Retry-After while the mean event-loop delay is over this (0 = off). */
+    EVENT_LOOP_DELAY_MAX_MS: nonNegativeInt(500),
+    /** Load shedding on heap used / resident memory, in bytes (0 = off). */
+    HEAP_USED_MAX_BYTES: nonNegativeInt(0),
+    RSS_MAX_BYTES: nonNegativeInt(0),
     DATABASE_QUERY_TIMEOUT_MS: positiveInt(5000),
   })
   .superRefine((env, ctx) => {

@@ -7,7 +7,9 @@ import { z } from "zod";
 export interface DependencyChecks {
   database: () => Promise<void>;
   /** Undefined when Redis is not configured. */
-  redis?: () => Promise<void>;
+  redis?: (() => Promise<void>) | undefined;
+  /** The process's load (event loop, load shedding). */
+  load: () => { event_loop_delay_ms: number; event_loop_utilization: number; under_pressure: boolean };
 }
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -31,6 +33,9 @@ export const healthRoutes =
   (checks: DependencyChecks): FastifyPluginAsyncZod =>
   async (app) => {
     const status = z.enum(["ok", "error", "disabled"]);
+    const load = z
+      .object({ event_loop_delay_ms: z.number(), event_loop_utilization: z.number(), under_pressure: z.boolean() })
+      .describe("mean event-loop delay over the last second; under_pressure: HTTP requests are being shed (503)");
     app.get(
       "/health/",
       {
@@ -38,8 +43,8 @@ export const healthRoutes =
           tags: ["ops"],
           summary: "Readiness: 200 when every configured dependency answers, else 503",
           response: {
-            200: z.object({ status: z.literal("ok"), database: status, redis: status }),
-            503: z.object({ status: z.literal("degraded"), database: status, redis: status }),
+            200: z.object({ status: z.literal("ok"), database: status, redis: status, load }),
+            503: z.object({ status: z.literal("degraded"), database: status, redis: status, load }),
           },
         },
       },
@@ -49,7 +54,7 @@ export const healthRoutes =
           checks.redis ? probe(checks.redis) : Promise.resolve("disabled" as const),
         ]);
         const healthy = database === "ok" && redis !== "error";
-        return reply.code(healthy ? 200 : 503).send({ status: healthy ? "ok" : "degraded", database, redis });
+        return reply.code(healthy ? 200 : 503).send({ status: healthy ? "ok" : "degraded", database, redis, load: checks.load() });
       },
     );
     for (const path of ["/api/health/", "/api/v1/health/"]) {

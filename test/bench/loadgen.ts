@@ -454,8 +454,11 @@ run(options).then(
     process.stderr.write("\n");
     const closedByServer = Object.values(serverClosed).reduce((a, b) => a + b, 0);
     if (closedByServer) process.stderr.write(`  closed by the server: ${JSON.stringify(serverClosed)}\n`);
-    console.log(JSON.stringify({ ...result, closedByServer }));
-    process.exit(0);
+    // 1011 (internal error) is never a documented answer: the run is invalid, loudly.
+    const internalErrors = serverClosed["1011"] ?? 0;
+    console.log(JSON.stringify({ ...result, closedByServer, closed1011: internalErrors }));
+    if (internalErrors) process.stderr.write(`\n  FAILED: ${internalErrors} client(s) were closed with 1011 (internal error)\n`);
+    process.exit(internalErrors ? 3 : 0);
   },
   (err) => {
     console.error(err);

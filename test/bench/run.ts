@@ -145,7 +145,10 @@ function runLoad(options: LoadOptions): Promise<Record<string, number>> {
     });
     let out = "";
     child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-    child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").at(-1)!)) : reject(new Error(`loadgen exited ${code}`))));
+    // Exit 3: the run completed but some client was closed with 1011; its row is kept and the bench fails at the end.
+    child.once("exit", (code) =>
+      code === 0 || code === 3 ? resolve(JSON.parse(out.trim().split("\n").at(-1)!)) : reject(new Error(`loadgen exited ${code}`)),
+    );
   });
 }
 
@@ -280,6 +283,11 @@ async function main(): Promise<void> {
     });
   }
   await report(rows);
+  const failed = rows.filter((r) => (r.result.closed1011 ?? 0) > 0 || (r.runs ?? []).some((run) => (run.closed1011 ?? 0) > 0));
+  if (failed.length > 0) {
+    console.error(`\nBENCH FAILED: clients closed with 1011 (internal error) in ${failed.map((r) => r.scenario).join(", ")}`);
+    process.exitCode = 1;
+  }
 }
 
 async function report(measured: Row[]): Promise<void> {
@@ -308,7 +316,7 @@ async function report(measured: Row[]): Promise<void> {
     "p50 ratio": ratio(r, "p50"),
     "p99 ratio": ratio(r, "p99"),
     extra: Object.entries(r.result)
-      .filter(([k]) => ["totalSeconds", "rosterMessages", "rosterBytesPerJoiner", "lostAcked", "acked", "count", "expected", "bytesPerConnection", "eventLoopP99Ms", "cpuPercent", "rssBeforeMb", "rssConnectedMb", "settled", "closedByServer", "syncReports"].includes(k))
+      .filter(([k]) => ["totalSeconds", "rosterMessages", "rosterBytesPerJoiner", "lostAcked", "acked", "count", "expected", "bytesPerConnection", "eventLoopP99Ms", "cpuPercent", "rssBeforeMb", "rssConnectedMb", "settled", "closedByServer", "closed1011", "syncReports"].includes(k))
       .map(([k, v]) => `${k}=${v}`)
       .join(" "),
   }));

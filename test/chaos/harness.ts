@@ -79,6 +79,8 @@ export class ChaosCluster {
         SIGNUPS_PER_CLIENT: "100000",
         SOCKETS_PER_CLIENT: "100000",
         SOCKET_CONNECTS_PER_MINUTE: "100000",
+        // Faults stall the event loop on purpose: the harness measures recovery, not load shedding.
+        EVENT_LOOP_DELAY_MAX_MS: "0",
         DATA_DIR: dataDir,
         ...options.env,
       };

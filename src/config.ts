@@ -98,7 +98,7 @@ const envSchema = z
     SOCKET_SEND_BUFFER_BYTES: positiveInt(4 * 1024 * 1024),
     REDIS_COMMAND_TIMEOUT_MS: positiveInt(2000),
     /** Request headers (upgrades included) must be complete within this, else 408 (slowloris). */
-    HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(5000),
+    HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(10_000),
     /** Connections one address may hold before its first request's headers are complete. */
     HTTP_PENDING_PER_CLIENT: positiveInt(64),
     /** Load shedding: HTTP requests get 503 + Retry-After while the mean event-loop delay is over this (0 = off). */

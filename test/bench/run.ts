@@ -17,7 +17,7 @@
  * (`npm run bench -- --report-only` with BENCH_MERGE just combines them).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import path from "node:path";
 import * as vega from "vega";
@@ -48,11 +48,15 @@ interface Deployment {
 async function startProcess(script: string, env: NodeJS.ProcessEnv, profileDir?: string): Promise<{ baseUrl: string; child: ChildProcess }> {
   const port = await freePort();
   const args = ["--import", "tsx", ...(profileDir ? ["--import", "./test/bench/profiler.ts"] : []), script];
+  // The servers' warnings and errors (LOG_LEVEL=warn) go to a log per port, to explain a bad run.
+  mkdirSync(path.join(resultsDir, "logs"), { recursive: true });
+  const log = openSync(path.join(resultsDir, "logs", `server-${port}.log`), "w");
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...env, PORT: String(port), HOST: "127.0.0.1", ...(profileDir ? { BENCH_PROFILE_DIR: profileDir } : {}) },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", log, "inherit"],
   });
+  closeSync(log);
   // Ready when it accepts TCP connections.
   const deadline = Date.now() + 60_000;
   while (!(await accepts(port))) {

@@ -1,10 +1,17 @@
 /**
  * Durable room bans (enforced on HTTP join and socket connect) and mutes (enforced by the chat
- * gates from the realtime state, which is restored from here), with their audit trail.
+ * gates from the realtime state, which is restored from here), with their audit trail. Every
+ * moderation action judges its moderator and target by the roles in the database, in the
+ * transaction that writes it (see `judge`).
  */
-import { type Expression, type RawBuilder, sql } from "kysely";
+import { sql } from "kysely";
 import type { DB } from "../db.js";
+import { AppError, errors } from "../errors.js";
 import { recordRoomEvent } from "../rooms/audit.js";
+import { isProtectedTarget, isRoomHost, may, mayAct } from "../rooms/authority.js";
+import { bannedFrom, inForce } from "./bans.js";
+
+export { bannedFrom };
 
 /** A moderation action's optional reason and duration (timed mutes and bans). */
 export interface Sanction {
@@ -17,18 +24,6 @@ export interface Sanction {
 export interface SanctionState {
   reason: string | null;
   expiresAt: Date | null;
-}
-
-/** "Still applies" for a room_bans / room_mutes row (a timed one stops at expires_at). */
-const inForce = (alias: string) => sql<boolean>`(${sql.ref(`${alias}.expires_at`)} IS NULL OR ${sql.ref(`${alias}.expires_at`)} > now())`;
-
-/**
- * "The user is banned from this room" as an SQL expression, for queries that read a room and
- * a user's standing in it in one round trip (`room` is the room id column of the outer query).
- * A timed ban stops applying at its expiry.
- */
-export function bannedFrom(room: Expression<string>, userId: string | Expression<string>): RawBuilder<boolean> {
-  return sql<boolean>`EXISTS (SELECT 1 FROM room_bans b WHERE b.room_id = ${room} AND b.user_id = ${userId} AND ${inForce("b")})`;
 }
 
 /** True when the user is banned from the room (HTTP join and socket admission both ask). */
@@ -61,6 +56,11 @@ export class ModerationService {
     return isBanned(this.db, roomId, userId);
   }
 
+  /** The user may moderate the room now (host, or co-host while co-hosts moderate): slow mode spares them. */
+  mayModerate(roomId: string, userId: string): Promise<boolean> {
+    return may(this.db, "moderate", roomId, userId);
+  }
+
   /** Bans, or re-bans with a new reason and expiry (the latest ban is the one in force). */
   ban(roomId: string, userId: string, by: string, sanction: Sanction = {}): Promise<SanctionState> {
     return this.impose(SANCTIONS.ban, roomId, userId, by, sanction);
@@ -81,11 +81,23 @@ export class ModerationService {
     return this.lift(SANCTIONS.mute, roomId, userId, by);
   }
 
+  /**
+   * A kick: judged and recorded (`moderation.kicked`) in one transaction; the caller then
+   * closes the target's connections.
+   */
+  async kick(roomId: string, userId: string, by: string, reason: string | null = null): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await judge(trx, roomId, by, userId, { participant: true });
+      await recordRoomEvent(trx, roomId, by, "moderation.kicked", { user_id: userId }, reason);
+    });
+  }
+
   /** Writes a ban or mute (replacing the reason and expiry of one in force) and its timeline row. */
   private async impose(kind: SanctionKind, roomId: string, userId: string, by: string, sanction: Sanction): Promise<SanctionState> {
     const reason = sanction.reason ?? null;
     const terms = { [kind.actor]: by, reason, expires_at: expiry(sanction.durationSeconds) };
     return this.db.transaction().execute(async (trx) => {
+      await judge(trx, roomId, by, userId, { participant: true });
       const row = await trx
         .insertInto(kind.table)
         .values({ room_id: roomId, user_id: userId, ...terms } as never)
@@ -97,9 +109,13 @@ export class ModerationService {
     });
   }
 
-  /** Removes a ban or mute; true (and a timeline row) only when it was still in force. */
+  /**
+   * Removes a ban or mute; true (and a timeline row) only when it was still in force. Unmuting
+   * needs a participant; unbanning does not (false: "not banned").
+   */
   private async lift(kind: SanctionKind, roomId: string, userId: string, by: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
+      await judge(trx, roomId, by, userId, { participant: kind === SANCTIONS.mute });
       const removed = await trx
         .deleteFrom(kind.table)
         .where("room_id", "=", roomId)
@@ -122,10 +138,29 @@ export class ModerationService {
       .execute();
     return rows.map((r) => ({ userId: r.user_id, until: r.expires_at?.getTime() ?? null }));
   }
+}
 
-  async record(roomId: string, actorId: string, event: string, data: Record<string, unknown>, reason: string | null = null): Promise<void> {
-    await recordRoomEvent(this.db, roomId, actorId, event, data, reason);
-  }
+/**
+ * Judges a moderation action by the roles the database has now, inside the transaction that
+ * writes it, and throws the refusal. The room row is read FOR SHARE first: a role change
+ * (co-hosts, host policy; it holds the row FOR UPDATE) either committed before, and the next
+ * statement sees it, or waits until this action has committed. A succession or reclaim updates
+ * the row, so it waits the same way.
+ */
+async function judge(trx: DB, roomId: string, actorId: string, targetId: string, need: { participant: boolean }): Promise<void> {
+  await trx.selectFrom("rooms").select("id").where("id", "=", roomId).forShare().executeTakeFirst();
+  const standing = await trx
+    .selectNoFrom([
+      mayAct("moderate", roomId, actorId).as("allowed"),
+      isRoomHost(roomId, actorId).as("host"),
+      isProtectedTarget(roomId, targetId).as("protected"),
+      sql<boolean>`EXISTS (SELECT 1 FROM room_participants tp WHERE tp.room_id = ${roomId} AND tp.user_id = ${targetId})`.as("participant"),
+    ])
+    .executeTakeFirstOrThrow();
+  if (!standing.allowed) throw errors.forbidden("Only host can moderate");
+  if (targetId === actorId) throw errors.validation("The host cannot moderate itself");
+  if (!standing.host && standing.protected) throw errors.forbidden("Co-hosts cannot moderate the host or other co-hosts");
+  if (need.participant && !standing.participant) throw new AppError("PARTICIPANT_NOT_FOUND", "User is not a participant of this room");
 }
 
 function sanctionData(userId: string, sanction: Sanction, expiresAt: Date | null): Record<string, unknown> {

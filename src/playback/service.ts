@@ -1,11 +1,14 @@
 /**
  * Playback state: `{is_playing, time, rate, version}` anchored at `server_time`. Clients and
- * the server extrapolate the position; commands bump the version in one atomic UPDATE.
+ * the server extrapolate the position; commands bump the version in one atomic UPDATE, which
+ * also judges whether the sender may control playback (rooms/authority.ts).
  */
 import { sql } from "kysely";
 import type { DB } from "../db.js";
 import type { PlaybackSnapshot } from "../rooms/events.js";
+import { errors } from "../errors.js";
 import { recordRoomEvent } from "../rooms/audit.js";
+import { may, mayAct } from "../rooms/authority.js";
 import { toPlaybackSnapshot } from "../rooms/service.js";
 
 export type PlaybackCommand = "PLAY" | "PAUSE" | "SEEK";
@@ -22,9 +25,13 @@ export function snapshotAt(state: PlaybackSnapshot, now = Date.now()): PlaybackS
 }
 
 type PlaybackRow = Parameters<typeof toPlaybackSnapshot>[0];
+type Nullable<T> = { [K in keyof T]: T[K] | null };
+
+/** The refusal of a playback command by someone who may not control playback. */
+const PLAYBACK_DENIED = "Only host can control playback";
 
 export interface ApplyOptions {
-  /** Who sent the command (the timeline's actor). */
+  /** Who sent the command (the timeline's actor, judged by mayAct); null: the system, not judged. */
   actorId: string | null;
   /** Apply only if the state is still at this version (else undefined: STALE_VERSION). */
   expectedVersion?: number | undefined;
@@ -45,19 +52,26 @@ export class PlaybackService {
 
   /**
    * PLAY and PAUSE set the play state; SEEK keeps it. One statement, so the version cannot race
-   * and a command costs one round trip: it locks the row, bumps the version (with
+   * and a command costs one round trip: it judges the actor (`mayAct("playback")`, by the roles
+   * the database has now), locks the row only when they may act, bumps the version (with
    * `expectedVersion`, only if the state is still at that version; undefined otherwise, and the
    * caller answers STALE_VERSION) and writes the timeline row (`playback.play`, `.pause`,
    * `.seek` with `{from, to, version}`; `from` is where the play head was when the command
-   * replaced it, by the locked row).
+   * replaced it, by the locked row). An actor who may not control playback gets
+   * PERMISSION_DENIED (told apart from a stale version by the same statement). A null actor is
+   * the system: not judged.
    */
   async apply(roomId: string, command: PlaybackCommand, time: number, options: ApplyOptions): Promise<PlaybackSnapshot | undefined> {
     const { actorId, expectedVersion } = options;
     const isPlaying = command === "SEEK" ? sql`p.is_playing` : sql`${command === "PLAY"}`;
     const onlyAt = expectedVersion === undefined ? sql`` : sql`AND p.version = ${expectedVersion}`;
-    const { rows } = await sql<PlaybackRow>`
-      WITH prev AS (
-        SELECT is_playing, position_seconds, rate, updated_at FROM playback_states WHERE room_id = ${roomId} FOR UPDATE
+    const allowed = actorId === null ? sql<boolean>`TRUE` : mayAct("playback", roomId, actorId);
+    const { rows } = await sql<Nullable<PlaybackRow> & { allowed: boolean }>`
+      WITH auth AS MATERIALIZED (
+        SELECT ${allowed} AS allowed
+      ), prev AS (
+        SELECT is_playing, position_seconds, rate, updated_at FROM playback_states
+        WHERE room_id = ${roomId} AND (SELECT allowed FROM auth) FOR UPDATE
       ), next AS (
         UPDATE playback_states p
         SET is_playing = ${isPlaying}, position_seconds = ${time}, version = p.version + 1, updated_at = clock_timestamp()
@@ -73,9 +87,11 @@ export class PlaybackService {
           jsonb_build_object('from', replaced, 'to', ${time}::float8, 'version', version)
         FROM next
       )
-      SELECT is_playing, position_seconds, rate, version, updated_at FROM next`.execute(this.db);
+      SELECT auth.allowed, next.is_playing, next.position_seconds, next.rate, next.version, next.updated_at
+      FROM auth LEFT JOIN next ON TRUE`.execute(this.db);
     const row = rows[0];
-    if (row) return toPlaybackSnapshot(row);
+    if (!row?.allowed) throw errors.forbidden(PLAYBACK_DENIED);
+    if (row.version !== null) return toPlaybackSnapshot(row as PlaybackRow);
     if (expectedVersion === undefined) throw new Error(`no playback state for room ${roomId}`);
     return undefined;
   }
@@ -90,6 +106,8 @@ export class PlaybackService {
   async undoSeek(roomId: string, actorId: string | null): Promise<PlaybackSnapshot | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const before = await lockState(trx, roomId);
+      // Judged after the lock, by the roles committed by then (a null actor is the system).
+      if (actorId !== null && !(await may(trx, "playback", roomId, actorId))) throw errors.forbidden(PLAYBACK_DENIED);
       if (!before) return undefined;
       const seek = await trx
         .selectFrom("room_events as e")

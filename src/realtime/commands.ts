@@ -1,6 +1,11 @@
 /**
  * What each client message does: chat, moderation, playback, progress, sync. Pure domain rules
  * over the hub; results go back to the transport, which acks or sends ERROR.
+ *
+ * Who may control playback, moderate, manage co-hosts or skip slow mode is decided by the
+ * services, in the database, with the command (rooms/authority.ts): never by this instance's
+ * copy of the roles (`live.roles`, `member.isHost`), which another instance's change reaches only
+ * when its event does. That copy is for display (roster, sync summary).
  */
 import { randomUUID } from "node:crypto";
 import { chatMessageId } from "../chat/service.js";
@@ -8,7 +13,6 @@ import { currentPosition, snapshotAt } from "../playback/service.js";
 import { upsertProgress } from "../progress/service.js";
 import { CHAT_MAX_LENGTH, type ClientMessage, CLOSE_CODES, parseClientMessage } from "./protocol.js";
 import type { LiveRoom, RoomHub } from "./hub.js";
-import { canControlPlayback, canModerate } from "./permissions.js";
 import { type CommandResult, fail, InvalidFrame, type Member, ok } from "./types.js";
 
 /** Per-connection flood control: a token bucket of messages. */
@@ -49,7 +53,7 @@ export class CommandHandlers {
       case "UNDO_SEEK":
         return this.playback(live, member, message);
       case "SET_COHOST": {
-        if (!member.isHost) return fail("PERMISSION_DENIED", "Only host can manage co-hosts");
+        // The role service checks the host under the room's row lock ("Only host can manage co-hosts").
         const roles = await this.hub.roles.setCohost(member.user, live.id, message.user_id.toLowerCase(), message.cohost);
         return ok({ cohosts: roles.cohosts });
       }
@@ -102,7 +106,8 @@ export class CommandHandlers {
 
   private async postChat(live: LiveRoom, member: Member, text: string, messageId?: string): Promise<CommandResult> {
     const { user } = member;
-    const slowModeMs = canModerate(live, member) ? 0 : live.slowModeSeconds * 1000;
+    // Slow mode spares those who may moderate, as the database has it (asked only when it is on).
+    const slowModeMs = live.slowModeSeconds > 0 && !(await this.hub.moderation.mayModerate(live.id, user.id)) ? live.slowModeSeconds * 1000 : 0;
     switch (await this.hub.state.checkChat(live.id, user.id, text, slowModeMs)) {
       case "muted":
         return fail("MUTED", "You are muted in this room");
@@ -133,25 +138,15 @@ export class CommandHandlers {
     member: Member,
     message: Of<"MUTE_USER" | "UNMUTE_USER" | "KICK_USER" | "BAN_USER" | "UNBAN_USER">,
   ): Promise<CommandResult> {
-    if (!canModerate(live, member)) return fail("PERMISSION_DENIED", "Only host can moderate");
+    // The moderation service judges actor and target (host, co-hosts, the room's policy, the
+    // target's presence) in the transaction that writes the action, and throws the refusal.
     const target = message.user_id.toLowerCase();
-    if (target === member.user.id) return fail("VALIDATION_FAILED", "The host cannot moderate itself");
-    if (!member.isHost && (target === live.hostId || live.roles.cohosts.includes(target))) {
-      return fail("PERMISSION_DENIED", "Co-hosts cannot moderate the host or other co-hosts");
-    }
     const hub = this.hub;
     const actor = member.user.id;
     if (message.type === "UNBAN_USER") {
       const unbanned = await hub.moderation.unban(live.id, target, actor);
       return unbanned ? ok() : fail("PARTICIPANT_NOT_FOUND", "User is not banned");
     }
-    const participant = await hub.db
-      .selectFrom("room_participants")
-      .select("user_id")
-      .where("room_id", "=", live.id)
-      .where("user_id", "=", target)
-      .executeTakeFirst();
-    if (!participant) return fail("PARTICIPANT_NOT_FOUND", "User is not a participant of this room");
 
     // An empty reason is no reason.
     const reason = message.type === "UNMUTE_USER" ? null : message.reason || null;
@@ -172,7 +167,7 @@ export class CommandHandlers {
         await hub.broadcast(live, { type: "USER_MUTED", user_id: target, muted: false }, undefined, "cluster", randomUUID());
         return ok();
       case "KICK_USER":
-        await hub.moderation.record(live.id, actor, "moderation.kicked", { user_id: target }, reason);
+        await hub.moderation.kick(live.id, target, actor, reason);
         hub.events.publish({ type: "member.removed", roomId: live.id, code: live.code, userId: target, closeCode: CLOSE_CODES.KICKED, reason: because("Kicked by host") });
         return ok();
       case "BAN_USER":
@@ -183,10 +178,13 @@ export class CommandHandlers {
   }
 
   private async playback(live: LiveRoom, member: Member, message: Of<"PLAY" | "PAUSE" | "SEEK" | "UNDO_SEEK">): Promise<CommandResult> {
-    if (!canControlPlayback(live, member)) return fail("PERMISSION_DENIED", "Only host can control playback");
+    // The playback service judges the sender with the command itself (PERMISSION_DENIED). Ids
+    // are per user (one person's tabs share them): whoever may not drive cannot take, or be
+    // answered "duplicate" for, an id someone else used.
+    const clientId = message.command_id;
     return this.once(
       live,
-      message.command_id,
+      clientId === undefined ? undefined : `playback/${member.user.id}/${clientId}`,
       () => ok({ duplicate: true, version: live.playback.version }),
       () => this.applyPlayback(live, member, message),
     );

@@ -64,8 +64,9 @@ const commandId = z
   .optional();
 /**
  * PLAY / PAUSE / SEEK. Added, optional: `command_id` makes a resent command a no-op (acked with
- * `duplicate: true`); `expected_version` refuses a command based on a stale state (ERROR
- * STALE_VERSION, and the current PLAYBACK_STATE to the sender) instead of applying it.
+ * `duplicate: true`; ids are per user, remembered for 10 minutes); `expected_version` refuses a
+ * command based on a stale state (ERROR STALE_VERSION, and the current PLAYBACK_STATE to the
+ * sender) instead of applying it.
  */
 const playbackCommand = z.object({
   time: seconds,

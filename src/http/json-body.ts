@@ -23,19 +23,9 @@ export function installJsonBodyParser(http: FastifyInstance): void {
     if (body.trim() === "") return done(null, {});
     parseJson(request, body, (err, value) => {
       if (err) return done(err, undefined);
-      const problem = encodingProblemOf(value);
+      const problem = findEncodingProblem(value);
       if (problem) return done(new AppError("VALIDATION_FAILED", problem), undefined);
       return done(null, value);
     });
   });
-}
-
-function encodingProblemOf(value: unknown): string | undefined {
-  try {
-    return findEncodingProblem(value);
-  } catch (err) {
-    // The walk recurses: a body nested thousands deep (it fits the size limit) exhausts the stack.
-    if (err instanceof RangeError) return "JSON body is nested too deeply";
-    throw err;
-  }
 }

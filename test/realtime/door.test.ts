@@ -4,14 +4,20 @@
  * reasons (1013, never 1011).
  */
 import { Manager } from "socket.io-client";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { MAX_FRAME_BYTES } from "../../src/realtime/protocol.js";
 import { MAX_ROOMS_PER_CONNECTION } from "../../src/realtime/engine-gate.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient, transports } from "../helpers/clients.js";
 
+/** The app most tests share; `t` is one a test started with settings of its own. */
+let shared: TestApp;
 let t: TestApp | undefined;
+beforeAll(async () => {
+  shared = await startApp();
+});
+afterAll(() => shared?.stop());
 afterEach(async () => {
   vi.restoreAllMocks();
   await t?.stop();
@@ -61,8 +67,7 @@ describe("engine.io connections that never join a room", () => {
   }, 60_000);
 
   it("the root namespace is refused with a connect_error that names the room path", async () => {
-    t = await startApp();
-    const manager = new Manager(t.baseUrl, { transports: ["websocket"], reconnection: false, forceNew: true });
+    const manager = new Manager(shared.baseUrl, { transports: ["websocket"], reconnection: false, forceNew: true });
     const root = manager.socket("/");
     const error = await new Promise<Error & { data?: { code: number; message: string } }>((resolve) => root.once("connect_error", resolve));
     expect(error.message).toBe("ROOM_NOT_FOUND");
@@ -73,7 +78,7 @@ describe("engine.io connections that never join a room", () => {
 
 describe("one Socket.IO connection, many rooms", () => {
   it(`at most ${MAX_ROOMS_PER_CONNECTION} rooms per connection: the next is refused with 4029, no listener leak warning`, async () => {
-    t = await startApp();
+    const t = shared;
     const warnings: Error[] = [];
     const onWarning = (warning: Error) => warnings.push(warning);
     process.on("warning", onWarning);
@@ -100,7 +105,7 @@ describe("one Socket.IO connection, many rooms", () => {
 
 describe.each(transports)("one message size limit over %s", (_name, connect) => {
   it(`a message over ${MAX_FRAME_BYTES} bytes gets VALIDATION_FAILED, and the connection stays usable`, async () => {
-    t = await startApp();
+    const t = shared;
     const host = await t.api.register();
     const room = await t.api.createRoom(host.token);
     const client = connect(t.baseUrl, room.code, host.token);
@@ -115,7 +120,7 @@ describe.each(transports)("one message size limit over %s", (_name, connect) => 
 
 describe.each(transports)("a failure of the server's own during admission or join over %s", (_name, connect) => {
   it("a dependency timing out during admission closes with 1013, never 1011", async () => {
-    t = await startApp();
+    const t = shared;
     const host = await t.api.register();
     const room = await t.api.createRoom(host.token);
     // What pg-pool throws when every connection stays busy for longer than its connect timeout.
@@ -125,7 +130,7 @@ describe.each(transports)("a failure of the server's own during admission or joi
   });
 
   it("an unexpected error in the join sequence closes with 1013, never 1011", async () => {
-    t = await startApp();
+    const t = shared;
     const host = await t.api.register();
     const room = await t.api.createRoom(host.token);
     vi.spyOn(t.app.realtime.state, "connect").mockRejectedValue(new TypeError("something broke"));

@@ -79,7 +79,7 @@ export class ChaosCluster {
         SIGNUPS_PER_CLIENT: "100000",
         SOCKETS_PER_CLIENT: "100000",
         SOCKET_CONNECTS_PER_MINUTE: "100000",
-        // Faults stall the event loop on purpose: the harness measures recovery, not load shedding.
+        // The harness measures recovery from dependency faults, not load shedding (a stalled loop here is the test machine).
         EVENT_LOOP_DELAY_MAX_MS: "0",
         DATA_DIR: dataDir,
         ...options.env,

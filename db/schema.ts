@@ -1,7 +1,7 @@
 /**
  * Hand-written table types for Kysely (see db/migrations). Keep in step with the migrations.
  */
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
+import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 /** A timestamp with a database default: optional on insert. */
@@ -173,5 +173,4 @@ export interface Database {
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
 export type Room = Selectable<RoomsTable>;
-export type RoomUpdate = Updateable<RoomsTable>;
 export type WatchProgress = Selectable<WatchProgressTable>;

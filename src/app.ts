@@ -36,7 +36,6 @@ import { ProviderRegistry } from "./providers/registry.js";
 import { TmdbClient } from "./providers/tmdb.js";
 import { VidkingProvider } from "./providers/vidking.js";
 import { connectRedis, type RedisClient, withRequestTimeout } from "./redis.js";
-import type { RoomEventBus } from "./rooms/events.js";
 import { roleRoutes } from "./rooms/roles-routes.js";
 import { RoleService } from "./rooms/roles.js";
 import { roomRoutes } from "./rooms/routes.js";
@@ -52,6 +51,7 @@ import { attachSocketIo, SOCKET_IO_PATH } from "./realtime/socketio.js";
 import type { Server as SocketIoServer } from "socket.io";
 import type { GraceScheduler } from "./lifecycle/scheduler.js";
 import type { RoomLifecycle } from "./lifecycle/service.js";
+import { type RoomEventBus } from "./events/room-events.js";
 
 export interface AppServices {
   auth: AuthService;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RoomEvent } from "../src/rooms/events.js";
 import { markGrace, markLive } from "../src/lifecycle/transitions.js";
 import { startApp, type TestApp } from "./helpers/app.js";
+import { type RoomEvent } from "../src/events/room-events.js";
 
 let t: TestApp;
 const events: RoomEvent[] = [];

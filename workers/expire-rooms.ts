@@ -4,10 +4,10 @@ import { openDatabase } from "../src/db.js";
 import type { GraceScheduler } from "../src/lifecycle/scheduler.js";
 import { RoomLifecycle } from "../src/lifecycle/service.js";
 import { connectRedis } from "../src/redis.js";
-import { LocalRoomEventBus, type RoomEventBus } from "../src/rooms/events.js";
-import { RedisRoomEventBus } from "../src/rooms/redis-event-bus.js";
 import { MemoryRealtimeState } from "../src/state/realtime-state.js";
 import { RedisRealtimeState } from "../src/state/redis-realtime-state.js";
+import { LocalRoomEventBus, type RoomEventBus } from "../src/events/room-events.js";
+import { RedisRoomEventBus } from "../src/events/redis-bus.js";
 
 const config = loadConfig();
 const database = await openDatabase(config.database);

@@ -9,9 +9,9 @@ import type { RoomLifecycle } from "../lifecycle/service.js";
 import { markDeleted, markGrace } from "../lifecycle/transitions.js";
 import { type AuthGuards, currentUser } from "../http/auth-guard.js";
 import { bearerAuth, errorResponses, uuid } from "../http/schemas.js";
-import { recordRoomEvent } from "../rooms/audit.js";
-import type { RoomEventBus } from "../rooms/events.js";
 import type { PresenceReader } from "../state/presence.js";
+import { recordRoomEvent } from "../timeline/timeline.js";
+import { type RoomEventBus } from "../events/room-events.js";
 
 const tags = ["admin"];
 const page = {

@@ -60,9 +60,6 @@ export async function insertUser(db: DB, user: Omit<NewUser, "username"> & { use
   throw new AppError("CONFLICT", "Could not allocate a unique username, please retry");
 }
 
-export const findUserById = (db: DB, id: string) =>
-  db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
-
 export const findUserByEmail = (db: DB, email: string) =>
   db
     .selectFrom("users")

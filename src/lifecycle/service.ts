@@ -9,11 +9,11 @@ import { sql } from "kysely";
 import type { DB } from "../db.js";
 import { AppError } from "../errors.js";
 import { bannedFrom } from "../moderation/service.js";
-import { recordRoomEvent } from "../rooms/audit.js";
-import type { RoomEventBus } from "../rooms/events.js";
 import type { RealtimeState } from "../state/realtime-state.js";
 import type { GraceScheduler } from "./scheduler.js";
 import { expireDueRooms, markExpired, markGrace, markLive } from "./transitions.js";
+import { recordRoomEvent } from "../timeline/timeline.js";
+import { type RoomEventBus } from "../events/room-events.js";
 
 export class RoomLifecycle {
   constructor(

@@ -7,9 +7,9 @@
 import { sql } from "kysely";
 import type { DB } from "../db.js";
 import { AppError, errors } from "../errors.js";
-import { recordRoomEvent } from "../rooms/audit.js";
 import { isProtectedTarget, isRoomHost, may, mayAct } from "../rooms/authority.js";
 import { bannedFrom, inForce } from "./bans.js";
+import { recordRoomEvent } from "../timeline/timeline.js";
 
 export { bannedFrom };
 

@@ -5,24 +5,12 @@
  */
 import { sql } from "kysely";
 import type { DB } from "../db.js";
-import type { PlaybackSnapshot } from "../rooms/events.js";
 import { errors } from "../errors.js";
-import { recordRoomEvent } from "../rooms/audit.js";
 import { may, mayAct } from "../rooms/authority.js";
-import { toPlaybackSnapshot } from "../rooms/service.js";
+import { currentPosition, type PlaybackSnapshot, toPlaybackSnapshot } from "./snapshot.js";
+import { recordRoomEvent } from "../timeline/timeline.js";
 
 export type PlaybackCommand = "PLAY" | "PAUSE" | "SEEK";
-
-/** The position at `now` (epoch ms): the anchor plus elapsed time × rate while playing. */
-export function currentPosition(state: PlaybackSnapshot, now = Date.now()): number {
-  if (!state.is_playing) return state.time;
-  return state.time + (Math.max(0, now - state.server_time) / 1000) * state.rate;
-}
-
-/** The snapshot re-anchored at `now`, as sent to joiners and in corrections. */
-export function snapshotAt(state: PlaybackSnapshot, now = Date.now()): PlaybackSnapshot {
-  return { ...state, time: currentPosition(state, now), server_time: now };
-}
 
 type PlaybackRow = Parameters<typeof toPlaybackSnapshot>[0];
 type Nullable<T> = { [K in keyof T]: T[K] | null };

@@ -1,9 +1,9 @@
+import { type PublishedRoomEvent } from "../events/room-events.js";
 /**
  * Pending users who wait on an open connection for the host's answer (`wait=1` on the raw path,
  * `auth.wait` on Socket.IO). The answer arrives as a room event, which every instance sees, so a
  * host approving on any instance reaches the waiter wherever it is connected.
  */
-import type { PublishedRoomEvent } from "../rooms/events.js";
 
 /**
  * `answered`: something changed (approved, removed, the room closed): admission runs again and

@@ -12,11 +12,11 @@ import { BullmqScheduler } from "../lifecycle/bullmq.js";
 import { type GraceScheduler, TimerScheduler } from "../lifecycle/scheduler.js";
 import { RoomLifecycle } from "../lifecycle/service.js";
 import { type RedisClient, withRequestTimeout } from "../redis.js";
-import { LocalRoomEventBus, type RoomEventBus } from "../rooms/events.js";
-import { RedisRoomEventBus } from "../rooms/redis-event-bus.js";
 import { MemoryRealtimeState, type RealtimeState } from "../state/realtime-state.js";
 import { RedisRealtimeState } from "../state/redis-realtime-state.js";
 import { type RawFanout, RedisRawFanout } from "./fanout.js";
+import { LocalRoomEventBus, type RoomEventBus } from "../events/room-events.js";
+import { RedisRoomEventBus } from "../events/redis-bus.js";
 
 export interface RealtimeBackends {
   events: RoomEventBus;

@@ -9,11 +9,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { chatMessageId } from "../chat/service.js";
-import { currentPosition, snapshotAt } from "../playback/service.js";
 import { upsertProgress } from "../progress/service.js";
 import { CHAT_MAX_LENGTH, type ClientMessage, CLOSE_CODES, parseClientMessage } from "./protocol.js";
 import type { LiveRoom, RoomHub } from "./hub.js";
 import { type CommandResult, fail, InvalidFrame, type Member, ok } from "./types.js";
+import { currentPosition, snapshotAt } from "../playback/snapshot.js";
 
 /** Per-connection flood control: a token bucket of messages. */
 const FLOOD = { ratePerSecond: 20, burst: 40 } as const;

@@ -14,12 +14,10 @@ import type { GraceScheduler } from "../lifecycle/scheduler.js";
 import type { RoomLifecycle } from "../lifecycle/service.js";
 import { markGrace, markLive } from "../lifecycle/transitions.js";
 import { ModerationService } from "../moderation/service.js";
-import { PlaybackService, snapshotAt } from "../playback/service.js";
-import { recordRoomEvent } from "../rooms/audit.js";
+import { PlaybackService } from "../playback/service.js";
 import { findRoomForUser } from "../rooms/codes.js";
-import type { MediaSource, PlaybackSnapshot, PublishedRoomEvent, RoomEventBus } from "../rooms/events.js";
 import { isHost } from "../rooms/permissions.js";
-import { loadCohosts, RoleService, type RoomRoles, rolesOf } from "../rooms/roles.js";
+import { loadCohosts, RoleService } from "../rooms/roles.js";
 import type { RealtimeState } from "../state/realtime-state.js";
 import { randomUUID } from "node:crypto";
 import type { RoomLog } from "../state/room-log.js";
@@ -40,6 +38,11 @@ import {
   type Scope,
   type Transport,
 } from "./types.js";
+import { type PlaybackSnapshot, snapshotAt } from "../playback/snapshot.js";
+import { recordRoomEvent } from "../timeline/timeline.js";
+import { type MediaSource } from "../rooms/media.js";
+import { type PublishedRoomEvent, type RoomEventBus } from "../events/room-events.js";
+import { rolesOf, type RoomRoles } from "../rooms/roles-model.js";
 
 /** How long a logged broadcast waits for its log append before it goes out without a seq. */
 const LOG_APPEND_WAIT_MS = 500;

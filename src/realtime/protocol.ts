@@ -6,8 +6,8 @@
 import { z } from "zod";
 import type { ErrorCode } from "../errors.js";
 import { SUCCESSION_POLICIES } from "../../db/schema.js";
-import { mediaSourceFields } from "../rooms/events.js";
 import { findEncodingProblem, messageProblem } from "../text.js";
+import { mediaSourceFields } from "../rooms/media.js";
 
 /** Close codes (raw WebSocket close frames; `err.data.code` / CLOSE events on Socket.IO). */
 export const CLOSE_CODES = {
@@ -30,7 +30,6 @@ export const CLOSE_CODES = {
    */
   TRY_AGAIN_LATER: 1013,
 } as const;
-export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];
 
 /** Frames larger than this (UTF-8 bytes) get ERROR VALIDATION_FAILED. */
 export const MAX_FRAME_BYTES = 8 * 1024;

@@ -9,12 +9,11 @@
  */
 import { canModerate } from "./permissions.js";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { currentPosition, snapshotAt } from "../playback/service.js";
-import type { PlaybackSnapshot } from "../rooms/events.js";
 import type { RealtimeState, SyncRecord } from "../state/realtime-state.js";
 import type { HubLogger, LiveRoom } from "./hub.js";
 import type { ClientMessage, ServerMessageOf } from "./protocol.js";
 import { type CommandResult, type Member, ok } from "./types.js";
+import { currentPosition, type PlaybackSnapshot, snapshotAt } from "../playback/snapshot.js";
 
 export const SYNC = {
   /** Reports of one connection closer together than this are acked but not recorded. */

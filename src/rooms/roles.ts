@@ -4,25 +4,16 @@
  * change commits with its audit row and is announced to every instance (`room.roles_changed`).
  */
 import { sql } from "kysely";
-import type { Room, SuccessionPolicy } from "../../db/schema.js";
 import type { DB } from "../db.js";
 import { AppError, errors } from "../errors.js";
 import { assertJoinable } from "../lifecycle/transitions.js";
 import { bannedFrom } from "../moderation/service.js";
-import { recordRoomEvent } from "./audit.js";
-import type { RoomEventBus } from "./events.js";
+import { recordRoomEvent } from "../timeline/timeline.js";
+import type { RoomEventBus } from "../events/room-events.js";
+import type { Room } from "../../db/schema.js";
+import { type HostPolicy, type RoomRoles, rolesOf } from "./roles-model.js";
 import { isHost } from "./permissions.js";
 
-
-/** What the room allows its co-hosts and who succeeds the host (announced as COHOSTS_CHANGED). */
-export interface RoomRoles {
-  cohosts: string[];
-  succession: SuccessionPolicy;
-  cohosts_control_playback: boolean;
-  cohosts_moderate: boolean;
-}
-
-export type HostPolicy = Partial<Omit<RoomRoles, "cohosts">>;
 
 /** The approved, unbanned co-hosts of a room, in the order they joined. */
 export async function loadCohosts(db: DB, roomId: string): Promise<string[]> {
@@ -37,13 +28,6 @@ export async function loadCohosts(db: DB, roomId: string): Promise<string[]> {
     .execute();
   return rows.map((r) => r.user_id);
 }
-
-export const rolesOf = (room: Room, cohosts: string[]): RoomRoles => ({
-  cohosts,
-  succession: room.succession,
-  cohosts_control_playback: room.cohosts_control_playback,
-  cohosts_moderate: room.cohosts_moderate,
-});
 
 export class RoleService {
   constructor(

@@ -6,10 +6,10 @@ import type { AuthGuards } from "../http/auth-guard.js";
 import { currentUser } from "../http/auth-guard.js";
 import { codeLookupBudget, perClientBudget } from "../http/rate-limit.js";
 import { bearerAuth, errorResponses, requiredText, says, uuid } from "../http/schemas.js";
-import { mediaSourceFields } from "./events.js";
 import type { AttemptLimiter, LimitRule } from "../state/limiter.js";
 import { SLOW_MODE_MAX_SECONDS } from "../state/realtime-state.js";
 import type { RoomService } from "./service.js";
+import { mediaSourceFields } from "./media.js";
 
 const slowModeRange = says(`seconds must be a whole number from 0 to ${SLOW_MODE_MAX_SECONDS}`);
 

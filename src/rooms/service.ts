@@ -13,11 +13,14 @@ import { assertJoinable, isActiveState, markDeleted } from "../lifecycle/transit
 import { bannedFrom, isBanned } from "../moderation/service.js";
 import type { ProviderRegistry } from "../providers/registry.js";
 import type { AttemptLimiter, LimitRule } from "../state/limiter.js";
-import { listRoomEvents, recordRoomEvent, type TimelineQuery } from "./audit.js";
-import { loadCohosts, rolesOf } from "./roles.js";
+import { loadCohosts } from "./roles.js";
 import { findRoomByCode, findRoomForUser, newRoomCode, newRoomPassword } from "./codes.js";
-import type { MediaSource, PlaybackSnapshot, RoomEventBus } from "./events.js";
 import { canHost, isHost } from "./permissions.js";
+import { listRoomEvents, recordRoomEvent, type TimelineQuery } from "../timeline/timeline.js";
+import { rolesOf } from "./roles-model.js";
+import { type MediaSource } from "./media.js";
+import { toPlaybackSnapshot } from "../playback/snapshot.js";
+import { type RoomEventBus } from "../events/room-events.js";
 
 export const ROOM_PASSWORD_LIMITS = {
   perClient: { limit: 30, windowSeconds: 15 * 60, escalate: { maxLockSeconds: 24 * 60 * 60 } },
@@ -39,20 +42,6 @@ export interface SourceInput {
   season?: number | null | undefined;
   episode?: number | null | undefined;
 }
-
-export const toPlaybackSnapshot = (row: {
-  is_playing: boolean;
-  position_seconds: number;
-  version: number;
-  rate: number;
-  updated_at: Date;
-}): PlaybackSnapshot => ({
-  is_playing: row.is_playing,
-  time: row.position_seconds,
-  version: row.version,
-  rate: row.rate,
-  server_time: row.updated_at.getTime(),
-});
 
 export class RoomService {
   constructor(

@@ -4,36 +4,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { z } from "zod";
-import { MEDIA_TYPES, type MediaType } from "../../db/schema.js";
-import type { RoomRoles } from "./roles.js";
-
-export interface PlaybackSnapshot {
-  is_playing: boolean;
-  time: number;
-  version: number;
-  rate: number;
-  server_time: number;
-}
-
-/** A room's media as clients see it (REST detail/source and the SOURCE_CHANGED message). */
-export const mediaSourceFields = {
-  video_provider: z.string(),
-  video_id: z.string(),
-  media_type: z.enum(MEDIA_TYPES).nullable(),
-  season: z.number().int().nullable(),
-  episode: z.number().int().nullable(),
-  embed_url: z.string().nullable(),
-};
-
-export interface MediaSource {
-  video_provider: string;
-  video_id: string;
-  media_type: MediaType | null;
-  season: number | null;
-  episode: number | null;
-  embed_url: string | null;
-}
+import type { PlaybackSnapshot } from "../playback/snapshot.js";
+import type { MediaSource } from "../rooms/media.js";
+import type { RoomRoles } from "../rooms/roles-model.js";
 
 export type RoomEvent =
   | { type: "room.deleted"; roomId: string; code: string }

@@ -3,8 +3,7 @@
  * (the publisher included, through its own subscription) to its local listeners.
  */
 import type { RedisClient } from "../redis.js";
-import type { PublishedRoomEvent, RoomEvent, RoomEventBus } from "./events.js";
-import { LocalRoomEventBus, withEventId } from "./events.js";
+import { LocalRoomEventBus, type PublishedRoomEvent, type RoomEvent, type RoomEventBus, withEventId } from "./room-events.js";
 
 export class RedisRoomEventBus implements RoomEventBus {
   private readonly local = new LocalRoomEventBus();

@@ -44,7 +44,12 @@ import { type JsonCache, MemoryCache, RedisCache } from "./state/cache.js";
 import { type AttemptLimiter, type LimitRule, MemoryLimiter, RedisLimiter } from "./state/limiter.js";
 import type { RealtimeState } from "./state/realtime-state.js";
 import { createRealtimeBackends } from "./realtime/backends.js";
+import { ApprovalWaits } from "./realtime/approvals.js";
 import { RoomHub } from "./realtime/hub.js";
+import { SyncTelemetry } from "./sync/telemetry.js";
+import { ChatService } from "./chat/service.js";
+import { ModerationService } from "./moderation/service.js";
+import { PlaybackService } from "./playback/service.js";
 import { ConnectionGuard } from "./realtime/guard.js";
 import { attachRawWebSocket } from "./realtime/rawws.js";
 import { attachSocketIo, SOCKET_IO_PATH } from "./realtime/socketio.js";
@@ -58,6 +63,9 @@ export interface AppServices {
   tokens: TokenService;
   rooms: RoomService;
   roles: RoleService;
+  chat: ChatService;
+  playback: PlaybackService;
+  moderation: ModerationService;
   progress: ProgressService;
   discovery: DiscoveryService;
   providers: ProviderRegistry;
@@ -226,8 +234,11 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
       perAccount: bruteForce(config.ROOM_PASSWORD_ATTEMPTS_PER_ACCOUNT),
     }),
     roles: new RoleService(database.db, events),
+    chat: new ChatService(database.db),
+    playback: new PlaybackService(database.db),
+    moderation: new ModerationService(database.db),
     progress: new ProgressService(database.db),
-    discovery: new DiscoveryService(database.db, realtime.state),
+    discovery: new DiscoveryService(database.db, realtime.state.presence),
     providers,
   };
 
@@ -259,7 +270,7 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
       { prefix: `${base}/rooms` },
     );
     await api.register(
-      adminRoutes({ db: database.db, guards, presence: realtime.state, lifecycle: realtime.lifecycle, events }),
+      adminRoutes({ db: database.db, guards, presence: realtime.state.presence, lifecycle: realtime.lifecycle, events }),
       { prefix: `${base}/admin` },
     );
   }
@@ -270,21 +281,37 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     perClient: config.SOCKETS_PER_CLIENT,
     attemptsPerMinute: config.SOCKET_CONNECTS_PER_MINUTE,
   });
-  const hub = new RoomHub(database.db, services.auth, realtime.state, events, realtime.scheduler, realtime.lifecycle, {
-    graceSeconds: config.GRACE_PERIOD_SECONDS,
+  const { state } = realtime;
+  const sync = new SyncTelemetry(state, {
     driftThresholdSeconds: config.DRIFT_THRESHOLD_SECONDS,
-    syncSummaryMs: config.SYNC_SUMMARY_SECONDS * 1000,
-    approvalWaitMs: config.APPROVAL_WAIT_SECONDS * 1000,
-    metrics,
-    resume: { log: realtime.log, windowMs: config.RESUME_WINDOW_SECONDS * 1000, lingerMs: config.RESUME_LINGER_SECONDS * 1000 },
-    recoverLiveRooms: !config.clusterMode,
+    summaryIntervalMs: config.SYNC_SUMMARY_SECONDS * 1000,
+    registry: metrics,
     logger: http.log,
-    guard,
   });
+  const hub = new RoomHub(
+    { db: database.db, state, events, scheduler: realtime.scheduler },
+    { ...services, lifecycle: realtime.lifecycle },
+    {
+      graceSeconds: config.GRACE_PERIOD_SECONDS,
+      resume: { log: realtime.log, windowMs: config.RESUME_WINDOW_SECONDS * 1000, lingerMs: config.RESUME_LINGER_SECONDS * 1000 },
+      recoverLiveRooms: !config.clusterMode,
+      logger: http.log,
+      guard,
+      approvals: new ApprovalWaits(config.APPROVAL_WAIT_SECONDS * 1000),
+      hooks: [sync],
+      features: {
+        chat: { chat: services.chat, gate: state.chatGate, moderation: services.moderation },
+        playback: { playback: services.playback },
+        moderation: { moderation: services.moderation, mutes: state.mutes },
+        roles: { roles: services.roles, lifecycle: realtime.lifecycle },
+        progress: { progress: services.progress },
+        sync: { telemetry: sync, driftThresholdSeconds: config.DRIFT_THRESHOLD_SECONDS },
+      },
+    },
+  );
   const rawWs = attachRawWebSocket(http.server, hub, {
     allowedOrigins: config.CORS_ORIGINS,
     socketIoPath: SOCKET_IO_PATH,
-    fanout: realtime.fanout,
     trustProxy: config.TRUST_PROXY,
     sendBufferBytes: config.SOCKET_SEND_BUFFER_BYTES,
     guard,

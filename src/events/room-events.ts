@@ -1,12 +1,16 @@
 /**
- * Domain events about rooms, published by services after a committed change. The realtime
- * layer subscribes to fan them out to sockets; REST and workers never touch sockets directly.
+ * Domain events about rooms, published after a committed change: by services (REST, workers) and
+ * by the realtime hub, whose room broadcasts all cross instances this way. Every instance holding
+ * the room turns an event into messages for its own connections; the instance that published an
+ * event (its `origin`) has applied it already and ignores it when the bus brings it back. REST and
+ * workers never touch sockets directly.
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { PlaybackSnapshot } from "../playback/snapshot.js";
 import type { MediaSource } from "../rooms/media.js";
 import type { RoomRoles } from "../rooms/roles-model.js";
+import type { ServerMessage } from "../protocol/server-messages.js";
 
 export type RoomEvent =
   | { type: "room.deleted"; roomId: string; code: string }
@@ -16,8 +20,19 @@ export type RoomEvent =
   | { type: "room.source_changed"; roomId: string; code: string; source: MediaSource; playback: PlaybackSnapshot }
   | { type: "room.playback_changed"; roomId: string; code: string; playback: PlaybackSnapshot }
   | { type: "member.removed"; roomId: string; code: string; userId: string; closeCode: number; reason: string }
-  /** A user's last connection vanished with a dead instance (reaped presence). */
-  | { type: "member.left"; roomId: string; code: string; userId: string; displayName: string; graceEndsAt: string | null }
+  /**
+   * A user's last connection left the room (or vanished with a dead instance: reaped presence).
+   * With `graceEndsAt` it was the host's, and the room is in grace. `except`: connections not told.
+   */
+  | { type: "member.left"; roomId: string; code: string; userId: string; displayName: string; graceEndsAt: string | null; except?: string[] }
+  /** A connection joined; `first`: the user's first in the room (USER_JOINED, except the joiner). */
+  | { type: "member.joined"; roomId: string; code: string; userId: string; displayName: string; first: boolean; except: string[] }
+  /** The host came back during grace (HOST_RECONNECTED, except the host's new connection). */
+  | { type: "host.returned"; roomId: string; code: string; except: string[] }
+  /** Who is online changed without a join or leave to announce: a fresh roster. */
+  | { type: "roster.changed"; roomId: string; code: string }
+  /** A message for every member of the room (`logKey`: its room log key; `except`: connection ids). */
+  | { type: "room.broadcast"; roomId: string; code: string; message: ServerMessage; logKey?: string; except?: string[] }
   /** Co-hosts or the host policy changed (the whole new state). */
   | { type: "room.roles_changed"; roomId: string; code: string; roles: RoomRoles }
   /** Succession (grace ran out) or a reclaim gave the room a new host. */
@@ -38,8 +53,11 @@ export type RoomEvent =
   /** Sessions ended (logout, refresh-token replay): their open sockets close with 4001. */
   | { type: "sessions.revoked"; roomId?: undefined; code?: undefined; sessionIds: string[] };
 
-/** Every published event gets an id (so that each instance logs it under the same key). */
-export type PublishedRoomEvent = RoomEvent & { eventId: string };
+/**
+ * Every published event gets an id (so that each instance logs it under the same key). `origin`:
+ * the realtime instance that published it and applied it already.
+ */
+export type PublishedRoomEvent = RoomEvent & { eventId: string; origin?: string };
 
 export interface RoomEventBus {
   publish(event: RoomEvent): void;

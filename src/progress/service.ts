@@ -62,6 +62,11 @@ export async function upsertProgress(
 export class ProgressService {
   constructor(private readonly db: DB) {}
 
+  /** The host player's progress for the room's media (PLAYER_EVENT): the host is trusted here. */
+  recordPlayer(userId: string, roomId: string, media: MediaIdentity, values: ProgressValues): Promise<WatchProgress> {
+    return upsertProgress(this.db, userId, roomId, media, values);
+  }
+
   async save(user: AuthUser, roomId: string, media: MediaIdentity, values: ProgressValues) {
     await this.requireMember(user, roomId);
     return serializeProgress(await upsertProgress(this.db, user.id, roomId, media, values));

@@ -1,9 +1,10 @@
-import { type PublishedRoomEvent } from "../events/room-events.js";
 /**
  * Pending users who wait on an open connection for the host's answer (`wait=1` on the raw path,
  * `auth.wait` on Socket.IO). The answer arrives as a room event, which every instance sees, so a
  * host approving on any instance reaches the waiter wherever it is connected.
  */
+import type { PublishedRoomEvent } from "../events/room-events.js";
+import type { RoomHooks } from "../protocol/feature.js";
 
 /**
  * `answered`: something changed (approved, removed, the room closed): admission runs again and
@@ -11,7 +12,7 @@ import { type PublishedRoomEvent } from "../events/room-events.js";
  */
 export type ApprovalOutcome = "answered" | "rejected" | "timeout" | "gone";
 
-export class ApprovalWaits {
+export class ApprovalWaits implements RoomHooks {
   /** `roomId:userId` → the waiters' settle functions. */
   private readonly waiting = new Map<string, Set<(outcome: ApprovalOutcome) => void>>();
 
@@ -55,7 +56,7 @@ export class ApprovalWaits {
   }
 
   /** Settles the waiters a room event concerns. */
-  notify(event: PublishedRoomEvent): void {
+  roomEvent(event: PublishedRoomEvent): void {
     if (this.waiting.size === 0) return;
     switch (event.type) {
       case "participant.approved":
@@ -71,7 +72,7 @@ export class ApprovalWaits {
   }
 
   /** A drain: every waiter goes back to admission, which refuses it (the server is restarting). */
-  endAll(): void {
+  close(): void {
     for (const key of [...this.waiting.keys()]) this.settle(key, "answered");
   }
 

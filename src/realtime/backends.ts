@@ -1,7 +1,7 @@
 /**
  * The realtime backends of each mode. Embedded: in-process bus, state and timers. Cluster:
- * the Redis event bus, Redis realtime state, BullMQ grace jobs, the sharded Socket.IO Redis
- * adapter and the sharded raw-WebSocket channels.
+ * the Redis event bus (every room broadcast crosses instances there), Redis realtime state,
+ * BullMQ grace jobs and the sharded Socket.IO Redis adapter (Socket.IO's own cluster features).
  */
 import { MemoryRoomLog, RedisRoomLog, type RoomLog } from "../state/room-log.js";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
@@ -14,7 +14,6 @@ import { RoomLifecycle } from "../lifecycle/service.js";
 import { type RedisClient, withRequestTimeout } from "../redis.js";
 import { MemoryRealtimeState, type RealtimeState } from "../state/realtime-state.js";
 import { RedisRealtimeState } from "../state/redis-realtime-state.js";
-import { type RawFanout, RedisRawFanout } from "./fanout.js";
 import { LocalRoomEventBus, type RoomEventBus } from "../events/room-events.js";
 import { RedisRoomEventBus } from "../events/redis-bus.js";
 
@@ -23,7 +22,6 @@ export interface RealtimeBackends {
   state: RealtimeState;
   scheduler: GraceScheduler;
   lifecycle: RoomLifecycle;
-  fanout: RawFanout | undefined;
   /** The room event log and resume tokens (resumable sessions). */
   log: RoomLog;
   adapter: ServerOptions["adapter"] | undefined;
@@ -43,7 +41,7 @@ export async function createRealtimeBackends(
     let lifecycle: RoomLifecycle | undefined = undefined;
     const scheduler = new TimerScheduler(async (roomId) => void (await lifecycle!.expire(roomId)));
     lifecycle = new RoomLifecycle(db, events, state, scheduler, config.GRACE_PERIOD_SECONDS, config.HOST_RECLAIM_SECONDS);
-    return { events, state, scheduler, lifecycle, fanout: undefined, log: new MemoryRoomLog(), adapter: undefined, close: async () => {} };
+    return { events, state, scheduler, lifecycle, log: new MemoryRoomLog(), adapter: undefined, close: async () => {} };
   }
 
   const prefix = config.REDIS_PREFIX;
@@ -52,7 +50,6 @@ export async function createRealtimeBackends(
   const state = new RedisRealtimeState(withRequestTimeout(redis, config.REDIS_COMMAND_TIMEOUT_MS), prefix, { instanceTtlMs: ttlMs, heartbeatMs: Math.max(250, Math.floor(ttlMs / 3)) });
   const scheduler = BullmqScheduler.create(config.REDIS_URL, prefix);
   const lifecycle = new RoomLifecycle(db, events, state, scheduler, config.GRACE_PERIOD_SECONDS, config.HOST_RECLAIM_SECONDS);
-  const fanout = await RedisRawFanout.create(redis, prefix, state.instanceId, onRedisError);
   const adapterSubscriber = redis.duplicate();
   adapterSubscriber.on("error", onRedisError);
   await adapterSubscriber.connect();
@@ -65,13 +62,11 @@ export async function createRealtimeBackends(
     state,
     scheduler,
     lifecycle,
-    fanout,
     log: new RedisRoomLog(withRequestTimeout(redis, config.REDIS_COMMAND_TIMEOUT_MS), prefix),
     adapter,
     async close() {
       await Promise.allSettled([
         events.close(),
-        fanout.close(),
         adapterSubscriber.isOpen ? adapterSubscriber.quit() : Promise.resolve(),
       ]);
     },

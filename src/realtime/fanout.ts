@@ -1,64 +1,74 @@
 /**
- * Cross-instance delivery for raw WebSocket clients: one sharded Redis channel per room,
- * subscribed only by instances that hold raw clients of that room (Redis 7 SSUBSCRIBE).
+ * Fan-out to this instance's connections of a room, through every transport. A message with a
+ * log key is first appended to the room log (once per key, whichever instances append it) and
+ * goes out with its seq. A room's messages leave in call order. Other instances get the room's
+ * messages as room events (room-events.ts): this module never crosses instances.
  */
-import type { RedisClient } from "../redis.js";
+import type { ServerMessage } from "../protocol/server-messages.js";
+import type { RoomLog } from "../state/room-log.js";
+import type { LiveRoom } from "./live-room.js";
+import type { HubLogger, Transport } from "./types.js";
 
-export interface RawFanout {
-  readonly instanceId: string;
-  /** `seq`: the frame's room log position (resumable clients get it). */
-  publish(roomCode: string, frame: string, except: readonly string[], seq?: number): void;
-  /** Starts receiving a room's frames from other instances. */
-  join(roomCode: string, deliver: (frame: string, except: ReadonlySet<string>, seq?: number) => void): void;
-  leave(roomCode: string): void;
-  close(): Promise<void>;
-}
+/** How long a logged message waits for its log append before it goes out without a seq. */
+const LOG_APPEND_WAIT_MS = 500;
 
-interface Envelope {
-  origin: string;
-  except: string[];
-  frame: string;
-  seq?: number | undefined;
-}
+export class RoomFanout {
+  private readonly transports: Transport[] = [];
 
-export class RedisRawFanout implements RawFanout {
-  private constructor(
-    readonly instanceId: string,
-    private readonly publisher: RedisClient,
-    private readonly subscriber: RedisClient,
-    private readonly prefix: string,
+  constructor(
+    /** The room log, when resumable sessions are on. */
+    private readonly log: RoomLog | undefined,
+    private readonly logger: HubLogger,
   ) {}
 
-  static async create(redis: RedisClient, prefix: string, instanceId: string, onError: (err: Error) => void) {
-    const subscriber = redis.duplicate();
-    subscriber.on("error", onError);
-    await subscriber.connect();
-    return new RedisRawFanout(instanceId, redis, subscriber, prefix);
+  addTransport(transport: Transport): void {
+    this.transports.push(transport);
   }
 
-  publish(roomCode: string, frame: string, except: readonly string[], seq?: number): void {
-    const envelope: Envelope = { origin: this.instanceId, except: [...except], frame, seq };
-    this.publisher.sPublish(this.channel(roomCode), JSON.stringify(envelope)).catch(() => {});
+  /** Sends to the room's connections here; settles once this message has gone out. */
+  send(live: LiveRoom, message: ServerMessage, except?: Iterable<string>, logKey?: string): Promise<void> {
+    const excluded = except === undefined ? undefined : new Set(except);
+    // The append starts now (appends of a room pipeline in order); only the send waits for it, and
+    // not for long: a slow or unreachable log must not hold the room's messages back.
+    const appended = this.log && logKey !== undefined ? this.appendBounded(live, this.log, logKey, message) : undefined;
+    return this.inSendOrder(live, async () => {
+      const seq = appended ? await appended : undefined;
+      for (const transport of this.transports) transport.broadcast(live.code, message, excluded, seq);
+    });
   }
 
-  join(roomCode: string, deliver: (frame: string, except: ReadonlySet<string>, seq?: number) => void): void {
-    this.subscriber
-      .sSubscribe(this.channel(roomCode), (message) => {
-        const envelope = JSON.parse(message) as Envelope;
-        if (envelope.origin !== this.instanceId) deliver(envelope.frame, new Set(envelope.except), envelope.seq);
-      })
-      .catch(() => {});
+  /** Runs `step` after the room's earlier messages (and replays) have gone out. */
+  inSendOrder(live: LiveRoom, step: () => Promise<void>): Promise<void> {
+    const run = live.sendChain.then(step).catch((err: unknown) => this.logger.error({ err, room: live.code }, "room send failed"));
+    live.sendChain = run;
+    return run;
   }
 
-  leave(roomCode: string): void {
-    this.subscriber.sUnsubscribe(this.channel(roomCode)).catch(() => {});
+  /** Settles once every message of the room queued so far (and after) has gone out. */
+  async settled(live: LiveRoom): Promise<void> {
+    let chain: Promise<void>;
+    do {
+      chain = live.sendChain;
+      await chain;
+    } while (chain !== live.sendChain);
   }
 
-  async close(): Promise<void> {
-    if (this.subscriber.isOpen) await this.subscriber.quit().catch(() => this.subscriber.destroy());
+  /** This instance no longer has anyone in the room: the transports let go of it. */
+  release(live: LiveRoom): void {
+    for (const transport of this.transports) transport.releaseRoom?.(live.code);
   }
 
-  private channel(roomCode: string): string {
-    return `${this.prefix}raw#${roomCode}`;
+  /** The message's seq, or undefined when the log failed or took longer than LOG_APPEND_WAIT_MS. */
+  private appendBounded(live: LiveRoom, log: RoomLog, key: string, message: ServerMessage): Promise<number | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), LOG_APPEND_WAIT_MS);
+    });
+    const append = log.append(live.id, key, JSON.stringify(message)).catch((err: unknown) => {
+      // Delivered all the same, without a seq; a client resuming across it gets a full re-join.
+      this.logger.warn({ err, room: live.code }, "room log append failed");
+      return undefined;
+    });
+    return Promise.race([append, late]).finally(() => clearTimeout(timer));
   }
 }

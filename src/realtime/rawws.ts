@@ -11,7 +11,6 @@ import type { RoomHub } from "./hub.js";
 import { clientAddress, type ConnectionGuard } from "./guard.js";
 import { originAllowed } from "./origins.js";
 import { BacklogWatch } from "./backlog.js";
-import type { RawFanout } from "./fanout.js";
 import { CLOSE_CODES, MAX_FRAME_BYTES, type ServerMessage } from "./protocol.js";
 import {
   type Connection,
@@ -93,7 +92,6 @@ export function attachRawWebSocket(
   options: {
     allowedOrigins: readonly string[];
     socketIoPath: string;
-    fanout?: RawFanout | undefined;
     trustProxy?: boolean;
     /** Unsent bytes a connection may accumulate before it is closed as a slow consumer. */
     sendBufferBytes: number;
@@ -101,7 +99,6 @@ export function attachRawWebSocket(
     guard?: ConnectionGuard | undefined;
   },
 ): RawTransport {
-  const fanout = options.fanout;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
   const rooms = new Map<string, Map<string, RawConnection>>();
   /** Pending users' connections waiting for the host's answer (pinged like members). */
@@ -180,7 +177,6 @@ export function attachRawWebSocket(
     let members = rooms.get(roomCode);
     if (!members) {
       rooms.set(roomCode, (members = new Map()));
-      fanout?.join(roomCode, (frame, except, seq) => deliver(roomCode, frame, except, seq));
     }
     members.set(connection.id, connection);
     ws.on("close", (closeCode: number) => {
@@ -188,7 +184,6 @@ export function attachRawWebSocket(
       current?.delete(connection.id);
       if (current?.size === 0) {
         rooms.delete(roomCode);
-        fanout?.leave(roomCode);
       }
       // 1001 (page unload, reload) and 1006 (the connection was lost) may come back; 1000 said goodbye.
       void hub.leave(connection, { dropped: closeCode === 1001 || closeCode === 1006 });
@@ -241,10 +236,8 @@ export function attachRawWebSocket(
   }
 
   return {
-    broadcast(roomCode, message, except, scope = "cluster", seq) {
-      const frame = JSON.stringify(message);
-      deliver(roomCode, frame, except, seq);
-      if (scope === "cluster" && fanout) fanout.publish(roomCode, frame, except ? [...except] : [], seq);
+    broadcast(roomCode, message, except, seq) {
+      deliver(roomCode, JSON.stringify(message), except, seq);
     },
     close() {
       clearInterval(heartbeat);

@@ -1,7 +1,7 @@
 /** ROOM_PARTICIPANTS: the approved roster (the original's names) plus who is online. */
 import type { DB } from "../db.js";
-import type { RealtimeState } from "../state/realtime-state.js";
-import type { ServerMessageOf } from "./protocol.js";
+import type { ServerMessageOf } from "../protocol/server-messages.js";
+import type { Presence } from "../state/presence/presence.js";
 
 /** How long a room's approved roster may be reused (join storms read it once per burst). */
 const ROSTER_ROWS_TTL_MS = 1000;
@@ -25,7 +25,7 @@ export interface RosterRoom {
  */
 export async function buildRoster(
   db: DB,
-  state: RealtimeState,
+  presence: Pick<Presence, "onlineUsers">,
   room: RosterRoom,
   mustInclude?: string,
   fresh = false,
@@ -35,7 +35,7 @@ export async function buildRoster(
     !fresh && cached && Date.now() - cached.at < ROSTER_ROWS_TTL_MS && (mustInclude === undefined || cached.ids.has(mustInclude));
   const [rows, online] = await Promise.all([
     reusable ? Promise.resolve(cached.rows) : loadRows(db, room),
-    state.onlineUsers(room.id),
+    presence.onlineUsers(room.id),
   ]);
   const members = rows.map((r) => ({
     id: r.id,

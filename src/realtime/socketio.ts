@@ -10,8 +10,8 @@ import { EngineGate } from "./engine-gate.js";
 import type { ConnectionGuard } from "./guard.js";
 import { originAllowed } from "./origins.js";
 import { type Ack, type ClientToServerEvents, CLOSE_CODES, MAX_FRAME_BYTES, type ServerMessage, type ServerToClientEvents } from "./protocol.js";
+import type { CommandResult } from "../protocol/results.js";
 import {
-  type CommandResult,
   type Connection,
   InvalidFrame,
   JoinRejected,
@@ -271,13 +271,11 @@ export function attachSocketIo(
 
   return {
     io,
-    broadcast(roomCode, message, except, scope = "cluster", seq) {
-      const name = namespaceOf(roomCode);
-      // A cluster broadcast needs the namespace here even without local sockets, so that its
-      // adapter can publish it to the instances that have some.
-      const nsp = io._nsps.get(name) ?? (scope === "cluster" && options.adapter ? parent.createChild(name) : undefined);
+    broadcast(roomCode, message, except, seq) {
+      // This instance's sockets only: other instances get the room's messages as room events.
+      const nsp = io._nsps.get(namespaceOf(roomCode));
       if (!nsp) return;
-      const operator = scope === "local" ? nsp.local : nsp;
+      const operator = nsp.local;
       const excluded = except && except.size > 0 ? [...except] : [];
       if (seq === undefined) {
         const target = excluded.length > 0 ? operator.except(excluded) : operator;

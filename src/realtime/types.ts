@@ -1,7 +1,7 @@
 /** The seams between the transport-agnostic room hub and the transports. */
 import type { AuthenticatedUser } from "../auth/service.js";
 import type { ErrorCode } from "../errors.js";
-import type { ProtocolError, ServerMessage } from "./protocol.js";
+import type { ServerMessage } from "../protocol/server-messages.js";
 
 /**
  * A client dropped as a slow consumer (close 4008) gets this long for its close to get through
@@ -23,17 +23,13 @@ export interface Connection {
   close(code: number, reason: string): void;
 }
 
-/**
- * Where a broadcast goes: `cluster` reaches the room's clients on every instance (direct
- * broadcasts from the instance that handled a message); `local` only this instance's (used
- * when every instance reacts to the same room event on its own).
- */
-export type Scope = "cluster" | "local";
-
 /** A transport's fan-out: delivers to its connections in a room, encoding the message once. */
 export interface Transport {
-  /** `seq`: the message's position in the room log; resumable connections get it as a `seq` key. */
-  broadcast(roomCode: string, message: ServerMessage, except?: ReadonlySet<string>, scope?: Scope, seq?: number): void;
+  /**
+   * To this instance's connections in the room. `seq`: the message's position in the room log;
+   * resumable connections get it as a `seq` key.
+   */
+  broadcast(roomCode: string, message: ServerMessage, except?: ReadonlySet<string>, seq?: number): void;
   /** The hub no longer has anyone in the room on this instance. */
   releaseRoom?(roomCode: string): void;
 }
@@ -57,6 +53,11 @@ export function resumeRequest(resume: unknown, token: unknown, lastSeq: unknown)
   return resume === true || resume === "1" || resume === "true" ? { lastSeq: 0 } : undefined;
 }
 
+export interface HubLogger {
+  error(details: object, message: string): void;
+  warn(details: object, message: string): void;
+}
+
 export interface Member {
   connection: Connection;
   user: AuthenticatedUser;
@@ -71,12 +72,6 @@ export interface Member {
 
 /** A message with its log position, as resumable clients get it (the `seq` key last). */
 export const withSeq = (json: string, seq: number | undefined): string => (seq === undefined ? json : `${json.slice(0, -1)},"seq":${seq}}`);
-
-/** The outcome of one client message, mapped by the transport to an ack or an ERROR frame. */
-export type CommandResult = { ok: true; data?: Record<string, unknown> } | { ok: false; error: ProtocolError };
-
-export const ok = (data?: Record<string, unknown>): CommandResult => (data ? { ok: true, data } : { ok: true });
-export const fail = (code: ErrorCode, message: string): CommandResult => ({ ok: false, error: { code, message } });
 
 /** Why a connection was refused: the close code, the reason code and a message. */
 export class JoinRejected extends Error {

@@ -179,7 +179,7 @@ describe("chat rules", () => {
       Number((await db.selectFrom("chat_messages").select((eb) => eb.fn.countAll<number>().as("n")).where("room_id", "=", room.room_id).executeTakeFirstOrThrow()).n);
     // Not trimmed per message...
     expect(await count()).toBe(561);
-    for (let i = 1; i < CHAT_TRIM_EVERY; i += 1) await t.app.realtime.hub.chat.post(room.room_id, { id: host.id, display_name: "H" }, `bulk ${i}`);
+    for (let i = 1; i < CHAT_TRIM_EVERY; i += 1) await t.app.services.chat.post(room.room_id, { id: host.id, display_name: "H" }, `bulk ${i}`);
     // ...but once per CHAT_TRIM_EVERY inserts, back to the newest CHAT_RETENTION (the trim runs
     // right after the insert, off the sender's path).
     await vi.waitFor(async () => expect(await count()).toBe(CHAT_RETENTION));
@@ -191,7 +191,7 @@ describe("chat rules", () => {
   it("messages posted at once are committed together, in order, each resolved with its own row", async () => {
     const host = await t.api.register();
     const room = await t.api.createRoom(host.token);
-    const chat = t.app.realtime.hub.chat;
+    const chat = t.app.services.chat;
     const user = { id: host.id, display_name: "H" };
     const entries = await Promise.all(Array.from({ length: 120 }, (_, i) => chat.post(room.room_id, user, `burst ${i}`)));
     expect(new Set(entries.map((e) => e.id)).size).toBe(120);
@@ -204,7 +204,7 @@ describe("chat rules", () => {
   it("one message that cannot be stored fails alone; the rest of its batch is committed", async () => {
     const host = await t.api.register();
     const room = await t.api.createRoom(host.token);
-    const chat = t.app.realtime.hub.chat;
+    const chat = t.app.services.chat;
     const user = { id: host.id, display_name: "H" };
     const missingRoom = "00000000-0000-4000-8000-000000000000";
     const results = await Promise.allSettled([

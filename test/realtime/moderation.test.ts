@@ -183,7 +183,7 @@ describe("moderation", () => {
       { event: "moderation.muted", actor_id: host.id, reason: "spoilers", data: { user_id: viewer.id, duration_seconds: 1, expires_at: muted.until } },
     ]);
     // An expired mute is not restored when the room is loaded again.
-    expect(await t.app.realtime.hub.moderation.mutedUsers(room.room_id)).toEqual([]);
+    expect(await t.app.services.moderation.mutedUsers(room.room_id)).toEqual([]);
     await closeAll(hostClient, tabA, tabB);
   });
 
@@ -195,7 +195,7 @@ describe("moderation", () => {
     expect(await tabA.waitFor("USER_MUTED")).toEqual({ type: "USER_MUTED", user_id: viewer.id, muted: true });
     const rows = await t.app.database.db.selectFrom("room_mutes").select(["reason", "expires_at"]).where("room_id", "=", room.room_id).execute();
     expect(rows).toEqual([{ reason: null, expires_at: null }]);
-    expect(await t.app.realtime.hub.moderation.mutedUsers(room.room_id)).toEqual([{ userId: viewer.id, until: null }]);
+    expect(await t.app.services.moderation.mutedUsers(room.room_id)).toEqual([{ userId: viewer.id, until: null }]);
     hostClient.send({ type: "UNMUTE_USER", user_id: viewer.id });
     expect(await tabA.waitFor("USER_MUTED")).toEqual({ type: "USER_MUTED", user_id: viewer.id, muted: false });
     expect(await chatUntilAccepted(tabA)).toEqual([]);

@@ -22,7 +22,7 @@ beforeAll(async () => {
   t = await startApp();
   if (backend === "cluster") {
     other = await secondInstance(t);
-    lagEvents(other.app.realtime.hub.events, LAG_MS);
+    lagEvents(other.app.events, LAG_MS);
   }
 });
 afterAll(async () => {

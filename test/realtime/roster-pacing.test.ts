@@ -1,6 +1,6 @@
 /** Roster pacing: cheap rosters go out at once, costly ones (entries × recipients) a bounded number. */
 import { describe, expect, it } from "vitest";
-import { ROSTER_PACING, rosterPause } from "../../src/realtime/hub.js";
+import { ROSTER_PACING, rosterPause } from "../../src/realtime/roster-pacing.js";
 
 describe("rosterPause", () => {
   it("never delays small rooms", () => {

@@ -25,7 +25,7 @@ it("drains: refuses newcomers and new frames, finishes the chat in flight, then 
   await viewerClient.drainJoin();
 
   // Hold the viewer's chat message inside the chat service until the drain has begun.
-  const chat = t.app.realtime.hub.chat as ChatService & { post: ChatService["post"] };
+  const chat = t.app.services.chat as ChatService & { post: ChatService["post"] };
   const post = chat.post.bind(chat);
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));

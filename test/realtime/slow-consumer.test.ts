@@ -45,11 +45,10 @@ describe.each(["ws", "socket.io"] as const)("a viewer that stops reading (%s)", 
     pause(stalled);
 
     const hub = t.app.realtime.hub;
-    const live = (hub as unknown as { rooms: Map<string, Parameters<typeof hub.broadcast>[0]> }).rooms.get(room.code)!;
     for (let i = 0; i < ROUNDS; i += 1) {
       // A steady stream (each message out before the next), not one burst: what is measured is a
       // reader that stopped, not how big a single burst may be.
-      await hub.broadcast(live, { type: "CHAT_MESSAGE", id: randomUUID(), user: "Load", user_id: host.id, message: BIG, created_at: new Date().toISOString() }, undefined, "local");
+      await hub.sendHere(room.code, { type: "CHAT_MESSAGE", id: randomUUID(), user: "Load", user_id: host.id, message: BIG, created_at: new Date().toISOString() });
       await new Promise((resolve) => setImmediate(resolve));
     }
 
@@ -84,10 +83,9 @@ describe("a burst is not a stalled reader", () => {
     const readers = [rawClient(t.baseUrl, room.code, a.token), sioClient(t.baseUrl, room.code, b.token)];
     for (const reader of readers) await reader.drainJoin();
     const hub = t.app.realtime.hub;
-    const live = (hub as unknown as { rooms: Map<string, Parameters<typeof hub.broadcast>[0]> }).rooms.get(room.code)!;
     // 12 × 64 KB against a 256 KB bound, all handed over before any of it can be written out.
     const burst = Array.from({ length: 12 }, () =>
-      hub.broadcast(live, { type: "CHAT_MESSAGE", id: randomUUID(), user: "Load", user_id: host.id, message: BIG, created_at: new Date().toISOString() }, undefined, "local"),
+      hub.sendHere(room.code, { type: "CHAT_MESSAGE", id: randomUUID(), user: "Load", user_id: host.id, message: BIG, created_at: new Date().toISOString() }),
     );
     await Promise.all(burst);
     for (const reader of readers) {

@@ -3,7 +3,7 @@
  * nobody else's), the Prometheus series, and the host seeing viewers of another instance.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { percentile, reportDrift, summarizeSync, SYNC } from "../../src/realtime/sync-telemetry.js";
+import { percentile, reportDrift, summarizeSync, SYNC } from "../../src/sync/telemetry.js";
 import { backend, secondInstance, startApp, type TestApp } from "../helpers/app.js";
 import { type ClientFactory, type Message, rawClient, sioClient, type TestClient, transports } from "../helpers/clients.js";
 

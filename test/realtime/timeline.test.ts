@@ -80,7 +80,7 @@ describe("playback in the timeline", () => {
   it("concurrent commands each record the position they replaced, and only their own", async () => {
     const host = await t.api.register();
     const room = await t.api.createRoom(host.token);
-    const playback = t.app.realtime.hub.playback;
+    const playback = t.app.services.playback;
     await playback.load(room.room_id);
     await Promise.all(Array.from({ length: 12 }, (_, i) => playback.apply(room.room_id, "SEEK", i + 1, { actorId: host.id })));
     const rows = (await playbackRows(room.room_id)).sort((a, b) => Number(a.data.version) - Number(b.data.version));

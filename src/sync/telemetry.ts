@@ -7,13 +7,13 @@
  * host connection of a room sums the room's fresh reports up into a ROOM_SYNC for the host and
  * into the room's gauges.
  */
-import { canModerate } from "./permissions.js";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import type { RealtimeState, SyncRecord } from "../state/realtime-state.js";
-import type { HubLogger, LiveRoom } from "./hub.js";
-import type { ClientMessage, ServerMessageOf } from "./protocol.js";
-import { type CommandResult, type Member, ok } from "./types.js";
 import { currentPosition, type PlaybackSnapshot, snapshotAt } from "../playback/snapshot.js";
+import type { RoomHooks, RoomView, Sender } from "../protocol/feature.js";
+import { type CommandResult, ok } from "../protocol/results.js";
+import type { ServerMessageOf } from "../protocol/server-messages.js";
+import type { Presence } from "../state/presence/presence.js";
+import type { SyncRecord, SyncRecords } from "../state/sync-records/sync-records.js";
 
 export const SYNC = {
   /** Reports of one connection closer together than this are acked but not recorded. */
@@ -27,10 +27,22 @@ export const SYNC = {
 } as const;
 
 export type RoomSync = ServerMessageOf<"ROOM_SYNC">;
-type SyncReport = Extract<ClientMessage, { type: "SYNC_REPORT" }>;
+interface SyncReport {
+  position: number;
+  rtt_ms: number;
+  buffering: boolean;
+}
 
-/** Who receives a room's ROOM_SYNC: the host, and co-hosts who may moderate. */
-export const canSeeSync = (live: LiveRoom, member: Member): boolean => canModerate(live, member);
+/**
+ * Who receives a room's ROOM_SYNC: the host, and co-hosts (never guests) when the room lets
+ * co-hosts moderate. By this instance's copy of the roles: display, not permission.
+ */
+export const canSeeSync = (room: RoomView, member: Sender): boolean =>
+  member.isHost || (room.roles.cohosts_moderate && !member.user.is_guest && room.roles.cohosts.includes(member.user.id));
+
+export interface SyncLogger {
+  warn(details: object, message: string): void;
+}
 
 /**
  * Signed drift of a report, in seconds: the reported position minus the room's position when the
@@ -135,25 +147,25 @@ export interface SyncTelemetryOptions {
   summaryIntervalMs: number;
   /** The app's registry; metrics are kept but not exported without one. */
   registry?: Registry | undefined;
-  logger: HubLogger;
+  logger: SyncLogger;
 }
 
-export class SyncTelemetry {
-  private readonly lastRecorded = new WeakMap<Member, number>();
+export class SyncTelemetry implements RoomHooks {
+  private readonly lastRecorded = new WeakMap<Sender, number>();
   /** One summary timer per room live on this instance. */
-  private readonly timers = new Map<LiveRoom, NodeJS.Timeout>();
+  private readonly timers = new Map<RoomView, NodeJS.Timeout>();
   private readonly metrics: SyncMetrics;
   private warnedAt = 0;
 
   constructor(
-    private readonly state: RealtimeState,
+    private readonly state: { presence: Presence; syncRecords: SyncRecords },
     private readonly options: SyncTelemetryOptions,
   ) {
     this.metrics = new SyncMetrics(options.registry);
   }
 
   /** Handles one SYNC_REPORT: acks `{drift, corrected}`, or `{ignored: true}` when too soon. */
-  async report(live: LiveRoom, member: Member, message: SyncReport): Promise<CommandResult> {
+  async report(live: RoomView, member: Sender, message: SyncReport): Promise<CommandResult> {
     const now = Date.now();
     // A client reporting faster than this cannot weigh more in the figures.
     if (now - (this.lastRecorded.get(member) ?? 0) < SYNC.minReportIntervalMs) return ok({ ignored: true });
@@ -167,12 +179,12 @@ export class SyncTelemetry {
       this.metrics.corrections.inc();
     }
     const record = { drift, rttMs: message.rtt_ms, buffering: message.buffering, at: now, displayName: member.user.display_name };
-    await this.state.recordSync(live.id, member.user.id, record, corrected, SYNC.recordTtlMs);
+    await this.state.syncRecords.record(live.id, member.user.id, record, corrected, SYNC.recordTtlMs);
     return ok({ drift, corrected });
   }
 
-  /** Starts the room's summaries on this instance (the hub calls it when the room loads here). */
-  watch(live: LiveRoom): void {
+  /** Starts the room's summaries on this instance (the room loaded here). */
+  roomOpened(live: RoomView): void {
     if (this.timers.has(live)) return;
     let running = false;
     const timer = setInterval(() => {
@@ -189,28 +201,28 @@ export class SyncTelemetry {
   }
 
   /** Stops the room's summaries and removes its series (the room left this instance). */
-  unwatch(live: LiveRoom): void {
+  roomClosed(live: RoomView): void {
     clearInterval(this.timers.get(live));
     this.timers.delete(live);
     this.metrics.removeRoom(live.id);
   }
 
   close(): void {
-    for (const live of [...this.timers.keys()]) this.unwatch(live);
+    for (const live of [...this.timers.keys()]) this.roomClosed(live);
   }
 
   /**
    * Sends the room's ROOM_SYNC to the connections here that may see it and updates its gauges.
    * Nothing (and no series) when none of them is here or no fresh report exists.
    */
-  async summarize(live: LiveRoom): Promise<RoomSync | undefined> {
+  async summarize(live: RoomView): Promise<RoomSync | undefined> {
     const audience = [...live.members.values()].filter((m) => canSeeSync(live, m));
     if (live.closed || audience.length === 0) {
       this.metrics.removeRoom(live.id);
       return undefined;
     }
     const now = Date.now();
-    const [{ records, corrections }, online] = await Promise.all([this.state.syncReports(live.id), this.state.onlineUsers(live.id)]);
+    const [{ records, corrections }, online] = await Promise.all([this.state.syncRecords.read(live.id), this.state.presence.onlineUsers(live.id)]);
     if (!this.timers.has(live)) return undefined; // dropped meanwhile: leave no series behind
     const summary = summarizeSync(records, corrections, online, now, this.options.driftThresholdSeconds);
     if (!summary) {
@@ -223,7 +235,7 @@ export class SyncTelemetry {
   }
 
   /** Telemetry is best effort (the next round retries): one warning a minute at most. */
-  private warn(err: unknown, live: LiveRoom): void {
+  private warn(err: unknown, live: RoomView): void {
     const now = Date.now();
     if (now - this.warnedAt < 60_000) return;
     this.warnedAt = now;

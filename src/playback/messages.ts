@@ -1,0 +1,71 @@
+/**
+ * The playback feature's client messages. The playback service judges the sender with the
+ * command itself, in the versioned UPDATE (PERMISSION_DENIED), never by this instance's copy of
+ * the roles. Command ids are per user (one person's tabs share them): whoever may not drive
+ * cannot take, or be answered "duplicate" for, an id someone else used.
+ */
+import { z } from "zod";
+import { commandId, expectedVersion, seconds } from "../protocol/fields.js";
+import { defineFeature, entry, type MessageContext } from "../protocol/feature.js";
+import { type CommandResult, fail, ok } from "../protocol/results.js";
+import type { PlaybackService } from "./service.js";
+import { snapshotAt } from "./snapshot.js";
+
+export interface PlaybackServices {
+  playback: PlaybackService;
+}
+
+const on = entry<PlaybackServices>();
+type Context = MessageContext<PlaybackServices>;
+
+/**
+ * Added, optional: `command_id` makes a resent command a no-op (acked with `duplicate: true`;
+ * ids are per user, remembered for 10 minutes); `expected_version` refuses a command based on a
+ * stale state (ERROR STALE_VERSION, and the current PLAYBACK_STATE to the sender).
+ */
+const command = z.object({ time: seconds, command_id: commandId, expected_version: expectedVersion });
+type Command = z.output<typeof command>;
+const ERRORS = ["PERMISSION_DENIED", "STALE_VERSION"] as const;
+
+/** Runs a playback change once per command id; everyone gets the new PLAYBACK_STATE. */
+function drive(ctx: Context, clientId: string | undefined, change: () => Promise<CommandResult>): Promise<CommandResult> {
+  const key = clientId === undefined ? undefined : `playback/${ctx.sender.user.id}/${clientId}`;
+  return ctx.once(key, () => ok({ duplicate: true, version: ctx.room.playback.version }), change);
+}
+
+function set(kind: "PLAY" | "PAUSE" | "SEEK") {
+  return async (ctx: Context, message: Command): Promise<CommandResult> =>
+    drive(ctx, message.command_id, async () => {
+      const { room, sender, services } = ctx;
+      const playback = await services.playback.apply(room.id, kind, message.time, { actorId: sender.user.id, expectedVersion: message.expected_version });
+      if (playback) return changed(ctx, playback);
+      // Stale: this instance catches up with the state the database has, and the sender sees it.
+      const current = await services.playback.load(room.id);
+      await ctx.applyHere({ type: "room.playback_changed", playback: current });
+      ctx.reply({ type: "PLAYBACK_STATE", ...snapshotAt(current) });
+      return fail("STALE_VERSION", `The playback state is at version ${current.version}, not ${message.expected_version}`);
+    });
+}
+
+async function changed(ctx: Context, playback: Awaited<ReturnType<PlaybackService["load"]>>): Promise<CommandResult> {
+  await ctx.publish({ type: "room.playback_changed", playback });
+  return ok({ version: playback.version });
+}
+
+export const playbackFeature = defineFeature<PlaybackServices>()("playback", {
+  PLAY: on({ schema: command, who: "playback", summary: "Plays from `time` (seconds). Everyone gets PLAYBACK_STATE; the ack carries `version`.", errors: ERRORS, handle: set("PLAY") }),
+  PAUSE: on({ schema: command, who: "playback", summary: "Pauses at `time`. Everyone gets PLAYBACK_STATE; the ack carries `version`.", errors: ERRORS, handle: set("PAUSE") }),
+  SEEK: on({ schema: command, who: "playback", summary: "Moves to `time`, play state kept. Everyone gets PLAYBACK_STATE; the ack carries `version`.", errors: ERRORS, handle: set("SEEK") }),
+  UNDO_SEEK: on({
+    schema: z.object({ command_id: commandId }),
+    who: "playback",
+    summary:
+      "Added: back to where the latest seek not yet undone started, play state kept (a second undo takes the seek before).",
+    errors: ["PERMISSION_DENIED", "NOTHING_TO_UNDO"],
+    handle: (ctx, message) =>
+      drive(ctx, message.command_id, async () => {
+        const playback = await ctx.services.playback.undoSeek(ctx.room.id, ctx.sender.user.id);
+        return playback ? changed(ctx, playback) : fail("NOTHING_TO_UNDO", "There is no seek to undo");
+      }),
+  }),
+});

@@ -1,0 +1,49 @@
+/** The progress feature's client message: the host player's events store the host's progress. */
+import { z } from "zod";
+import { seconds } from "../protocol/fields.js";
+import { defineFeature, entry, type RoomView } from "../protocol/feature.js";
+import { ok } from "../protocol/results.js";
+import type { ProgressService } from "./service.js";
+
+/** timeupdate progress is written at most this often per room (ended/pause/seeked always are). */
+const PROGRESS_WRITE_INTERVAL_MS = 5000;
+const RELEVANT = new Set(["ended", "timeupdate", "seeked", "pause"]);
+
+export interface ProgressServices {
+  progress: ProgressService;
+}
+
+/** When each live room last wrote timeupdate progress (forgotten with the room). */
+const lastWrite = new WeakMap<RoomView, number>();
+
+export const progressFeature = defineFeature<ProgressServices>()("progress", {
+  PLAYER_EVENT: entry<ProgressServices>()({
+    schema: z.object({
+      data: z.object({
+        event: z.string().max(40),
+        currentTime: seconds.optional(),
+        duration: seconds.optional(),
+        progress: z.number().min(0).max(100).optional(),
+      }),
+    }),
+    who: "member",
+    summary:
+      "The sender's player event (`ended`, `timeupdate`, `seeked`, `pause`, …). The host's store the host's watch progress for the room's media (timeupdate at most every 5 s); anyone else's are acked `ignored`.",
+    async handle({ room, sender, services }, message) {
+      const { event, currentTime = 0, duration = 0, progress = 0 } = message.data;
+      const media = room.media;
+      if (!sender.isHost || !RELEVANT.has(event) || !media.video_id || !media.media_type) return ok({ ignored: true });
+      const now = Date.now();
+      if (event === "timeupdate" && now - (lastWrite.get(room) ?? 0) < PROGRESS_WRITE_INTERVAL_MS) return ok({ ignored: true });
+      lastWrite.set(room, now);
+      const ended = event === "ended";
+      await services.progress.recordPlayer(
+        sender.user.id,
+        room.id,
+        { media_id: media.video_id, media_type: media.media_type, season: media.season, episode: media.episode },
+        { timestamp: ended ? duration : currentTime, duration, progress_percent: ended ? 100 : progress, completed: ended },
+      );
+      return ok();
+    },
+  }),
+});

@@ -1,0 +1,120 @@
+/**
+ * Every server → client message type, one zod schema each: what both transports send (the
+ * Socket.IO event name is the type), the typed `ServerMessage` the code builds, and the docs.
+ */
+import { z } from "zod";
+import { SUCCESSION_POLICIES } from "../../db/schema.js";
+import { mediaSourceFields } from "../rooms/media.js";
+
+const member = z.object({ id: z.uuid(), display_name: z.string(), is_host: z.boolean(), is_cohost: z.boolean(), online: z.boolean() });
+const playbackFields = {
+  is_playing: z.boolean(),
+  time: z.number(),
+  version: z.number().int(),
+  /** Epoch milliseconds at which `time` was exact. */
+  server_time: z.number(),
+  rate: z.number(),
+};
+const chatEntry = z.object({
+  id: z.uuid(),
+  user: z.string(),
+  user_id: z.uuid(),
+  message: z.string(),
+  created_at: z.string(),
+});
+
+export const serverMessages = {
+  CHAT_HISTORY: z.object({ messages: z.array(chatEntry) }),
+  PLAYBACK_STATE: z.object(playbackFields),
+  ROOM_PARTICIPANTS: z.object({
+    participants: z.array(z.string()),
+    host: z.string().nullable(),
+    members: z.array(member),
+    online: z.number().int(),
+  }),
+  USER_JOINED: z.object({ user: z.string(), user_id: z.uuid() }),
+  USER_LEFT: z.object({ user: z.string(), user_id: z.uuid() }),
+  HOST_DISCONNECTED: z.object({ grace_seconds: z.number().int(), grace_ends_at: z.string() }),
+  HOST_RECONNECTED: z.object({}),
+  CHAT_MESSAGE: chatEntry,
+  /** Sent when the host toggles chat or changes slow mode (`slow_mode_seconds` added; 0 = off). */
+  CHAT_STATUS: z.object({ enabled: z.boolean(), slow_mode_seconds: z.number().int() }),
+  SYNC_CORRECTION: z.object(playbackFields),
+  TIME_SYNC: z.object({ client_ts: z.number(), server_ts: z.number() }),
+  SOURCE_CHANGED: z.object(mediaSourceFields),
+  /** `until` (ISO time, null = until lifted) and `reason` only when the mute had a duration or a reason. */
+  USER_MUTED: z.object({ user_id: z.uuid(), muted: z.boolean(), until: z.string().nullable().optional(), reason: z.string().nullable().optional() }),
+  /** Added: co-hosts or what they may do changed; the whole new state. */
+  COHOSTS_CHANGED: z.object({
+    cohosts: z.array(z.uuid()),
+    succession: z.enum(SUCCESSION_POLICIES),
+    cohosts_control_playback: z.boolean(),
+    cohosts_moderate: z.boolean(),
+  }),
+  /**
+   * Added: the room has a new host. `succession`: the host's grace ran out and the longest-present
+   * co-host (or viewer, per the room's policy) took over; the previous host may reclaim until
+   * `reclaim_until`. `reclaimed`: the previous host took the room back.
+   */
+  HOST_CHANGED: z.object({
+    host_id: z.uuid(),
+    host: z.string(),
+    previous_host_id: z.uuid(),
+    reason: z.enum(["succession", "reclaimed"]),
+    reclaim_until: z.string().nullable(),
+  }),
+  /**
+   * Added, to clients that asked for a resumable session (`resume=1`, or a resume token): sent
+   * after the join. `seq` is the room's log position; every logged room message carries its own
+   * `seq` to such clients. Reconnect within `resume_window_seconds` with the token and the highest
+   * `seq` seen to get what was missed instead of a full re-join.
+   */
+  SESSION: z.object({ resume_token: z.string(), resume_window_seconds: z.number().int(), seq: z.number().int() }),
+  /**
+   * Added: the session resumed. The `missed` logged messages follow, in order, each with its
+   * `seq`, then a fresh ROOM_PARTICIPANTS and a new SESSION (no CHAT_HISTORY, no snapshot).
+   */
+  RESUMED: z.object({ missed: z.number().int(), from_seq: z.number().int() }),
+  /** Added: the answer to REAUTH; the connection now lasts until `expires_at` (ISO time). */
+  REAUTHED: z.object({ expires_at: z.string() }),
+  ROOM_DELETED: z.object({}),
+  ROOM_EXPIRED: z.object({}),
+  /**
+   * Added, raw path with `wait=1`: a pending user's connection waits up to `wait_seconds` for the
+   * host's answer. Approved, the normal join follows on the same connection; declined, close 4003
+   * `The host declined your request`; no answer in time, close 4003 `Waiting for host approval`
+   * (reconnect to keep waiting). Socket.IO (`auth.wait`) has no such message: its connect waits.
+   */
+  JOIN_PENDING: z.object({ room_id: z.uuid(), code: z.string(), wait_seconds: z.number().int() }),
+  /** Added, to the host: someone asked to join an approval room (answer over REST approve/reject). */
+  JOIN_REQUESTED: z.object({ user_id: z.uuid(), display_name: z.string() }),
+  /** Added: the room's sync quality, to the host only (drifts in seconds; negative = behind). */
+  ROOM_SYNC: z.object({
+    reporting: z.number().int(),
+    drift_p50: z.number(),
+    drift_p95: z.number(),
+    corrections: z.number().int(),
+    buffering: z.number().int(),
+    viewers: z.array(
+      z.object({
+        user_id: z.uuid(),
+        display_name: z.string(),
+        drift: z.number(),
+        rtt_ms: z.number(),
+        buffering: z.boolean(),
+        behind: z.boolean(),
+      }),
+    ),
+    server_time: z.number(),
+  }),
+  ERROR: z.object({ code: z.string(), message: z.string() }),
+  CLOSE: z.object({ code: z.number().int(), reason: z.string() }),
+} as const;
+
+export type ServerMessageType = keyof typeof serverMessages;
+/** zod types an empty object as Record<string, never>; a message with no fields is just `{type}`. */
+type Fields<T> = T extends Record<string, never> ? unknown : T;
+export type ServerMessage = {
+  [K in ServerMessageType]: { type: K } & Fields<z.output<(typeof serverMessages)[K]>>;
+}[ServerMessageType];
+export type ServerMessageOf<K extends ServerMessageType> = Extract<ServerMessage, { type: K }>;

@@ -1,0 +1,140 @@
+/**
+ * The join and leave sequences: presence, the room lifecycle (a host's return makes the room
+ * LIVE, a host's last tab leaving starts grace), and what the others are told. Everything the
+ * other members see goes out as a room event, so every instance tells its own connections.
+ */
+import type { DB } from "../db.js";
+import type { RoomEvent } from "../events/room-events.js";
+import type { GraceScheduler } from "../lifecycle/scheduler.js";
+import type { RoomLifecycle } from "../lifecycle/service.js";
+import { markLive } from "../lifecycle/transitions.js";
+import { snapshotAt } from "../playback/snapshot.js";
+import type { Presence } from "../state/presence/presence.js";
+import { recordRoomEvent } from "../timeline/timeline.js";
+import type { Admission } from "./admission.js";
+import type { ConnectionGuard } from "./guard.js";
+import type { LiveRoom } from "./live-room.js";
+import type { LiveRooms } from "./live-rooms.js";
+import { buildRoster } from "./roster.js";
+import { ROSTER_PACING } from "./roster-pacing.js";
+import type { Sessions } from "./sessions.js";
+import type { Connection, Member } from "./types.js";
+
+export interface MembershipDeps {
+  db: DB;
+  presence: Presence;
+  lifecycle: RoomLifecycle;
+  scheduler: GraceScheduler;
+  guard: ConnectionGuard | undefined;
+  rooms: LiveRooms;
+  sessions: Sessions;
+  publish: (event: RoomEvent) => Promise<void>;
+  draining: () => boolean;
+}
+
+export class Membership {
+  constructor(private readonly deps: MembershipDeps) {}
+
+  /**
+   * The joiner gets CHAT_HISTORY and PLAYBACK_STATE synchronously, before any other broadcast can
+   * reach it (or, resuming, what it missed), then ROOM_PARTICIPANTS with everyone else.
+   */
+  async join(connection: Connection, admission: Admission): Promise<void> {
+    const { user, room, resumeFrom } = admission;
+    const { rooms, sessions } = this.deps;
+    const live = rooms.open(room, admission.playback);
+    const member: Member = { connection, user, isHost: admission.isHost, release: this.deps.guard?.claimUser(user.id) };
+    sessions.armExpiry(member);
+    rooms.enter(live, member);
+    const snapshot = () => this.sendSnapshot(live, connection, admission);
+    if (resumeFrom) await sessions.replay(live, connection, resumeFrom.lastSeq, snapshot);
+    else snapshot();
+
+    const { firstForUser, hostReturned, graceEndsAt } = await rooms.withLock(room.id, () => this.arrive(member, admission));
+    // The session this one resumes may still linger here: it leaves now, unseen (no USER_LEFT).
+    if (resumeFrom) await sessions.finishLingering(resumeFrom.connectionId);
+    await live.ready;
+    if (!live.members.has(connection.id)) return; // left (or was closed) meanwhile
+    const at = { roomId: live.id, code: live.code };
+    if (hostReturned) void this.deps.publish({ type: "host.returned", ...at, except: [connection.id] });
+    const joined = this.deps.publish({ type: "member.joined", ...at, userId: user.id, displayName: user.display_name, first: firstForUser, except: [connection.id] });
+    if (live.members.size > ROSTER_PACING.smallRoom) {
+      // Big room: the joiner gets its roster now; everyone else's is paced (see roster-pacing.ts).
+      connection.send(await buildRoster(this.deps.db, this.deps.presence, live, user.id));
+    } else {
+      await joined;
+    }
+    if (graceEndsAt && !resumeFrom) {
+      // Flaw fixed: a newcomer during grace is told the host is away.
+      const seconds = Math.max(0, Math.ceil((graceEndsAt.getTime() - Date.now()) / 1000));
+      connection.send({ type: "HOST_DISCONNECTED", grace_seconds: seconds, grace_ends_at: graceEndsAt.toISOString() });
+    }
+    if (admission.resume) await sessions.issue(live, member);
+  }
+
+  /** Presence and lifecycle of a join, under the room's lock. */
+  private async arrive(member: Member, admission: Admission) {
+    const { room } = admission;
+    const { firstForUser } = await this.deps.presence.connect(room.id, room.host_id, member.user.id, member.connection.id);
+    let hostReturned = false;
+    let graceEndsAt: Date | null = null;
+    if (member.isHost && firstForUser) {
+      // The room row was read at admission, moments ago: no second read on the join path.
+      const updated = await markLive(this.deps.db, room.id);
+      if (updated) {
+        hostReturned = room.state === "GRACE";
+        await this.deps.scheduler.cancel(room.id);
+        await recordRoomEvent(this.deps.db, room.id, member.user.id, hostReturned ? "host.reconnected" : "room.live");
+      }
+    } else if (!member.isHost && room.state === "GRACE") {
+      graceEndsAt = room.grace_ends_at;
+    }
+    return { firstForUser, hostReturned, graceEndsAt };
+  }
+
+  /** The join snapshot: recent chat, then the playback state as of now. */
+  private sendSnapshot(live: LiveRoom, connection: Connection, admission: Admission): void {
+    connection.send({ type: "CHAT_HISTORY", messages: admission.history });
+    connection.send({ type: "PLAYBACK_STATE", ...snapshotAt(live.playback) });
+  }
+
+  /**
+   * The leave sequence for an admitted connection; a no-op for any other. `dropped`: the
+   * connection was lost rather than closed; a resumable one then lingers (see sessions.ts).
+   */
+  async leave(connection: Connection, dropped: boolean): Promise<void> {
+    const found = this.deps.rooms.exit(connection.id);
+    if (!found) return;
+    const { live, member } = found;
+    member.release?.();
+    clearTimeout(member.expiry);
+    const canLinger = !this.deps.draining() && !live.closed;
+    const lingers = await this.deps.sessions.onLeave(live, member, dropped, canLinger, () => this.depart(live, member));
+    if (!lingers) await this.depart(live, member);
+  }
+
+  /** The presence half of a leave: presence, grace for a host, USER_LEFT, a fresh roster. */
+  private async depart(live: LiveRoom, member: Member): Promise<void> {
+    const { user } = member;
+    const { lastForUser, graceEndsAt } = await this.deps.rooms.withLock(live.id, async () => {
+      const { lastForUser } = await this.deps.presence.disconnect(live.id, user.id, member.connection.id);
+      const graceEndsAt = lastForUser && member.isHost && !live.closed ? await this.deps.lifecycle.hostGone(live.id, user.id) : null;
+      return { lastForUser, graceEndsAt };
+    });
+    if (!live.closed) {
+      // Published even with nobody left here: the room's other instances still need the news.
+      const at = { roomId: live.id, code: live.code };
+      const left = { ...at, type: "member.left", userId: user.id, displayName: user.display_name } as const;
+      if (graceEndsAt) {
+        // A host tab opened meanwhile has no use for "the host is away".
+        const hostTabs = [...live.members.values()].filter((m) => m.user.id === user.id).map((m) => m.connection.id);
+        void this.deps.publish({ ...left, graceEndsAt: graceEndsAt.toISOString(), except: hostTabs });
+      } else if (lastForUser && !member.isHost) {
+        void this.deps.publish({ ...left, graceEndsAt: null });
+      } else {
+        void this.deps.publish({ type: "roster.changed", ...at });
+      }
+    }
+    this.deps.rooms.dropIfIdle(live);
+  }
+}

@@ -1,0 +1,39 @@
+/** The room roles' client messages: co-hosts and taking the room back after succession. */
+import { z } from "zod";
+import type { RoomLifecycle } from "../lifecycle/service.js";
+import { userId } from "../protocol/fields.js";
+import { defineFeature, entry } from "../protocol/feature.js";
+import { ok } from "../protocol/results.js";
+import type { RoleService } from "./roles.js";
+
+export interface RoleServices {
+  roles: RoleService;
+  lifecycle: RoomLifecycle;
+}
+
+const on = entry<RoleServices>();
+
+export const rolesFeature = defineFeature<RoleServices>()("roles", {
+  SET_COHOST: on({
+    /** Added: the host names (`cohost: true`) or un-names a co-host. */
+    schema: z.object({ user_id: userId, cohost: z.boolean({ error: "cohost must be true or false" }) }),
+    who: "host",
+    summary: "Added: names (`cohost: true`) or un-names a co-host. Everyone gets COHOSTS_CHANGED; the ack carries `cohosts`.",
+    errors: ["PERMISSION_DENIED", "PARTICIPANT_NOT_FOUND", "VALIDATION_FAILED"],
+    async handle({ room, sender, services }, message) {
+      // The role service checks the host under the room's row lock ("Only host can manage co-hosts").
+      const roles = await services.roles.setCohost(sender.user, room.id, message.user_id.toLowerCase(), message.cohost);
+      return ok({ cohosts: roles.cohosts });
+    },
+  }),
+  RECLAIM_HOST: on({
+    schema: z.object({}),
+    who: "previousHost",
+    summary: "Added: the host who lost the room to succession takes it back (within the reclaim window). Everyone gets HOST_CHANGED `reclaimed`.",
+    errors: ["PERMISSION_DENIED", "CONFLICT"],
+    async handle({ room, sender, services }) {
+      await services.lifecycle.reclaim(room.id, sender.user.id);
+      return ok();
+    },
+  }),
+});

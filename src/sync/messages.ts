@@ -1,0 +1,51 @@
+/** The sync feature's client messages: the clock, drift checks and sync telemetry. */
+import { z } from "zod";
+import { currentPosition, snapshotAt } from "../playback/snapshot.js";
+import { seconds } from "../protocol/fields.js";
+import { defineFeature, entry } from "../protocol/feature.js";
+import { ok } from "../protocol/results.js";
+import type { SyncTelemetry } from "./telemetry.js";
+
+export interface SyncServices {
+  telemetry: SyncTelemetry;
+  /** Past this drift (seconds) a SYNC_CHECK is answered with a SYNC_CORRECTION. */
+  driftThresholdSeconds: number;
+}
+
+const on = entry<SyncServices>();
+
+export const syncFeature = defineFeature<SyncServices>()("sync", {
+  SYNC_CHECK: on({
+    schema: z.object({ client_time: seconds }),
+    who: "member",
+    summary:
+      "The sender's player position: when it is further than DRIFT_THRESHOLD_SECONDS from the room's, the sender gets SYNC_CORRECTION. The ack carries `corrected` and `drift`.",
+    handle({ room, sender, services }, message) {
+      const now = Date.now();
+      const drift = Math.abs(currentPosition(room.playback, now) - message.client_time);
+      if (drift > services.driftThresholdSeconds) {
+        sender.connection.send({ type: "SYNC_CORRECTION", ...snapshotAt(room.playback, now) });
+        return ok({ corrected: true, drift });
+      }
+      return ok({ corrected: false, drift });
+    },
+  }),
+  TIME_SYNC: on({
+    schema: z.object({ client_ts: z.number() }),
+    who: "member",
+    summary: "Clock sync: answered with TIME_SYNC `{client_ts, server_ts}` (epoch ms); the ack carries `server_ts`.",
+    handle({ sender }, message) {
+      const serverTs = Date.now();
+      sender.connection.send({ type: "TIME_SYNC", client_ts: message.client_ts, server_ts: serverTs });
+      return ok({ server_ts: serverTs });
+    },
+  }),
+  SYNC_REPORT: on({
+    /** Added: sync telemetry, every few seconds (see sync/telemetry.ts). */
+    schema: z.object({ position: seconds, rtt_ms: z.number().min(0).max(60_000), buffering: z.boolean() }),
+    who: "member",
+    summary:
+      "Added: sync telemetry, every few seconds. Acked `{drift, corrected}` (signed drift in seconds; a SYNC_CORRECTION follows when off while playing) or `{ignored: true}` when sooner than 1 s after the last. Hosts get ROOM_SYNC summaries.",
+    handle: ({ room, sender, services }, message) => services.telemetry.report(room, sender, message),
+  }),
+});

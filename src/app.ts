@@ -168,7 +168,7 @@ async function installHttpBasics(http: FastifyInstance, config: Config): Promise
       info: {
         title: "StreamIt API",
         version: "1.0.0",
-        description: "Watch-together backend: rooms, chat and synchronized playback. Every /api path also exists under /api/v1.",
+        description: "Watch-together backend: rooms, chat and synchronized playback. Every /api path except /api/schema/ and /api/docs/ also exists under /api/v1.",
       },
       components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
     },

@@ -19,8 +19,8 @@ async function liveRoom(viewers: number, opts: { isPrivate?: boolean; hostOnline
   const host = await t.api.register();
   const room = await t.api.createRoom(host.token, opts.isPrivate ? { is_private: true, entry_mode: "APPROVAL" } : {});
   await markLive(t.app.database.db, room.room_id);
-  if (opts.hostOnline !== false) void t.app.realtime.state.connect(room.room_id, host.id, host.id, `c-${host.id}`);
-  for (let i = 1; i < viewers; i += 1) void t.app.realtime.state.connect(room.room_id, host.id, `viewer-${i}`, `c-${`viewer-${i}`}`);
+  if (opts.hostOnline !== false) void t.app.realtime.state.presence.connect(room.room_id, host.id, host.id, `c-${host.id}`);
+  for (let i = 1; i < viewers; i += 1) void t.app.realtime.state.presence.connect(room.room_id, host.id, `viewer-${i}`, `c-${`viewer-${i}`}`);
   return { host, room };
 }
 
@@ -32,7 +32,7 @@ describe("public rooms", () => {
     await liveRoom(4, { hostOnline: false });
     const created = await t.api.createRoom((await t.api.register()).token); // CREATED: not listed
     // A second tab of the same user does not add a viewer.
-    void t.app.realtime.state.connect(a.room.room_id, a.host.id, "viewer-1", `c-${"viewer-1"}`);
+    void t.app.realtime.state.presence.connect(a.room.room_id, a.host.id, "viewer-1", `c-${"viewer-1"}`);
 
     const res = await t.api.get("/api/rooms/public/");
     expect(res.status).toBe(200);

@@ -33,7 +33,7 @@ export class RoomLifecycle {
   async hostGone(roomId: string, hostId: string, meta: Record<string, unknown> = {}): Promise<Date | null> {
     const graced = await markGrace(this.db, roomId, this.graceSeconds);
     if (!graced?.grace_ends_at) return null;
-    if ((await this.state.onlineUsers(roomId)).has(hostId)) {
+    if ((await this.state.presence.onlineUsers(roomId)).has(hostId)) {
       await markLive(this.db, roomId);
       return null;
     }
@@ -57,6 +57,21 @@ export class RoomLifecycle {
     if (!expired) return false;
     await this.announceExpired(roomId, expired.code);
     return true;
+  }
+
+  /**
+   * A process starting: expired graces are swept, and every room in grace gets its expiry
+   * scheduled again. `hostsGone` (embedded mode, which owns every room): nobody is connected to
+   * a fresh process, so the hosts of LIVE rooms are gone and their grace starts now.
+   */
+  async recover(hostsGone: boolean): Promise<void> {
+    await this.sweep();
+    if (hostsGone) {
+      const live = await this.db.selectFrom("rooms").select("id").where("state", "=", "LIVE").execute();
+      for (const { id } of live) await markGrace(this.db, id, this.graceSeconds);
+    }
+    const graced = await this.db.selectFrom("rooms").select(["id", "grace_ends_at"]).where("state", "=", "GRACE").execute();
+    for (const room of graced) await this.scheduler.schedule(room.id, room.grace_ends_at!);
   }
 
   /**
@@ -89,7 +104,7 @@ export class RoomLifecycle {
       .where("updated_at", ">", sql<Date>`now() - interval '1 hour'`)
       .execute();
     if (recent.length > 0) {
-      const presence = await this.state.roomPresence(recent.map((r) => r.id));
+      const presence = await this.state.presence.roomPresence(recent.map((r) => r.id));
       for (const room of recent) if (presence.has(room.id)) await this.announceExpired(room.id, room.code);
     }
     return expiredCount;
@@ -111,7 +126,7 @@ export class RoomLifecycle {
       .where("succession", "!=", "EXPIRE")
       .executeTakeFirst();
     if (!room) return false;
-    const present = await this.state.onlineSince(roomId);
+    const present = await this.state.presence.onlineSince(roomId);
     present.delete(room.host_id);
     if (present.size === 0) return false;
     const candidates = await this.db
@@ -161,7 +176,7 @@ export class RoomLifecycle {
       return true;
     });
     if (!succeeded) return false;
-    await this.state.setHost(roomId, next.user_id);
+    await this.state.presence.setHost(roomId, next.user_id);
     this.events.publish({
       type: "room.host_changed",
       roomId,
@@ -181,7 +196,7 @@ export class RoomLifecycle {
    * successor left) is live again at once.
    */
   async reclaim(roomId: string, userId: string): Promise<void> {
-    const present = (await this.state.onlineUsers(roomId)).has(userId);
+    const present = (await this.state.presence.onlineUsers(roomId)).has(userId);
     const result = await this.db.transaction().execute(async (trx) => {
       const room = await trx
         .selectFrom("rooms as r")
@@ -213,7 +228,7 @@ export class RoomLifecycle {
     if (!room) throw new AppError("PERMISSION_DENIED", "Only the previous host can reclaim the room, within the reclaim window");
     if (!done) throw new AppError("CONFLICT", "Connect to the room to reclaim it");
     if (live) await this.scheduler.cancel(roomId);
-    await this.state.setHost(roomId, userId);
+    await this.state.presence.setHost(roomId, userId);
     this.events.publish({
       type: "room.host_changed",
       roomId,

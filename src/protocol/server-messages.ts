@@ -23,6 +23,7 @@ const chatEntry = z.object({
   created_at: z.string(),
 });
 
+/** What each message means is in serverMessageDocs below (the docs are generated from it). */
 export const serverMessages = {
   CHAT_HISTORY: z.object({ messages: z.array(chatEntry) }),
   PLAYBACK_STATE: z.object(playbackFields),
@@ -37,25 +38,17 @@ export const serverMessages = {
   HOST_DISCONNECTED: z.object({ grace_seconds: z.number().int(), grace_ends_at: z.string() }),
   HOST_RECONNECTED: z.object({}),
   CHAT_MESSAGE: chatEntry,
-  /** Sent when the host toggles chat or changes slow mode (`slow_mode_seconds` added; 0 = off). */
   CHAT_STATUS: z.object({ enabled: z.boolean(), slow_mode_seconds: z.number().int() }),
   SYNC_CORRECTION: z.object(playbackFields),
   TIME_SYNC: z.object({ client_ts: z.number(), server_ts: z.number() }),
   SOURCE_CHANGED: z.object(mediaSourceFields),
-  /** `until` (ISO time, null = until lifted) and `reason` only when the mute had a duration or a reason. */
   USER_MUTED: z.object({ user_id: z.uuid(), muted: z.boolean(), until: z.string().nullable().optional(), reason: z.string().nullable().optional() }),
-  /** Added: co-hosts or what they may do changed; the whole new state. */
   COHOSTS_CHANGED: z.object({
     cohosts: z.array(z.uuid()),
     succession: z.enum(SUCCESSION_POLICIES),
     cohosts_control_playback: z.boolean(),
     cohosts_moderate: z.boolean(),
   }),
-  /**
-   * Added: the room has a new host. `succession`: the host's grace ran out and the longest-present
-   * co-host (or viewer, per the room's policy) took over; the previous host may reclaim until
-   * `reclaim_until`. `reclaimed`: the previous host took the room back.
-   */
   HOST_CHANGED: z.object({
     host_id: z.uuid(),
     host: z.string(),
@@ -63,32 +56,13 @@ export const serverMessages = {
     reason: z.enum(["succession", "reclaimed"]),
     reclaim_until: z.string().nullable(),
   }),
-  /**
-   * Added, to clients that asked for a resumable session (`resume=1`, or a resume token): sent
-   * after the join. `seq` is the room's log position; every logged room message carries its own
-   * `seq` to such clients. Reconnect within `resume_window_seconds` with the token and the highest
-   * `seq` seen to get what was missed instead of a full re-join.
-   */
   SESSION: z.object({ resume_token: z.string(), resume_window_seconds: z.number().int(), seq: z.number().int() }),
-  /**
-   * Added: the session resumed. The `missed` logged messages follow, in order, each with its
-   * `seq`, then a fresh ROOM_PARTICIPANTS and a new SESSION (no CHAT_HISTORY, no snapshot).
-   */
   RESUMED: z.object({ missed: z.number().int(), from_seq: z.number().int() }),
-  /** Added: the answer to REAUTH; the connection now lasts until `expires_at` (ISO time). */
   REAUTHED: z.object({ expires_at: z.string() }),
   ROOM_DELETED: z.object({}),
   ROOM_EXPIRED: z.object({}),
-  /**
-   * Added, raw path with `wait=1`: a pending user's connection waits up to `wait_seconds` for the
-   * host's answer. Approved, the normal join follows on the same connection; declined, close 4003
-   * `The host declined your request`; no answer in time, close 4003 `Waiting for host approval`
-   * (reconnect to keep waiting). Socket.IO (`auth.wait`) has no such message: its connect waits.
-   */
   JOIN_PENDING: z.object({ room_id: z.uuid(), code: z.string(), wait_seconds: z.number().int() }),
-  /** Added, to the host: someone asked to join an approval room (answer over REST approve/reject). */
   JOIN_REQUESTED: z.object({ user_id: z.uuid(), display_name: z.string() }),
-  /** Added: the room's sync quality, to the host only (drifts in seconds; negative = behind). */
   ROOM_SYNC: z.object({
     reporting: z.number().int(),
     drift_p50: z.number(),
@@ -118,3 +92,54 @@ export type ServerMessage = {
   [K in ServerMessageType]: { type: K } & Fields<z.output<(typeof serverMessages)[K]>>;
 }[ServerMessageType];
 export type ServerMessageOf<K extends ServerMessageType> = Extract<ServerMessage, { type: K }>;
+
+/** Each server message's feature (the docs' section) and what it means, for docs/protocol.md. */
+export const serverMessageDocs: { readonly [K in ServerMessageType]: { feature: string; summary: string } } = {
+  CHAT_HISTORY: { feature: "chat", summary: "On join: the room's latest chat messages, oldest first (up to 50)." },
+  CHAT_MESSAGE: { feature: "chat", summary: "A chat message, to everyone in the room (the sender included)." },
+  CHAT_STATUS: { feature: "chat", summary: "The host toggled chat or changed slow mode (`slow_mode_seconds` added; 0 = off)." },
+  PLAYBACK_STATE: {
+    feature: "playback",
+    summary:
+      "The room's playback state: `time` was exact at `server_time` (epoch ms) and advances at `rate` while `is_playing`; `version` grows with every change. On join, and to everyone after each change.",
+  },
+  SYNC_CORRECTION: { feature: "sync", summary: "To one client whose position is off by more than the drift threshold: the playback state as of now." },
+  TIME_SYNC: { feature: "sync", summary: "The answer to TIME_SYNC: the client's `client_ts` and the server's clock `server_ts` (epoch ms)." },
+  ROOM_SYNC: { feature: "sync", summary: "Added: the room's sync quality, to the host (and co-hosts who moderate) every few seconds; drifts in seconds, negative = behind." },
+  SOURCE_CHANGED: { feature: "playback", summary: "The host changed the room's media (REST `source/`); a PLAYBACK_STATE follows." },
+  USER_MUTED: { feature: "moderation", summary: "A member was muted or unmuted; `until` (ISO time, null = until lifted) and `reason` only when the mute had a duration or a reason." },
+  ROOM_PARTICIPANTS: {
+    feature: "room",
+    summary: "The roster: approved participants' names (`participants`), the host's name, `members` with roles and presence, and how many are online. After every join and leave.",
+  },
+  USER_JOINED: { feature: "room", summary: "A user's first connection joined (not sent to the joiner)." },
+  USER_LEFT: { feature: "room", summary: "A user's last connection left." },
+  HOST_DISCONNECTED: { feature: "room", summary: "The host's last connection left: the room is in grace until `grace_ends_at`, then expires (or passes to a successor)." },
+  HOST_RECONNECTED: { feature: "room", summary: "The host came back during grace." },
+  HOST_CHANGED: {
+    feature: "roles",
+    summary:
+      "Added: the room has a new host. `succession`: the host's grace ran out and the longest-present co-host (or viewer, per the room's policy) took over; the previous host may reclaim until `reclaim_until`. `reclaimed`: the previous host took the room back.",
+  },
+  COHOSTS_CHANGED: { feature: "roles", summary: "Added: co-hosts or what they may do changed; the whole new state." },
+  JOIN_PENDING: {
+    feature: "room",
+    summary:
+      "Added, raw path with `wait=1`: a pending user's connection waits up to `wait_seconds` for the host's answer. Approved, the normal join follows; declined, close 4003 `The host declined your request`; no answer in time, close 4003 `Waiting for host approval`. Socket.IO (`auth.wait`) has no such message: its connect waits.",
+  },
+  JOIN_REQUESTED: { feature: "room", summary: "Added, to the host: someone asked to join an approval room (answer over REST approve/reject)." },
+  ROOM_DELETED: { feature: "room", summary: "The room was deleted; every connection then closes with 4005." },
+  ROOM_EXPIRED: { feature: "room", summary: "The room expired; every connection then closes with 4004." },
+  SESSION: {
+    feature: "session",
+    summary:
+      "Added, to clients that asked for a resumable session (`resume=1`, or a resume token): sent after the join. `seq` is the room's log position; every logged room message carries its own `seq` to such clients. Reconnect within `resume_window_seconds` with the token and the highest `seq` seen to get what was missed instead of a full re-join.",
+  },
+  RESUMED: {
+    feature: "session",
+    summary: "Added: the session resumed. The `missed` logged messages follow, in order, each with its `seq`, then a fresh ROOM_PARTICIPANTS and a new SESSION (no CHAT_HISTORY, no snapshot).",
+  },
+  REAUTHED: { feature: "session", summary: "Added: the answer to REAUTH; the connection now lasts until `expires_at` (ISO time)." },
+  ERROR: { feature: "session", summary: "A client message was refused: `code` (see the error codes) and a human-readable `message`." },
+  CLOSE: { feature: "session", summary: "Socket.IO only: the close code and reason, just before the server disconnects the socket." },
+};

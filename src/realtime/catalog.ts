@@ -4,12 +4,14 @@
  * does. Built from the message registry.
  */
 import type { z } from "zod";
-import { clientMessages, serverMessages } from "./protocol.js";
+import { type MessageEntry, WHO } from "../protocol/feature.js";
+import { serverMessageDocs, serverMessages, type ServerMessageType } from "../protocol/server-messages.js";
+import { features } from "./protocol.js";
 
 export interface MessageDoc {
   type: string;
   direction: "client" | "server";
-  /** The feature folder that owns the message (chat, playback, moderation, …). */
+  /** The feature that owns the message (chat, playback, moderation, …). */
   feature: string;
   /** One or two sentences: what the message does or means. */
   summary: string;
@@ -20,10 +22,23 @@ export interface MessageDoc {
   schema: z.ZodType;
 }
 
-// Stub until the registry lands: the schemas only.
 export function messageCatalog(): MessageDoc[] {
-  return [
-    ...Object.entries(clientMessages).map(([type, schema]): MessageDoc => ({ type, direction: "client", feature: "", summary: "", schema })),
-    ...Object.entries(serverMessages).map(([type, schema]): MessageDoc => ({ type, direction: "server", feature: "", summary: "", schema })),
-  ];
+  const client = Object.values(features).flatMap((feature) =>
+    (Object.entries(feature.messages) as [string, MessageEntry<unknown>][]).map(([type, entry]): MessageDoc => ({
+      type,
+      direction: "client",
+      feature: feature.name,
+      summary: entry.summary,
+      who: WHO[entry.who],
+      errors: entry.errors ?? [],
+      schema: entry.schema,
+    })),
+  );
+  const server = (Object.keys(serverMessages) as ServerMessageType[]).map((type): MessageDoc => ({
+    type,
+    direction: "server",
+    ...serverMessageDocs[type],
+    schema: serverMessages[type],
+  }));
+  return [...client, ...server];
 }

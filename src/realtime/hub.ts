@@ -11,7 +11,6 @@ import type { DB } from "../db.js";
 import type { RoomEventBus } from "../events/room-events.js";
 import type { GraceScheduler } from "../lifecycle/scheduler.js";
 import type { RoomLifecycle } from "../lifecycle/service.js";
-import { markGrace } from "../lifecycle/transitions.js";
 import type { ModerationService } from "../moderation/service.js";
 import type { PlaybackService } from "../playback/service.js";
 import type { RoomHooks } from "../protocol/feature.js";
@@ -128,6 +127,11 @@ export class RoomHub {
     return this.draining;
   }
 
+  /** The rooms this instance holds (rooms with connections, or with messages still going out). */
+  get roomCodes(): string[] {
+    return this.rooms.all().map((live) => live.code);
+  }
+
   /** This instance, as the origin of the room events it publishes. */
   get instanceId(): string {
     return this.roomEvents.instanceId;
@@ -145,7 +149,7 @@ export class RoomHub {
 
   /** Subscribes to room events and repairs lifecycle state left by a previous run. */
   async start(): Promise<void> {
-    const { db, state, scheduler } = this.backends;
+    const { state } = this.backends;
     this.roomEvents.start();
     await state.start(
       (roomId, userId) => this.services.lifecycle.staleLeave(roomId, userId),
@@ -154,14 +158,7 @@ export class RoomHub {
         for (const live of this.rooms.all()) await this.rooms.restoreMutes(live);
       },
     );
-    await this.services.lifecycle.sweep();
-    if (this.options.recoverLiveRooms) {
-      // Nobody is connected to a fresh process: hosts of LIVE rooms are gone, so grace starts now.
-      const live = await db.selectFrom("rooms").select("id").where("state", "=", "LIVE").execute();
-      for (const { id } of live) await markGrace(db, id, this.options.graceSeconds);
-    }
-    const graced = await db.selectFrom("rooms").select(["id", "grace_ends_at"]).where("state", "=", "GRACE").execute();
-    for (const room of graced) await scheduler.schedule(room.id, room.grace_ends_at!);
+    await this.services.lifecycle.recover(this.options.recoverLiveRooms);
   }
 
   /**

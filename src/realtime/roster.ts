@@ -1,5 +1,6 @@
 /** ROOM_PARTICIPANTS: the approved roster (the original's names) plus who is online. */
 import type { DB } from "../db.js";
+import { approvedParticipants } from "../rooms/participants.js";
 import type { ServerMessageOf } from "../protocol/server-messages.js";
 import type { Presence } from "../state/presence/presence.js";
 
@@ -54,15 +55,7 @@ export async function buildRoster(
 }
 
 async function loadRows(db: DB, room: RosterRoom) {
-  const rows = await db
-    .selectFrom("room_participants as p")
-    .innerJoin("users as u", "u.id", "p.user_id")
-    .select(["u.id", "u.display_name"])
-    .where("p.room_id", "=", room.id)
-    .where("p.status", "=", "APPROVED")
-    .orderBy("p.joined_at")
-    .orderBy("u.id")
-    .execute();
+  const rows = await approvedParticipants(db, room.id);
   room.rosterRows = { rows, ids: new Set(rows.map((r) => r.id)), at: Date.now() };
   return rows;
 }

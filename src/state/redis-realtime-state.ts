@@ -29,12 +29,8 @@ export class RedisRealtimeState extends RealtimeStateBase {
     this.syncRecords = new RedisSyncRecords(redis, prefix);
   }
 
-  /** This instance's id (its presence heartbeat; also the fan-out's origin). */
+  /** This instance's id (its presence heartbeat). */
   get instanceId(): string {
     return this.presence.instanceId;
   }
-
-  // Flat methods: kept until the callers move to the families (issue 14).
-  restoreLost() { return this.presence.restoreLost(); }
-  reapDeadPeers() { return this.presence.reapDeadPeers(); }
 }

@@ -111,9 +111,9 @@ describe("rooms/tests/test_public_rooms.py", () => {
   async function pub123() {
     const { host, room } = await newRoom();
     await markLive(db(), room.room_id);
-    void t.app.realtime.state.connect(room.room_id, host.id, host.id, `c-${host.id}`); // host_connected
-    void t.app.realtime.state.connect(room.room_id, host.id, "viewer-a", `c-${"viewer-a"}`);
-    void t.app.realtime.state.connect(room.room_id, host.id, "viewer-b", `c-${"viewer-b"}`); // three viewers in all
+    void t.app.realtime.state.presence.connect(room.room_id, host.id, host.id, `c-${host.id}`); // host_connected
+    void t.app.realtime.state.presence.connect(room.room_id, host.id, "viewer-a", `c-${"viewer-a"}`);
+    void t.app.realtime.state.presence.connect(room.room_id, host.id, "viewer-b", `c-${"viewer-b"}`); // three viewers in all
     return room;
   }
 

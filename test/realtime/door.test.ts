@@ -133,7 +133,7 @@ describe.each(transports)("a failure of the server's own during admission or joi
     const t = shared;
     const host = await t.api.register();
     const room = await t.api.createRoom(host.token);
-    vi.spyOn(t.app.realtime.state, "connect").mockRejectedValue(new TypeError("something broke"));
+    vi.spyOn(t.app.realtime.state.presence, "connect").mockRejectedValue(new TypeError("something broke"));
     const client = connect(t.baseUrl, room.code, host.token);
     expect(await client.closed).toMatchObject({ code: 1013 });
     vi.restoreAllMocks();

@@ -74,7 +74,7 @@ describe.each(transports)("admission over %s", (_name, connect) => {
     const stranger = await t.api.guest("Prober");
     expect((await connect(t.baseUrl, room.code, stranger.token).closed).code).toBe(4003);
     await hostClient.expectNone(150);
-    const presence = await t.app.realtime.state.roomPresence([room.room_id]);
+    const presence = await t.app.realtime.state.presence.roomPresence([room.room_id]);
     expect(presence.get(room.room_id)).toEqual({ viewers: 1, hostOnline: true });
     await hostClient.close();
   });
@@ -125,7 +125,7 @@ describe("join and leave sequences", () => {
     await tab1.close();
     expect((await hostClient.next("ROOM_PARTICIPANTS")).online).toBe(2);
     await hostClient.expectNone(100, "USER_LEFT");
-    expect((await t.app.realtime.state.roomPresence([room.room_id])).get(room.room_id)?.viewers).toBe(2);
+    expect((await t.app.realtime.state.presence.roomPresence([room.room_id])).get(room.room_id)?.viewers).toBe(2);
     await tab2.close();
     await hostClient.next("USER_LEFT");
     await hostClient.close();

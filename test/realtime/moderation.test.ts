@@ -131,7 +131,7 @@ describe("moderation", () => {
     const rows = await t.app.database.db.selectFrom("room_mutes").select(["user_id", "muted_by"]).where("room_id", "=", room.room_id).execute();
     expect(rows).toEqual([{ user_id: viewer.id, muted_by: expect.any(String) }]);
     // The state loses the mute (an embedded restart, a Redis restart without persistence)...
-    await t.app.realtime.state.setMuted(room.room_id, viewer.id, false);
+    await t.app.realtime.state.mutes.unmute(room.room_id, viewer.id);
     const gone = released(room.code);
     await closeAll(hostClient, tabA, tabB);
     // The server finishes the leaves after the clients see their sockets close; a join before
@@ -153,9 +153,9 @@ describe("moderation", () => {
     await tabA.waitFor("USER_MUTED");
     const redis = t.app.redis!;
     for await (const keys of redis.scanIterator({ MATCH: `${t.config.REDIS_PREFIX}rt:*`, COUNT: 500 })) if (keys.length) await redis.del(keys);
-    expect(await state.onlineUsers(room.room_id)).toEqual(new Set());
-    expect(await state.restoreLost(), "the host's and both of the viewer's connections").toBe(3);
-    expect(await state.onlineUsers(room.room_id)).toEqual(new Set([host.id, viewer.id]));
+    expect(await state.presence.onlineUsers(room.room_id)).toEqual(new Set());
+    expect(await state.presence.restoreLost(), "the host's and both of the viewer's connections").toBe(3);
+    expect(await state.presence.onlineUsers(room.room_id)).toEqual(new Set([host.id, viewer.id]));
     tabB.send({ type: "CHAT_MESSAGE", message: "still muted?" });
     expect(await tabB.waitFor("ERROR")).toMatchObject({ code: "MUTED" });
     await closeAll(hostClient, tabA, tabB);

@@ -121,7 +121,7 @@ describe.each(transports)("SYNC_REPORT over %s", (name, connect) => {
       expect(error.code, JSON.stringify(payload)).toBe("VALIDATION_FAILED");
       expect(error.message, JSON.stringify(payload)).toMatch(new RegExp(`^${field}: `));
     }
-    expect((await t.app.realtime.state.syncReports(room.room_id)).records.size).toBe(0);
+    expect((await t.app.realtime.state.syncRecords.read(room.room_id)).records.size).toBe(0);
     await closeAll(hostClient, slowClient, buffyClient);
   });
 
@@ -167,7 +167,7 @@ describe.each(transports)("SYNC_REPORT over %s", (name, connect) => {
     expect(viewerOf(sync, buffy.id)).toMatchObject({ behind: true, buffering: true });
     expect(sync.drift_p95).toBeGreaterThan(50);
     expect(buffyClient.received.some((m) => m.type === "SYNC_CORRECTION")).toBe(false);
-    const stored = await t.app.realtime.state.syncReports(room.room_id);
+    const stored = await t.app.realtime.state.syncRecords.read(room.room_id);
     expect(stored.corrections).toBe(1);
     await buffyClient.close();
     expect(await roomSync(hostClient, (m) => m.reporting === 1)).toMatchObject({ buffering: 0, viewers: [expect.objectContaining({ user_id: slow.id })] });
@@ -182,7 +182,7 @@ describe("acks and throttling (Socket.IO acks)", () => {
     await command(hostClient, "PAUSE", 30);
     expect(await sio.emitAck("SYNC_REPORT", { position: 28.5, rtt_ms: 12, buffering: false })).toEqual({ ok: true, drift: -1.5, corrected: false });
     expect(await sio.emitAck("SYNC_REPORT", { position: 0, rtt_ms: 12, buffering: false })).toEqual({ ok: true, ignored: true });
-    expect((await t.app.realtime.state.syncReports(room.room_id)).records.get(slow.id)).toMatchObject({ drift: -1.5, rttMs: 12 });
+    expect((await t.app.realtime.state.syncRecords.read(room.room_id)).records.get(slow.id)).toMatchObject({ drift: -1.5, rttMs: 12 });
     await closeAll(hostClient, slowClient, buffyClient);
   });
 

@@ -352,8 +352,8 @@ async function snapshot() {
     db.selectFrom("watch_progress").selectAll().where("room_id", "in", ids).orderBy("id").execute(),
     count("chat_messages"),
     count("room_events"),
-    t.app.realtime.state.onlineUsers(f.room.room_id).then((s) => [...s].sort()),
-    Promise.all(members.map((id) => t.app.realtime.state.isMuted(f.room.room_id, id))).then((m) => members.filter((_, i) => m[i])),
+    t.app.realtime.state.presence.onlineUsers(f.room.room_id).then((s) => [...s].sort()),
+    Promise.all(members.map((id) => t.app.realtime.state.mutes.isMuted(f.room.room_id, id))).then((m) => members.filter((_, i) => m[i])),
   ]);
   return { rooms, playback, participants, bans, progress, chat, audit, online, muted };
 }
@@ -764,7 +764,7 @@ const EVENT_CALLS: Record<string, EventCall> = {
     applied: async ({ kind, stamp: before, waitMs }) => {
       const deadline = Date.now() + waitMs;
       for (;;) {
-        const record = (await t.app.realtime.state.syncReports(roomOf(kind).room_id)).records.get(idOf(kind));
+        const record = (await t.app.realtime.state.syncRecords.read(roomOf(kind).room_id)).records.get(idOf(kind));
         if (record && record.at >= before && record.rttMs === 40) return true;
         if (Date.now() >= deadline) return false;
         await new Promise((resolve) => setTimeout(resolve, 50));

@@ -136,7 +136,7 @@ async function roomState(roomId: string, hostId: string) {
     db.selectFrom("room_bans").select("user_id").where("room_id", "=", roomId).execute(),
     db.selectFrom("room_participants").select(["user_id", "status"]).where("room_id", "=", roomId).orderBy("user_id").execute(),
   ]);
-  return { room, playback, bans, participants, hostMuted: await t.app.realtime.state.isMuted(roomId, hostId) };
+  return { room, playback, bans, participants, hostMuted: await t.app.realtime.state.mutes.isMuted(roomId, hostId) };
 }
 
 describe.each(["ws", "socket.io"] as const)("viewers sending generated frames over %s", (transport) => {

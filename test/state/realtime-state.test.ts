@@ -47,35 +47,6 @@ describe.each(subjects)("%s realtime state", (_name, make) => {
     expect((await s.presence.roomPresence([room])).get(room)).toEqual({ viewers: 1, hostOnline: true });
     await s.close({ forget: true });
   });
-
-  // Goes with the flat methods (issue 14): delete this case with them.
-  it("the flat methods reach the families", async () => {
-    const s = make();
-    const [room, host, user] = [randomUUID(), randomUUID(), randomUUID()];
-    expect(await s.connect(room, host, user, "c1")).toEqual({ firstForUser: true });
-    expect(await s.presence.onlineUsers(room)).toEqual(new Set([user]));
-    expect(await s.onlineUsers(room)).toEqual(new Set([user]));
-    expect([...(await s.onlineSince(room)).keys()]).toEqual([user]);
-    await s.setHost(room, user);
-    expect((await s.roomPresence([room])).get(room)).toEqual({ viewers: 1, hostOnline: true });
-    expect(await s.checkChat(room, user, "hi", 60_000)).toBe("ok");
-    expect(await s.chatGate.check(room, user, "again", 60_000)).toBe("slow_mode");
-    await s.refundChat(room, user, "hi");
-    expect(await s.checkChat(room, user, "hi", 60_000)).toBe("ok");
-    expect(await s.claimCommand(room, "cmd", 60_000)).toBe(true);
-    expect(await s.commands.claim(room, "cmd", 60_000)).toBe(false);
-    await s.releaseCommand(room, "cmd");
-    expect(await s.commands.claim(room, "cmd", 60_000)).toBe(true);
-    await s.setMuted(room, user, true, Date.now() + 60_000);
-    expect(await s.mutes.isMuted(room, user)).toBe(true);
-    await s.setMuted(room, user, false);
-    expect(await s.isMuted(room, user)).toBe(false);
-    await s.recordSync(room, user, { drift: 2, rttMs: 3, buffering: true, at: 4, displayName: "U" }, true, 60_000);
-    expect(await s.syncReports(room)).toEqual(await s.syncRecords.read(room));
-    expect((await s.syncReports(room)).corrections).toBe(1);
-    expect(await s.disconnect(room, user, "c1")).toEqual({ lastForUser: true });
-    expect((await s.presence.roomPresence([room])).has(room)).toBe(false);
-  });
 });
 
 describe("memory realtime state", () => {
@@ -105,9 +76,8 @@ describe.runIf(Boolean(r.url))("redis realtime state", () => {
     await s.presence.connect(room, host, host, "h1");
     await s.mutes.mute(room, host);
     for await (const keys of r.client!.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) if (keys.length) await r.client!.del(keys);
-    // Flat methods (issue 14): restoreLost and reapDeadPeers become presence.restoreLost() and presence.reapDeadPeers().
-    expect(await s.restoreLost()).toBe(1);
-    await s.reapDeadPeers();
+    expect(await s.presence.restoreLost()).toBe(1);
+    await s.presence.reapDeadPeers();
     expect(restored).toBe(1);
     expect((await s.presence.roomPresence([room])).get(room)).toEqual({ viewers: 1, hostOnline: true });
     expect(await s.mutes.isMuted(room, host), "mutes are the owner's to restore (onRestored)").toBe(false);

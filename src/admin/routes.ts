@@ -1,17 +1,15 @@
 /** Staff-only REST: list rooms and users, expire or delete a room. */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { sql } from "kysely";
 import { z } from "zod";
 import { ROOM_STATES } from "../../db/schema.js";
 import type { DB } from "../db.js";
 import { AppError } from "../errors.js";
 import type { RoomLifecycle } from "../lifecycle/service.js";
-import { markDeleted, markGrace } from "../lifecycle/transitions.js";
 import { type AuthGuards, currentUser } from "../http/auth-guard.js";
 import { bearerAuth, errorResponses, uuid } from "../http/schemas.js";
 import type { PresenceReader } from "../state/presence.js";
-import { recordRoomEvent } from "../timeline/timeline.js";
 import { type RoomEventBus } from "../events/room-events.js";
+import { AdminService } from "./service.js";
 
 const tags = ["admin"];
 const page = {
@@ -22,7 +20,7 @@ const page = {
 export const adminRoutes =
   (deps: { db: DB; guards: AuthGuards; presence: PresenceReader; lifecycle: RoomLifecycle; events: RoomEventBus }): FastifyPluginAsyncZod =>
   async (app) => {
-    const { db } = deps;
+    const admin = new AdminService(deps.db, deps.presence, deps.lifecycle, deps.events);
     const staffOnly = [
       deps.guards.required,
       async (request: Parameters<AuthGuards["required"]>[0]) => {
@@ -58,30 +56,7 @@ export const adminRoutes =
           },
         },
       },
-      async (request) => {
-        const rows = await db
-          .selectFrom("rooms as r")
-          .innerJoin("users as u", "u.id", "r.host_id")
-          .select(["r.id", "r.code", "r.state", "u.display_name", "r.host_id", "r.is_private", "r.created_at", "r.grace_ends_at"])
-          .$if(request.query.state !== undefined, (qb) => qb.where("r.state", "=", request.query.state!))
-          .orderBy("r.created_at", "desc")
-          .limit(request.query.limit)
-          .offset(request.query.offset)
-          .execute();
-        const presence = await deps.presence.roomPresence(rows.map((r) => r.id));
-        return rows.map((r) => ({
-          room_id: r.id,
-          code: r.code,
-          state: r.state,
-          host: r.display_name,
-          host_id: r.host_id,
-          is_private: r.is_private,
-          created_at: r.created_at.toISOString(),
-          grace_ends_at: r.grace_ends_at?.toISOString() ?? null,
-          viewers: presence.get(r.id)?.viewers ?? 0,
-          host_online: presence.get(r.id)?.hostOnline ?? false,
-        }));
-      },
+      async (request) => admin.listRooms(request.query),
     );
 
     app.get(
@@ -110,23 +85,7 @@ export const adminRoutes =
           },
         },
       },
-      async (request) => {
-        const q = request.query.q;
-        const rows = await db
-          .selectFrom("users")
-          .select(["id", "email", "username", "display_name", "is_guest", "is_staff", "is_active", "created_at"])
-          .$if(Boolean(q), (qb) => {
-            const pattern = `%${q!.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-            return qb.where((eb) =>
-              eb.or([eb("email", "ilike", pattern), eb("username", "ilike", pattern), eb("display_name", "ilike", pattern)]),
-            );
-          })
-          .orderBy("created_at", "desc")
-          .limit(request.query.limit)
-          .offset(request.query.offset)
-          .execute();
-        return rows.map((r) => ({ ...r, created_at: r.created_at.toISOString() }));
-      },
+      async (request) => admin.listUsers(request.query),
     );
 
     const roomBody = z.object({ room_id: uuid("room_id", "room_id required") });
@@ -138,18 +97,7 @@ export const adminRoutes =
         onRequest: staffOnly,
         schema: { tags, summary: "Expire a LIVE or GRACE room now (sockets get ROOM_EXPIRED, 4004)", security: bearerAuth, body: roomBody, response: stateReply },
       },
-      async (request) => {
-        const room = await findRoom(db, request.body.room_id);
-        if (room.state !== "LIVE" && room.state !== "GRACE") {
-          throw new AppError("CONFLICT", `Only LIVE or GRACE rooms can be expired (this one is ${room.state})`);
-        }
-        // LIVE → GRACE with a deadline in the past, then the ordinary conditional expiry.
-        if (room.state === "LIVE") await markGrace(db, room.id, 0, new Date(Date.now() - 1000));
-        await db.updateTable("rooms").set({ grace_ends_at: sql`now()` }).where("id", "=", room.id).where("state", "=", "GRACE").execute();
-        await deps.lifecycle.expire(room.id);
-        await recordRoomEvent(db, room.id, currentUser(request).id, "staff.expired");
-        return { room_id: room.id, state: (await findRoom(db, room.id)).state };
-      },
+      async (request) => admin.expireRoom(request.body.room_id, currentUser(request).id),
     );
 
     app.post(
@@ -158,20 +106,6 @@ export const adminRoutes =
         onRequest: staffOnly,
         schema: { tags, summary: "Delete a room (sockets get ROOM_DELETED, 4005)", security: bearerAuth, body: roomBody, response: stateReply },
       },
-      async (request) => {
-        const room = await findRoom(db, request.body.room_id);
-        const deleted = await markDeleted(db, room.id);
-        if (deleted) {
-          await recordRoomEvent(db, room.id, currentUser(request).id, "staff.deleted");
-          deps.events.publish({ type: "room.deleted", roomId: room.id, code: room.code });
-        }
-        return { room_id: room.id, state: deleted?.state ?? room.state };
-      },
+      async (request) => admin.deleteRoom(request.body.room_id, currentUser(request).id),
     );
   };
-
-async function findRoom(db: DB, roomId: string) {
-  const room = await db.selectFrom("rooms").select(["id", "code", "state"]).where("id", "=", roomId).executeTakeFirst();
-  if (!room) throw new AppError("ROOM_NOT_FOUND", "Room not found");
-  return room;
-}

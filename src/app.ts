@@ -47,9 +47,13 @@ import { createRealtimeBackends } from "./realtime/backends.js";
 import { ApprovalWaits } from "./realtime/approvals.js";
 import { RoomHub } from "./realtime/hub.js";
 import { SyncTelemetry } from "./sync/telemetry.js";
+import { chatRoutes } from "./chat/routes.js";
 import { ChatService } from "./chat/service.js";
+import { ChatSettingsService } from "./chat/settings.js";
 import { ModerationService } from "./moderation/service.js";
+import { sourceRoutes } from "./playback/routes.js";
 import { PlaybackService } from "./playback/service.js";
+import { SourceService } from "./playback/source.js";
 import { ConnectionGuard } from "./realtime/guard.js";
 import { attachRawWebSocket } from "./realtime/rawws.js";
 import { attachSocketIo, SOCKET_IO_PATH } from "./realtime/socketio.js";
@@ -64,7 +68,11 @@ export interface AppServices {
   rooms: RoomService;
   roles: RoleService;
   chat: ChatService;
+  /** The host's chat settings (on/off, slow mode) over REST. */
+  chatSettings: ChatSettingsService;
   playback: PlaybackService;
+  /** The host's choice of the room's media over REST. */
+  source: SourceService;
   moderation: ModerationService;
   progress: ProgressService;
   discovery: DiscoveryService;
@@ -235,7 +243,9 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     }),
     roles: new RoleService(database.db, events),
     chat: new ChatService(database.db),
+    chatSettings: new ChatSettingsService(database.db, events),
     playback: new PlaybackService(database.db),
+    source: new SourceService(database.db, events, providers),
     moderation: new ModerationService(database.db),
     progress: new ProgressService(database.db),
     discovery: new DiscoveryService(database.db, realtime.state.presence),
@@ -263,6 +273,8 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
       }),
       { prefix: `${base}/rooms` },
     );
+    await api.register(chatRoutes(services.chatSettings, guards), { prefix: `${base}/rooms` });
+    await api.register(sourceRoutes(services.source, guards), { prefix: `${base}/rooms` });
     await api.register(roleRoutes(services.roles, realtime.lifecycle, guards), { prefix: `${base}/rooms` });
     await api.register(progressRoutes(services.progress, guards, { limiter, codeMisses }), { prefix: `${base}/rooms` });
     await api.register(

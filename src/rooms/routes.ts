@@ -1,25 +1,22 @@
-/** /api/rooms/*: room lifecycle and membership over REST. */
+/**
+ * /api/rooms/*: room lifecycle and membership over REST. The room's chat settings are in
+ * src/chat/routes.ts, its media source in src/playback/routes.ts (same prefix).
+ */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { ENTRY_MODES, MEDIA_TYPES, PARTICIPANT_STATUSES, ROOM_STATES, SUCCESSION_POLICIES } from "../../db/schema.js";
+import { ENTRY_MODES, PARTICIPANT_STATUSES, ROOM_STATES, SUCCESSION_POLICIES } from "../../db/schema.js";
 import type { AuthGuards } from "../http/auth-guard.js";
 import { currentUser } from "../http/auth-guard.js";
 import { codeLookupBudget, perClientBudget } from "../http/rate-limit.js";
 import { bearerAuth, errorResponses, requiredText, says, uuid } from "../http/schemas.js";
 import type { AttemptLimiter, LimitRule } from "../state/limiter.js";
-import { SLOW_MODE_MAX_SECONDS } from "../state/realtime-state.js";
 import type { RoomService } from "./service.js";
 import { mediaSourceFields } from "./media.js";
 
-const slowModeRange = says(`seconds must be a whole number from 0 to ${SLOW_MODE_MAX_SECONDS}`);
-
 const tags = ["rooms"];
 const roomAndUser = z.object({ room_id: uuid("room_id", "room_id required"), user_id: uuid("user_id", "user_id required") });
-const episodeNumber = z.number().int().min(0).max(100_000).nullish();
 
 const mediaFields = mediaSourceFields;
-
-const SOURCE_REQUIRED = "room_id, provider, and video_id required";
 
 export interface RoomRouteLimits {
   limiter: AttemptLimiter;
@@ -137,52 +134,6 @@ export const roomRoutes =
     );
 
     app.post(
-      "/chat/",
-      {
-        ...authed,
-        schema: {
-          tags,
-          summary: "Host enables or disables chat (broadcast to the room)",
-          security: bearerAuth,
-          body: z.object({
-            room_id: uuid("room_id", "room_id required"),
-            enabled: z.boolean({ error: says("enabled must be true or false") }),
-          }),
-          response: {
-            200: z.object({ room_id: z.uuid(), is_chat_enabled: z.boolean() }),
-            ...errorResponses(400, 401, 403, 404, 410),
-          },
-        },
-      },
-      async (request) => rooms.setChatEnabled(currentUser(request), request.body.room_id, request.body.enabled),
-    );
-
-    app.post(
-      "/slow-mode/",
-      {
-        ...authed,
-        schema: {
-          tags,
-          summary: "Host sets chat slow mode: viewers may send one message per `seconds` (0 = off; broadcast as CHAT_STATUS)",
-          security: bearerAuth,
-          body: z.object({
-            room_id: uuid("room_id", "room_id required"),
-            seconds: z
-              .number({ error: slowModeRange })
-              .int(slowModeRange)
-              .min(0, slowModeRange)
-              .max(SLOW_MODE_MAX_SECONDS, slowModeRange),
-          }),
-          response: {
-            200: z.object({ room_id: z.uuid(), chat_slow_mode_seconds: z.number().int() }),
-            ...errorResponses(400, 401, 403, 404, 410),
-          },
-        },
-      },
-      async (request) => rooms.setSlowMode(currentUser(request), request.body.room_id, request.body.seconds),
-    );
-
-    app.post(
       "/password/",
       {
         ...authed,
@@ -253,31 +204,6 @@ export const roomRoutes =
         },
       },
       async (request) => rooms.participants(currentUser(request), request.query.room_id),
-    );
-
-    app.post(
-      "/source/",
-      {
-        ...authed,
-        schema: {
-          tags,
-          summary: "Host sets the room's media; playback resets and the room is told",
-          security: bearerAuth,
-          body: z.object({
-            room_id: uuid("room_id", SOURCE_REQUIRED),
-            provider: requiredText(SOURCE_REQUIRED, 50),
-            video_id: requiredText(SOURCE_REQUIRED, 255),
-            media_type: z.enum(MEDIA_TYPES).optional(),
-            season: episodeNumber,
-            episode: episodeNumber,
-          }),
-          response: {
-            200: z.object({ room_id: z.uuid(), ...mediaFields }),
-            ...errorResponses(400, 401, 403, 404, 410),
-          },
-        },
-      },
-      async (request) => rooms.setSource(currentUser(request), request.body),
     );
 
     app.get(

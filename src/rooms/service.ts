@@ -1,10 +1,12 @@
 /**
  * Rooms over REST: create, join (public / password / approval), approve, reject, delete,
- * detail, participants, media source, chat toggle, password rotation. Transport-free: returns
- * plain objects and throws AppError; publishes RoomEvents after each committed change.
+ * detail, participants, password rotation, timeline. Transport-free: returns plain objects and
+ * throws AppError; publishes RoomEvents after each committed change. Chat settings live in
+ * src/chat/settings.ts, the media source in src/playback/source.ts; both use the room lookups
+ * exported at the end of this file.
  */
-import { sql, type Updateable } from "kysely";
-import type { EntryMode, MediaType, ParticipantStatus, Room, RoomsTable } from "../../db/schema.js";
+import { sql } from "kysely";
+import type { EntryMode, ParticipantStatus, Room } from "../../db/schema.js";
 import { hashPassword, verifyPassword } from "../auth/passwords.js";
 import type { AuthUser } from "../auth/users.js";
 import { type DB, isUniqueViolation } from "../db.js";
@@ -19,7 +21,6 @@ import { canHost, isHost } from "./permissions.js";
 import { listRoomEvents, recordRoomEvent, type TimelineQuery } from "../timeline/timeline.js";
 import { rolesOf } from "./roles-model.js";
 import { type MediaSource } from "./media.js";
-import { toPlaybackSnapshot } from "../playback/snapshot.js";
 import { type RoomEventBus } from "../events/room-events.js";
 
 export const ROOM_PASSWORD_LIMITS = {
@@ -32,15 +33,6 @@ export interface JoinResult {
   code: string;
   status: ParticipantStatus;
   is_host: boolean;
-}
-
-export interface SourceInput {
-  room_id: string;
-  provider: string;
-  video_id: string;
-  media_type?: MediaType | undefined;
-  season?: number | null | undefined;
-  episode?: number | null | undefined;
 }
 
 export class RoomService {
@@ -244,99 +236,6 @@ export class RoomService {
     }));
   }
 
-  /** Changes the room's media, resets playback (new version) and tells the room. */
-  async setSource(user: AuthUser, input: SourceInput) {
-    const room = await this.requireHostOf(user, input.room_id, "Only host can update room media");
-    assertJoinable(room);
-    const provider = this.providers.get(input.provider);
-    const source = {
-      provider: provider.name,
-      media_type: input.media_type ?? "movie",
-      external_id: input.video_id,
-      season: input.season ?? null,
-      episode: input.episode ?? null,
-    };
-    provider.validateSource(source);
-    if (source.media_type === "movie") {
-      source.season = null;
-      source.episode = null;
-    }
-    const { updated, playback } = await this.db.transaction().execute(async (trx) => {
-      // The source replaced, read under the row lock the update takes anyway (for the timeline).
-      const previous = await trx
-        .selectFrom("rooms")
-        .select(["video_provider", "video_id", "media_type", "season", "episode"])
-        .where("id", "=", room.id)
-        .forUpdate()
-        .executeTakeFirstOrThrow();
-      const updatedRoom = await trx
-        .updateTable("rooms")
-        .set({
-          video_provider: source.provider,
-          video_id: source.external_id,
-          media_type: source.media_type,
-          season: source.season,
-          episode: source.episode,
-          updated_at: sql`now()`,
-        })
-        .where("id", "=", room.id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      const state = await trx
-        .insertInto("playback_states")
-        .values({ room_id: room.id, version: 1 })
-        .onConflict((oc) =>
-          oc.column("room_id").doUpdateSet({
-            is_playing: false,
-            position_seconds: 0,
-            rate: 1,
-            version: sql`playback_states.version + 1`,
-            updated_at: sql`clock_timestamp()`,
-          }),
-        )
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      const from = previous.video_id
-        ? { provider: previous.video_provider, media_type: previous.media_type, external_id: previous.video_id, season: previous.season, episode: previous.episode }
-        : null;
-      await recordRoomEvent(trx, room.id, user.id, "room.source_changed", { from, to: source, version: state.version });
-      return { updated: updatedRoom, playback: toPlaybackSnapshot(state) };
-    });
-    const media = this.mediaSource(updated);
-    this.events.publish({ type: "room.source_changed", roomId: room.id, code: room.code, source: media, playback });
-    return { room_id: room.id, ...media };
-  }
-
-  async setChatEnabled(user: AuthUser, roomId: string, enabled: boolean) {
-    const room = await this.changeChatSetting(user, roomId, { is_chat_enabled: enabled }, "room.chat_toggled", { enabled });
-    this.events.publish({ type: "room.chat_toggled", roomId: room.id, code: room.code, enabled });
-    return { room_id: room.id, is_chat_enabled: enabled };
-  }
-
-  /** Chat slow mode: viewers may send one message per `seconds` (0 = off); the host is exempt. */
-  async setSlowMode(user: AuthUser, roomId: string, seconds: number) {
-    const room = await this.changeChatSetting(user, roomId, { chat_slow_mode_seconds: seconds }, "room.slow_mode_changed", { seconds });
-    this.events.publish({ type: "room.slow_mode_changed", roomId: room.id, code: room.code, seconds });
-    return { room_id: room.id, chat_slow_mode_seconds: seconds };
-  }
-
-  /** A host-only chat setting of an active room, written together with its audit row. */
-  private async changeChatSetting(
-    user: AuthUser,
-    roomId: string,
-    values: Pick<Updateable<RoomsTable>, "is_chat_enabled" | "chat_slow_mode_seconds">,
-    auditEvent: string,
-    auditData: Record<string, unknown>,
-  ): Promise<Room> {
-    const room = await this.requireHostOf(user, roomId, "Only host can change chat settings");
-    assertJoinable(room);
-    await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable("rooms").set({ ...values, updated_at: sql`now()` }).where("id", "=", room.id).execute();
-      await recordRoomEvent(trx, room.id, user.id, auditEvent, auditData);
-    });
-    return room;
-  }
-
   /** Issues a new password for a PASSWORD room (the original showed it once, forever). */
   async rotatePassword(user: AuthUser, roomId: string) {
     const room = await this.requireHostOf(user, roomId, "Only host can change the room password");
@@ -391,16 +290,12 @@ export class RoomService {
     return room;
   }
 
-  async findById(roomId: string): Promise<Room> {
-    const room = await this.db.selectFrom("rooms").selectAll().where("id", "=", roomId).executeTakeFirst();
-    if (!room) throw errors.roomNotFound();
-    return room;
+  findById(roomId: string): Promise<Room> {
+    return findRoomById(this.db, roomId);
   }
 
-  private async requireHostOf(user: AuthUser, roomId: string, message: string): Promise<Room> {
-    const room = await this.findById(roomId);
-    if (!isHost(user, room)) throw errors.forbidden(message);
-    return room;
+  private requireHostOf(user: AuthUser, roomId: string, message: string): Promise<Room> {
+    return requireHostOf(this.db, user, roomId, message);
   }
 
   private participant(roomId: string, userId: string) {
@@ -432,23 +327,44 @@ export class RoomService {
   }
 
   private mediaSource(room: Room): MediaSource {
-    let embedUrl: string | null = null;
-    if (room.video_provider && room.video_id && room.media_type) {
-      embedUrl = this.providers.get(room.video_provider).embedUrl({
-        provider: room.video_provider,
-        media_type: room.media_type,
-        external_id: room.video_id,
-        season: room.season,
-        episode: room.episode,
-      });
-    }
-    return {
-      video_provider: room.video_provider,
-      video_id: room.video_id,
+    return mediaSourceOf(this.providers, room);
+  }
+}
+
+// ---- shared with the features that act on a room (chat settings, media source) -----------
+
+/** The room with this id; ROOM_NOT_FOUND otherwise. */
+export async function findRoomById(db: DB, roomId: string): Promise<Room> {
+  const room = await db.selectFrom("rooms").selectAll().where("id", "=", roomId).executeTakeFirst();
+  if (!room) throw errors.roomNotFound();
+  return room;
+}
+
+/** The room with this id when `user` hosts it; FORBIDDEN (with `message`) otherwise. */
+export async function requireHostOf(db: DB, user: AuthUser, roomId: string, message: string): Promise<Room> {
+  const room = await findRoomById(db, roomId);
+  if (!isHost(user, room)) throw errors.forbidden(message);
+  return room;
+}
+
+/** The room's media as clients see it, with the provider's embed URL. */
+export function mediaSourceOf(providers: ProviderRegistry, room: Room): MediaSource {
+  let embedUrl: string | null = null;
+  if (room.video_provider && room.video_id && room.media_type) {
+    embedUrl = providers.get(room.video_provider).embedUrl({
+      provider: room.video_provider,
       media_type: room.media_type,
+      external_id: room.video_id,
       season: room.season,
       episode: room.episode,
-      embed_url: embedUrl,
-    };
+    });
   }
+  return {
+    video_provider: room.video_provider,
+    video_id: room.video_id,
+    media_type: room.media_type,
+    season: room.season,
+    episode: room.episode,
+    embed_url: embedUrl,
+  };
 }

@@ -55,9 +55,10 @@ export type RoomEvent =
 
 /**
  * Every published event gets an id (so that each instance logs it under the same key). `origin`:
- * the realtime instance that published it and applied it already.
+ * the realtime instance that published it and applied it already; `seqs`: the room log positions
+ * its messages got there (by log key), which the other instances then need not append again.
  */
-export type PublishedRoomEvent = RoomEvent & { eventId: string; origin?: string };
+export type PublishedRoomEvent = RoomEvent & { eventId: string; origin?: string; seqs?: Record<string, number> };
 
 export interface RoomEventBus {
   publish(event: RoomEvent): void;

@@ -12,6 +12,9 @@ import type { HubLogger, Transport } from "./types.js";
 /** How long a logged message waits for its log append before it goes out without a seq. */
 const LOG_APPEND_WAIT_MS = 500;
 
+/** A message's room log position, once appended (undefined: not logged, the log failed or was slow). */
+export type Seq = Promise<number | undefined>;
+
 export class RoomFanout {
   private readonly transports: Transport[] = [];
 
@@ -25,12 +28,22 @@ export class RoomFanout {
     this.transports.push(transport);
   }
 
-  /** Sends to the room's connections here; settles once this message has gone out. */
-  send(live: LiveRoom, message: ServerMessage, except?: Iterable<string>, logKey?: string): Promise<void> {
+  /**
+   * Starts appending the message to the room log (appends of a room pipeline in order). Only
+   * the send waits for it, and not for long: a slow or unreachable log must not hold the room's
+   * messages back.
+   */
+  append(live: LiveRoom, message: ServerMessage, logKey: string): Seq {
+    return this.log ? this.appendBounded(live, this.log, logKey, message) : Promise.resolve(undefined);
+  }
+
+  /**
+   * Sends to the room's connections here; settles once this message has gone out. With a
+   * `logKey`, after its log append (or with `seq`, a position already known).
+   */
+  send(live: LiveRoom, message: ServerMessage, except?: Iterable<string>, logKey?: string, seq?: Seq): Promise<void> {
     const excluded = except === undefined ? undefined : new Set(except);
-    // The append starts now (appends of a room pipeline in order); only the send waits for it, and
-    // not for long: a slow or unreachable log must not hold the room's messages back.
-    const appended = this.log && logKey !== undefined ? this.appendBounded(live, this.log, logKey, message) : undefined;
+    const appended = seq ?? (this.log && logKey !== undefined ? this.appendBounded(live, this.log, logKey, message) : undefined);
     return this.inSendOrder(live, async () => {
       const seq = appended ? await appended : undefined;
       for (const transport of this.transports) transport.broadcast(live.code, message, excluded, seq);

@@ -5,6 +5,7 @@ import type { RoomView } from "../protocol/feature.js";
 import type { ServerMessage } from "../protocol/server-messages.js";
 import type { MediaSource } from "../rooms/media.js";
 import { type RoomRoles, rolesOf } from "../rooms/roles-model.js";
+import type { Seq } from "./fanout.js";
 import type { RosterRoom } from "./roster.js";
 import type { Member } from "./types.js";
 
@@ -12,8 +13,8 @@ import type { Member } from "./types.js";
 export interface RosterQueue {
   dirty: boolean;
   running: boolean;
-  left: { message: ServerMessage; key: string }[];
-  joined: { message: ServerMessage; except: readonly string[]; key: string }[];
+  left: { message: ServerMessage; seq: Seq }[];
+  joined: { message: ServerMessage; except: readonly string[]; seq: Seq }[];
   /** Resolved once a roster built after their request has been sent. */
   waiters: (() => void)[];
   lastSentAt: number;

@@ -12,7 +12,8 @@ import { CLOSE_CODES } from "../protocol/close-codes.js";
 import type { RoomHooks } from "../protocol/feature.js";
 import { isHost } from "../rooms/permissions.js";
 import type { RoomLog } from "../state/room-log.js";
-import type { RoomFanout } from "./fanout.js";
+import type { RoomFanout, Seq } from "./fanout.js";
+import type { ServerMessage } from "../protocol/server-messages.js";
 import type { LiveRoom } from "./live-room.js";
 import type { LiveRooms } from "./live-rooms.js";
 import type { RosterPacer } from "./roster-pacing.js";
@@ -33,12 +34,23 @@ export interface RoomEventsDeps {
 }
 
 type Of<T extends RoomEvent["type"]> = Extract<PublishedRoomEvent, { type: T }>;
-type Handlers = { [T in RoomEvent["type"]]: (event: Of<T>, live: LiveRoom | undefined) => Promise<void> | void };
+
+/** How a handler sends to the room here: each logged message is appended once per event. */
+interface Out {
+  send(message: ServerMessage, except?: readonly string[], logKey?: string): Promise<void>;
+  /** The message's log position (appended now, or as the event's origin had it). */
+  seq(message: ServerMessage, logKey: string): Seq;
+}
+/** For an event of a room this instance does not hold. */
+const NOWHERE: Out = { send: async () => {}, seq: async () => undefined };
+type Handlers = { [T in RoomEvent["type"]]: (event: Of<T>, live: LiveRoom | undefined, out: Out) => Promise<void> | void };
 
 export class RoomEvents {
   /** This instance, as the origin of the events it publishes. */
   readonly instanceId = randomUUID();
   private unsubscribe: (() => void) | undefined;
+  /** Events leave for the bus in publish order, each once its log positions are known. */
+  private outbox: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: RoomEventsDeps) {}
 
@@ -52,23 +64,51 @@ export class RoomEvents {
     this.unsubscribe?.();
   }
 
-  /** Publishes to every instance; applied here at once (settles when its messages are out here). */
+  /**
+   * Publishes to every instance; applied here at once (settles when its messages are out here).
+   * The others get it with the log positions its messages got here, so the room log is appended
+   * once per message, by its origin.
+   */
   publish(event: RoomEvent): Promise<void> {
     const published: PublishedRoomEvent = { ...event, eventId: randomUUID(), origin: this.instanceId };
-    this.deps.bus.publish(published);
-    return this.apply(published);
+    const seqs = new Map<string, Seq>();
+    const applied = this.apply(published, seqs);
+    // The handler has started its appends by now (synchronously); the bus waits for them only.
+    this.outbox = this.outbox.then(async () => {
+      const known: Record<string, number> = {};
+      for (const [key, seq] of seqs) {
+        const position = await seq;
+        if (position !== undefined) known[key] = position;
+      }
+      this.deps.bus.publish(seqs.size > 0 ? { ...published, seqs: known } : published);
+    });
+    return applied;
   }
 
   /** Applies an event on this instance only. */
-  async apply(event: PublishedRoomEvent | RoomEvent): Promise<void> {
+  async apply(event: PublishedRoomEvent | RoomEvent, seqs = new Map<string, Seq>()): Promise<void> {
     const published = "eventId" in event ? (event as PublishedRoomEvent) : { ...event, eventId: randomUUID() };
+    for (const [key, position] of Object.entries(published.seqs ?? {})) seqs.set(key, Promise.resolve(position));
     for (const hook of this.deps.hooks) hook.roomEvent?.(published);
     const live = published.code === undefined ? undefined : this.deps.rooms.get(published.code);
     try {
-      await (this.handlers[published.type] as (event: PublishedRoomEvent, live: LiveRoom | undefined) => Promise<void> | void)(published, live);
+      const handler = this.handlers[published.type] as (event: PublishedRoomEvent, live: LiveRoom | undefined, out: Out) => Promise<void> | void;
+      await handler(published, live, live ? this.out(live, seqs) : NOWHERE);
     } catch (err) {
       this.deps.logger.error({ err, event: published.type }, "room event failed");
     }
+  }
+
+  private out(live: LiveRoom, seqs: Map<string, Seq>): Out {
+    const seq = (message: ServerMessage, logKey: string): Seq => {
+      let position = seqs.get(logKey);
+      if (!position) seqs.set(logKey, (position = this.deps.fanout.append(live, message, logKey)));
+      return position;
+    };
+    return {
+      seq,
+      send: (message, except, logKey) => this.deps.fanout.send(live, message, except, logKey, logKey === undefined ? undefined : seq(message, logKey)),
+    };
   }
 
   private quietly(work: void | Promise<void>, what: string): void {
@@ -84,44 +124,44 @@ export class RoomEvents {
         }
       }
     },
-    "room.deleted": (event, live) => this.ended(event, live, true),
-    "room.expired": (event, live) => this.ended(event, live, false),
-    "room.chat_toggled": (event, live) => {
+    "room.deleted": (event, live, out) => this.ended(event, live, out, true),
+    "room.expired": (event, live, out) => this.ended(event, live, out, false),
+    "room.chat_toggled": (event, live, out) => {
       if (!live) return;
       live.chatEnabled = event.enabled;
-      return this.chatStatus(live, event.eventId);
+      return this.chatStatus(live, event.eventId, out);
     },
-    "room.slow_mode_changed": (event, live) => {
+    "room.slow_mode_changed": (event, live, out) => {
       if (!live) return;
       live.slowModeSeconds = event.seconds;
-      return this.chatStatus(live, event.eventId);
+      return this.chatStatus(live, event.eventId, out);
     },
-    "room.source_changed": async (event, live) => {
+    "room.source_changed": async (event, live, out) => {
       if (!live) return;
       live.media = event.source;
       live.playback = event.playback;
-      void this.deps.fanout.send(live, { type: "SOURCE_CHANGED", ...event.source }, undefined, `event:${event.eventId}`);
-      await this.deps.fanout.send(live, { type: "PLAYBACK_STATE", ...event.playback }, undefined, `playback:${event.playback.version}`);
+      void out.send({ type: "SOURCE_CHANGED", ...event.source }, undefined, `event:${event.eventId}`);
+      await out.send({ type: "PLAYBACK_STATE", ...event.playback }, undefined, `playback:${event.playback.version}`);
     },
-    "room.playback_changed": (event, live) => {
+    "room.playback_changed": (event, live, out) => {
       // Older or repeated versions are ignored, so each instance sends each version once.
       if (!live || event.playback.version <= live.playback.version) return;
       live.playback = event.playback;
-      return this.deps.fanout.send(live, { type: "PLAYBACK_STATE", ...event.playback }, undefined, `playback:${event.playback.version}`);
+      return out.send({ type: "PLAYBACK_STATE", ...event.playback }, undefined, `playback:${event.playback.version}`);
     },
     "member.removed": (event, live) => {
       for (const member of [...(live?.members.values() ?? [])]) {
         if (member.user.id === event.userId) member.connection.close(event.closeCode, event.reason);
       }
     },
-    "room.roles_changed": (event, live) => {
+    "room.roles_changed": (event, live, out) => {
       if (!live) return;
       live.roles = event.roles;
       live.rolesFromEvent = true;
-      void this.deps.fanout.send(live, { type: "COHOSTS_CHANGED", ...event.roles }, undefined, `event:${event.eventId}`);
+      void out.send({ type: "COHOSTS_CHANGED", ...event.roles }, undefined, `event:${event.eventId}`);
       return this.deps.roster.refresh(live);
     },
-    "room.host_changed": (event, live) => {
+    "room.host_changed": (event, live, out) => {
       if (!live) return;
       live.hostId = event.hostId;
       live.roles = { ...live.roles, cohosts: live.roles.cohosts.filter((id) => id !== event.hostId) };
@@ -134,7 +174,7 @@ export class RoomEvents {
         reason: event.reason,
         reclaim_until: event.reclaimUntil,
       } as const;
-      void this.deps.fanout.send(live, message, undefined, `event:${event.eventId}`);
+      void out.send(message, undefined, `event:${event.eventId}`);
       return this.deps.roster.refresh(live);
     },
     "participant.approved": (_event, live) => live && this.deps.roster.refresh(live),
@@ -145,43 +185,44 @@ export class RoomEvents {
         if (member.user.id === live!.hostId) member.connection.send({ type: "JOIN_REQUESTED", user_id: event.userId, display_name: event.displayName });
       }
     },
-    "member.joined": (event, live) => {
+    "member.joined": (event, live, out) => {
       if (!live) return;
       if (event.first) {
         const message = { type: "USER_JOINED", user: event.displayName, user_id: event.userId } as const;
-        live.roster.joined.push({ message, except: event.except, key: `event:${event.eventId}` });
+        live.roster.joined.push({ message, except: event.except, seq: out.seq(message, `event:${event.eventId}`) });
       }
       return this.deps.roster.refresh(live);
     },
-    "member.left": (event, live) => {
+    "member.left": (event, live, out) => {
       if (!live || live.closed) return;
       if (event.graceEndsAt) {
         const message = { type: "HOST_DISCONNECTED", grace_seconds: this.deps.graceSeconds, grace_ends_at: event.graceEndsAt } as const;
-        void this.deps.fanout.send(live, message, event.except, `event:${event.eventId}`);
+        void out.send(message, event.except, `event:${event.eventId}`);
       } else {
-        live.roster.left.push({ message: { type: "USER_LEFT", user: event.displayName, user_id: event.userId }, key: `event:${event.eventId}` });
+        const message = { type: "USER_LEFT", user: event.displayName, user_id: event.userId } as const;
+        live.roster.left.push({ message, seq: out.seq(message, `event:${event.eventId}`) });
       }
       return this.deps.roster.refresh(live);
     },
-    "host.returned": (event, live) => live && this.deps.fanout.send(live, { type: "HOST_RECONNECTED" }, event.except, `event:${event.eventId}`),
+    "host.returned": (event, live, out) => live && out.send({ type: "HOST_RECONNECTED" }, event.except, `event:${event.eventId}`),
     "roster.changed": (_event, live) => live && this.deps.roster.refresh(live),
-    "room.broadcast": (event, live) => live && this.deps.fanout.send(live, event.message, event.except, event.logKey ?? `event:${event.eventId}`),
+    "room.broadcast": (event, live, out) => live && out.send(event.message, event.except, event.logKey ?? `event:${event.eventId}`),
   };
 
-  private chatStatus(live: LiveRoom, eventId: string): Promise<void> {
+  private chatStatus(live: LiveRoom, eventId: string, out: Out): Promise<void> {
     const message = { type: "CHAT_STATUS", enabled: live.chatEnabled, slow_mode_seconds: live.slowModeSeconds } as const;
-    return this.deps.fanout.send(live, message, undefined, `event:${eventId}`);
+    return out.send(message, undefined, `event:${eventId}`);
   }
 
   /** Deleted or expired: the room's last messages go out, then every socket closes. */
-  private ended(event: Of<"room.deleted" | "room.expired">, live: LiveRoom | undefined, deleted: boolean): void {
+  private ended(event: Of<"room.deleted" | "room.expired">, live: LiveRoom | undefined, out: Out, deleted: boolean): void {
     this.quietly(this.deps.scheduler.cancel(event.roomId), "cancel grace");
     this.quietly(this.deps.state.clearRoom(event.roomId), "clear room state");
     this.deps.chat.forgetRoom(event.roomId);
     if (this.deps.log) this.quietly(this.deps.log.clearRoom(event.roomId), "clear room log");
     if (!live || live.closed) return; // (a repeated announcement: the sockets are closing)
     live.closed = true;
-    void this.deps.fanout.send(live, deleted ? { type: "ROOM_DELETED" } : { type: "ROOM_EXPIRED" }).then(() => {
+    void out.send(deleted ? { type: "ROOM_DELETED" } : { type: "ROOM_EXPIRED" }).then(() => {
       for (const member of [...live.members.values()]) {
         member.connection.close(deleted ? CLOSE_CODES.ROOM_INACTIVE : CLOSE_CODES.GRACE_EXPIRED, deleted ? "Room deleted" : "Room expired");
       }

@@ -62,9 +62,9 @@ export class RosterPacer {
         const joined = queue.joined.splice(0);
         try {
           const roster = await buildRoster(this.db, this.presence, live, undefined, true);
-          for (const { message, key } of left) void this.fanout.send(live, message, undefined, key);
+          for (const { message, seq } of left) void this.fanout.send(live, message, undefined, undefined, seq);
           void this.fanout.send(live, roster);
-          for (const { message, except, key } of joined) void this.fanout.send(live, message, except, key);
+          for (const { message, except, seq } of joined) void this.fanout.send(live, message, except, undefined, seq);
           queue.lastSentAt = Date.now();
         } catch {
           // The database hiccuped: the next join or leave sends a fresh roster.

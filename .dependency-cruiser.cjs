@@ -9,7 +9,13 @@ const MODELS = "^src/(playback/snapshot|rooms/media|rooms/roles-model)[.]ts$";
 
 module.exports = {
   forbidden: [
-    { name: "no-circular", severity: "error", comment: "Import cycles make the order of evaluation and the design hard to follow.", from: {}, to: { circular: true } },
+    {
+      name: "no-circular",
+      severity: "error",
+      comment: "Import cycles make the order of evaluation and the design hard to follow.",
+      from: {},
+      to: { circular: true },
+    },
     {
       name: "shared-not-upward",
       severity: "error",

@@ -2,65 +2,61 @@
  * Composition root: builds the database, shared state, services and the HTTP server from a
  * Config. Tests call buildApp() with their own config and listen on port 0.
  */
-import helmet from "@fastify/helmet";
+
+import { randomUUID } from "node:crypto";
 import cors from "@fastify/cors";
+import helmet from "@fastify/helmet";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance } from "fastify";
-import {
-  jsonSchemaTransform,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from "fastify-type-provider-zod";
-import { randomUUID } from "node:crypto";
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import type { Server as SocketIoServer } from "socket.io";
 import { migrateToLatest } from "../db/migrator.js";
 import { adminRoutes } from "./admin/routes.js";
 import { installAdminUi } from "./admin/ui.js";
 import { authRoutes, setUsernameRoute } from "./auth/routes.js";
 import { AUTH_LIMITS, AuthService } from "./auth/service.js";
 import { TokenService } from "./auth/tokens.js";
+import { chatRoutes } from "./chat/routes.js";
+import { ChatService } from "./chat/service.js";
+import { ChatSettingsService } from "./chat/settings.js";
 import type { Config } from "./config.js";
 import { type Database, openDatabase } from "./db.js";
 import { discoveryRoutes } from "./discovery/routes.js";
 import { DiscoveryService } from "./discovery/service.js";
+import type { RoomEventBus } from "./events/room-events.js";
 import { createAuthGuards } from "./http/auth-guard.js";
 import { installErrorHandling, replyFrameworkError } from "./http/errors.js";
 import { installJsonBodyParser } from "./http/json-body.js";
 import { installLoadShedding, loadState } from "./http/load-shedding.js";
-import { createHardenedServer } from "./http/server.js";
 import { healthRoutes, installMetrics } from "./http/ops.js";
+import { createHardenedServer } from "./http/server.js";
+import type { GraceScheduler } from "./lifecycle/scheduler.js";
+import type { RoomLifecycle } from "./lifecycle/service.js";
+import { ModerationService } from "./moderation/service.js";
+import { sourceRoutes } from "./playback/routes.js";
+import { PlaybackService } from "./playback/service.js";
+import { SourceService } from "./playback/source.js";
 import { progressRoutes } from "./progress/routes.js";
 import { ProgressService } from "./progress/service.js";
 import { ProviderRegistry } from "./providers/registry.js";
 import { TmdbClient } from "./providers/tmdb.js";
 import { VidkingProvider } from "./providers/vidking.js";
+import { ApprovalWaits } from "./realtime/approvals.js";
+import { createRealtimeBackends } from "./realtime/backends.js";
+import { ConnectionGuard } from "./realtime/guard.js";
+import { RoomHub } from "./realtime/hub.js";
+import { attachRawWebSocket } from "./realtime/rawws.js";
+import { attachSocketIo, SOCKET_IO_PATH } from "./realtime/socketio.js";
 import { connectRedis, type RedisClient, withRequestTimeout } from "./redis.js";
-import { roleRoutes } from "./rooms/roles-routes.js";
 import { RoleService } from "./rooms/roles.js";
+import { roleRoutes } from "./rooms/roles-routes.js";
 import { roomRoutes } from "./rooms/routes.js";
 import { RoomService } from "./rooms/service.js";
 import { type JsonCache, MemoryCache, RedisCache } from "./state/cache.js";
 import { type AttemptLimiter, type LimitRule, MemoryLimiter, RedisLimiter } from "./state/limiter.js";
 import type { RealtimeState } from "./state/realtime-state.js";
-import { createRealtimeBackends } from "./realtime/backends.js";
-import { ApprovalWaits } from "./realtime/approvals.js";
-import { RoomHub } from "./realtime/hub.js";
 import { SyncTelemetry } from "./sync/telemetry.js";
-import { chatRoutes } from "./chat/routes.js";
-import { ChatService } from "./chat/service.js";
-import { ChatSettingsService } from "./chat/settings.js";
-import { ModerationService } from "./moderation/service.js";
-import { sourceRoutes } from "./playback/routes.js";
-import { PlaybackService } from "./playback/service.js";
-import { SourceService } from "./playback/source.js";
-import { ConnectionGuard } from "./realtime/guard.js";
-import { attachRawWebSocket } from "./realtime/rawws.js";
-import { attachSocketIo, SOCKET_IO_PATH } from "./realtime/socketio.js";
-import type { Server as SocketIoServer } from "socket.io";
-import type { GraceScheduler } from "./lifecycle/scheduler.js";
-import type { RoomLifecycle } from "./lifecycle/service.js";
-import { type RoomEventBus } from "./events/room-events.js";
 
 export interface AppServices {
   auth: AuthService;
@@ -176,7 +172,8 @@ async function installHttpBasics(http: FastifyInstance, config: Config): Promise
       info: {
         title: "StreamIt API",
         version: "1.0.0",
-        description: "Watch-together backend: rooms, chat and synchronized playback. Every /api path except /api/schema/ and /api/docs/ also exists under /api/v1.",
+        description:
+          "Watch-together backend: rooms, chat and synchronized playback. Every /api path except /api/schema/ and /api/docs/ also exists under /api/v1.",
       },
       components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
     },
@@ -277,14 +274,10 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     await api.register(sourceRoutes(services.source, guards), { prefix: `${base}/rooms` });
     await api.register(roleRoutes(services.roles, realtime.lifecycle, guards), { prefix: `${base}/rooms` });
     await api.register(progressRoutes(services.progress, guards, { limiter, codeMisses }), { prefix: `${base}/rooms` });
-    await api.register(
-      discoveryRoutes({ discovery: services.discovery, providers, limiter, guards }),
-      { prefix: `${base}/rooms` },
-    );
-    await api.register(
-      adminRoutes({ db: database.db, guards, presence: realtime.state.presence, lifecycle: realtime.lifecycle, events }),
-      { prefix: `${base}/admin` },
-    );
+    await api.register(discoveryRoutes({ discovery: services.discovery, providers, limiter, guards }), { prefix: `${base}/rooms` });
+    await api.register(adminRoutes({ db: database.db, guards, presence: realtime.state.presence, lifecycle: realtime.lifecycle, events }), {
+      prefix: `${base}/admin`,
+    });
   }
 
   // Realtime: one hub, two transports on the same HTTP server.

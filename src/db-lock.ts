@@ -237,7 +237,9 @@ export async function lockDataDir(dataDir: string): Promise<() => void> {
     if (verdict.state === "stale" && removeStale(file, snap, mine)) continue;
     await sleep(RETRY_MS);
   }
-  throw new Error(`Could not lock the embedded database ${dataDir}: its lock file ${file} kept changing for ${ACQUIRE_TIMEOUT_MS / 1000} s.`);
+  throw new Error(
+    `Could not lock the embedded database ${dataDir}: its lock file ${file} kept changing for ${ACQUIRE_TIMEOUT_MS / 1000} s.`,
+  );
 }
 
 /** Removes the lock file if it still holds our record (never somebody else's). */

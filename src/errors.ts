@@ -101,7 +101,8 @@ const UNREACHABLE_CLASSES = new Set([
   "ConnectionTimeoutError",
   "DisconnectsClientError",
 ]);
-const UNREACHABLE_MESSAGES = /Connection terminated|Query read timeout|timeout exceeded when trying to connect|The client is (closed|offline)|Socket closed unexpectedly/;
+const UNREACHABLE_MESSAGES =
+  /Connection terminated|Query read timeout|timeout exceeded when trying to connect|The client is (closed|offline)|Socket closed unexpectedly/;
 
 /**
  * True when an error says a dependency (PostgreSQL, Redis) is unreachable or timed out rather

@@ -23,7 +23,6 @@ declare global {
   }
 }
 
-// biome-ignore-all lint/suspicious/noControlCharactersInRegex: these patterns are about control characters.
 const NUL = "\u0000";
 const BIDI_OVERRIDES = /[\u202A-\u202E\u2066-\u2069]/u;
 const NAME_FORBIDDEN = /[\u0000-\u001F\u007F-\u009F\u00AD\u061C\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/u;

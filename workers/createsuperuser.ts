@@ -5,11 +5,11 @@
  */
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
+import { migrateToLatest } from "../db/migrator.js";
 import { hashPassword, passwordWeakness } from "../src/auth/passwords.js";
 import { findUserByEmail, insertUser } from "../src/auth/users.js";
 import { loadConfig } from "../src/config.js";
 import { openDatabase } from "../src/db.js";
-import { migrateToLatest } from "../db/migrator.js";
 
 const { values } = parseArgs({
   options: { email: { type: "string" }, password: { type: "string" }, "display-name": { type: "string", default: "Admin" } },

@@ -1,13 +1,13 @@
 /** `npm run expire-rooms`: expires GRACE rooms whose grace has passed (the original `expire_rooms`). */
 import { loadConfig } from "../src/config.js";
 import { openDatabase } from "../src/db.js";
+import { RedisRoomEventBus } from "../src/events/redis-bus.js";
+import { LocalRoomEventBus, type RoomEventBus } from "../src/events/room-events.js";
 import type { GraceScheduler } from "../src/lifecycle/scheduler.js";
 import { RoomLifecycle } from "../src/lifecycle/service.js";
 import { connectRedis } from "../src/redis.js";
 import { MemoryRealtimeState } from "../src/state/realtime-state.js";
 import { RedisRealtimeState } from "../src/state/redis-realtime-state.js";
-import { LocalRoomEventBus, type RoomEventBus } from "../src/events/room-events.js";
-import { RedisRoomEventBus } from "../src/events/redis-bus.js";
 
 const config = loadConfig();
 const database = await openDatabase(config.database);

@@ -12,7 +12,9 @@ import { type Kysely, sql } from "kysely";
 
 export async function up(db: Kysely<any>): Promise<void> {
   for (const table of ["room_bans", "room_mutes"]) {
-    await sql`ALTER TABLE ${sql.table(table)} ADD COLUMN reason text CHECK (length(reason) <= 200), ADD COLUMN expires_at timestamptz`.execute(db);
+    await sql`ALTER TABLE ${sql.table(table)} ADD COLUMN reason text CHECK (length(reason) <= 200), ADD COLUMN expires_at timestamptz`.execute(
+      db,
+    );
   }
 
   await sql`ALTER TABLE room_events ADD COLUMN seq bigint, ADD COLUMN reason text`.execute(db);

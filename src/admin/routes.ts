@@ -4,11 +4,11 @@ import { z } from "zod";
 import { ROOM_STATES } from "../../db/schema.js";
 import type { DB } from "../db.js";
 import { AppError } from "../errors.js";
-import type { RoomLifecycle } from "../lifecycle/service.js";
+import type { RoomEventBus } from "../events/room-events.js";
 import { type AuthGuards, currentUser } from "../http/auth-guard.js";
 import { bearerAuth, errorResponses, uuid } from "../http/schemas.js";
+import type { RoomLifecycle } from "../lifecycle/service.js";
 import type { PresenceReader } from "../state/presence.js";
-import { type RoomEventBus } from "../events/room-events.js";
 import { AdminService } from "./service.js";
 
 const tags = ["admin"];
@@ -95,7 +95,13 @@ export const adminRoutes =
       "/rooms/expire/",
       {
         onRequest: staffOnly,
-        schema: { tags, summary: "Expire a LIVE or GRACE room now (sockets get ROOM_EXPIRED, 4004)", security: bearerAuth, body: roomBody, response: stateReply },
+        schema: {
+          tags,
+          summary: "Expire a LIVE or GRACE room now (sockets get ROOM_EXPIRED, 4004)",
+          security: bearerAuth,
+          body: roomBody,
+          response: stateReply,
+        },
       },
       async (request) => admin.expireRoom(request.body.room_id, currentUser(request).id),
     );
@@ -104,7 +110,13 @@ export const adminRoutes =
       "/rooms/delete/",
       {
         onRequest: staffOnly,
-        schema: { tags, summary: "Delete a room (sockets get ROOM_DELETED, 4005)", security: bearerAuth, body: roomBody, response: stateReply },
+        schema: {
+          tags,
+          summary: "Delete a room (sockets get ROOM_DELETED, 4005)",
+          security: bearerAuth,
+          body: roomBody,
+          response: stateReply,
+        },
       },
       async (request) => admin.deleteRoom(request.body.room_id, currentUser(request).id),
     );

@@ -6,7 +6,7 @@ import { sql } from "kysely";
 import type { RoomState } from "../../db/schema.js";
 import type { DB } from "../db.js";
 import { AppError } from "../errors.js";
-import { type RoomEventBus } from "../events/room-events.js";
+import type { RoomEventBus } from "../events/room-events.js";
 import type { RoomLifecycle } from "../lifecycle/service.js";
 import { markDeleted, markGrace } from "../lifecycle/transitions.js";
 import type { PresenceReader } from "../state/presence.js";

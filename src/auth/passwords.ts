@@ -20,9 +20,27 @@ export async function verifyPassword(hash: string | null | undefined, plain: str
 }
 
 const COMMON_PASSWORDS = new Set([
-  "password", "password1", "password123", "12345678", "123456789", "1234567890", "qwerty123",
-  "qwertyuiop", "iloveyou", "11111111", "00000000", "abc12345", "letmein1", "welcome1",
-  "passw0rd", "admin123", "streamit", "football", "baseball", "sunshine", "princess",
+  "password",
+  "password1",
+  "password123",
+  "12345678",
+  "123456789",
+  "1234567890",
+  "qwerty123",
+  "qwertyuiop",
+  "iloveyou",
+  "11111111",
+  "00000000",
+  "abc12345",
+  "letmein1",
+  "welcome1",
+  "passw0rd",
+  "admin123",
+  "streamit",
+  "football",
+  "baseball",
+  "sunshine",
+  "princess",
 ]);
 
 export const PASSWORD_MIN_LENGTH = 8;

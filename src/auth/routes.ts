@@ -85,7 +85,11 @@ export const authRoutes =
           tags,
           summary: "Create an account (email + password)",
           body: z.object({
-            email: z.string().trim().toLowerCase().pipe(z.email(says("Enter a valid email address")).max(254)),
+            email: z
+              .string()
+              .trim()
+              .toLowerCase()
+              .pipe(z.email(says("Enter a valid email address")).max(254)),
             password: z.string().max(PASSWORD_MAX_LENGTH),
             display_name: displayNameSchema,
             username: usernameSchema.optional(),

@@ -117,52 +117,55 @@ export class AuthService {
    */
   async refresh(refreshToken: string): Promise<LoginResult> {
     const tokenHash = hashRefreshToken(refreshToken);
-    return this.db.transaction().execute(async (trx) => {
-      const used = await trx
-        .updateTable("refresh_tokens")
-        .set({ used_at: sql`now()` })
-        .where("token_hash", "=", tokenHash)
-        .where("used_at", "is", null)
-        .where("expires_at", ">", sql<Date>`now()`)
-        .returning("session_id")
-        .executeTakeFirst();
-      if (!used) {
-        const replayed = await trx
-          .selectFrom("refresh_tokens")
-          .select("session_id")
+    return this.db
+      .transaction()
+      .execute(async (trx) => {
+        const used = await trx
+          .updateTable("refresh_tokens")
+          .set({ used_at: sql`now()` })
           .where("token_hash", "=", tokenHash)
+          .where("used_at", "is", null)
+          .where("expires_at", ">", sql<Date>`now()`)
+          .returning("session_id")
           .executeTakeFirst();
-        if (replayed) {
-          await trx
-            .updateTable("auth_sessions")
-            .set({ revoked_at: sql`now()` })
-            .where("id", "=", replayed.session_id)
-            .where("revoked_at", "is", null)
-            .execute();
+        if (!used) {
+          const replayed = await trx
+            .selectFrom("refresh_tokens")
+            .select("session_id")
+            .where("token_hash", "=", tokenHash)
+            .executeTakeFirst();
+          if (replayed) {
+            await trx
+              .updateTable("auth_sessions")
+              .set({ revoked_at: sql`now()` })
+              .where("id", "=", replayed.session_id)
+              .where("revoked_at", "is", null)
+              .execute();
+          }
+          return { error: true as const, revoked: replayed?.session_id };
         }
-        return { error: true as const, revoked: replayed?.session_id };
-      }
-      const session = await trx
-        .selectFrom("auth_sessions")
-        .innerJoin("users", "users.id", "auth_sessions.user_id")
-        .selectAll("users")
-        .where("auth_sessions.id", "=", used.session_id)
-        .where("auth_sessions.revoked_at", "is", null)
-        .where("users.is_active", "=", true)
-        .executeTakeFirst();
-      if (!session) return { error: true as const };
-      const expiresAt = this.refreshExpiry();
-      await trx.updateTable("auth_sessions").set({ expires_at: expiresAt }).where("id", "=", used.session_id).execute();
-      const pair = await this.issuePair(trx, session.id, used.session_id, expiresAt);
-      return { error: false as const, result: this.toLoginResult(session, pair) };
-    }).then((outcome) => {
-      // Thrown outside the transaction so a replay's session revocation is committed.
-      if (outcome.error) {
-        if (outcome.revoked) this.onRevoked([outcome.revoked]);
-        throw new AppError("INVALID_TOKEN", "Refresh token is invalid, expired or already used");
-      }
-      return outcome.result;
-    });
+        const session = await trx
+          .selectFrom("auth_sessions")
+          .innerJoin("users", "users.id", "auth_sessions.user_id")
+          .selectAll("users")
+          .where("auth_sessions.id", "=", used.session_id)
+          .where("auth_sessions.revoked_at", "is", null)
+          .where("users.is_active", "=", true)
+          .executeTakeFirst();
+        if (!session) return { error: true as const };
+        const expiresAt = this.refreshExpiry();
+        await trx.updateTable("auth_sessions").set({ expires_at: expiresAt }).where("id", "=", used.session_id).execute();
+        const pair = await this.issuePair(trx, session.id, used.session_id, expiresAt);
+        return { error: false as const, result: this.toLoginResult(session, pair) };
+      })
+      .then((outcome) => {
+        // Thrown outside the transaction so a replay's session revocation is committed.
+        if (outcome.error) {
+          if (outcome.revoked) this.onRevoked([outcome.revoked]);
+          throw new AppError("INVALID_TOKEN", "Refresh token is invalid, expired or already used");
+        }
+        return outcome.result;
+      });
   }
 
   /** Revokes the session behind the presented access token and/or refresh token. */

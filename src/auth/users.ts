@@ -29,7 +29,10 @@ export const toAuthUser = (u: User): AuthUser => ({
 /** The original's rule: email local part, else display name, else "user"; lowercase [a-z0-9_]. */
 export function usernameBase(email: string | null | undefined, displayName: string | null | undefined): string {
   const source = email ? email.split("@")[0] : displayName || "user";
-  const cleaned = (source ?? "").toLowerCase().trim().replace(/[^a-z0-9_]/g, "");
+  const cleaned = (source ?? "")
+    .toLowerCase()
+    .trim()
+    .replace(/[^a-z0-9_]/g, "");
   return (cleaned || "user").slice(0, 15);
 }
 
@@ -70,11 +73,7 @@ export const findUserByEmail = (db: DB, email: string) =>
 /** Sets username and display name together, as the original did. Race-safe via the unique index. */
 export async function renameUser(db: DB, userId: string, username: string): Promise<void> {
   try {
-    await db
-      .updateTable("users")
-      .set({ username, display_name: username })
-      .where("id", "=", userId)
-      .execute();
+    await db.updateTable("users").set({ username, display_name: username }).where("id", "=", userId).execute();
   } catch (err) {
     if (isUniqueViolation(err, USERNAME_INDEX)) throw new AppError("USERNAME_TAKEN", "Username already taken");
     throw err;

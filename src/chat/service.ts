@@ -12,7 +12,8 @@ const CHAT_ID_NAMESPACE = "0f4e4a8e-58a1-4c55-9a3c-2b8f4d1f7c21";
  * the database itself refuses to store it twice, even when an earlier try was committed but
  * its answer was lost.
  */
-export const chatMessageId = (roomId: string, userId: string, commandId: string): string => uuidv5(`${roomId}/${userId}/${commandId}`, CHAT_ID_NAMESPACE);
+export const chatMessageId = (roomId: string, userId: string, commandId: string): string =>
+  uuidv5(`${roomId}/${userId}/${commandId}`, CHAT_ID_NAMESPACE);
 
 export const CHAT_HISTORY_SIZE = 50;
 export const CHAT_RETENTION = 500;
@@ -132,7 +133,13 @@ export class ChatService {
     const fresh = batch.filter((m) => createdAt.has(m.id));
     const stored = batch.filter((m) => !createdAt.has(m.id));
     for (const m of fresh) {
-      m.resolve({ id: m.id, user: m.user.display_name, user_id: m.user.id, message: m.message, created_at: createdAt.get(m.id)!.toISOString() });
+      m.resolve({
+        id: m.id,
+        user: m.user.display_name,
+        user_id: m.user.id,
+        message: m.message,
+        created_at: createdAt.get(m.id)!.toISOString(),
+      });
       const count = (this.insertsSinceTrim.get(m.roomId) ?? 0) + 1;
       if (count >= CHAT_TRIM_EVERY) {
         this.insertsSinceTrim.delete(m.roomId);
@@ -142,7 +149,10 @@ export class ChatService {
       }
     }
     // After the committed ones are answered: a failed read must not fail them too.
-    if (stored.length > 0) await this.resolveStored(stored).catch((err: unknown) => stored.forEach((m) => m.reject(err)));
+    if (stored.length > 0)
+      await this.resolveStored(stored).catch((err: unknown) => {
+        for (const m of stored) m.reject(err);
+      });
   }
 
   /** Messages whose id was already stored: the stored one, if it is this sender's in this room. */
@@ -150,13 +160,24 @@ export class ChatService {
     const rows = await this.db
       .selectFrom("chat_messages")
       .select(["id", "room_id", "user_id", "message", "created_at"])
-      .where("id", "in", batch.map((m) => m.id))
+      .where(
+        "id",
+        "in",
+        batch.map((m) => m.id),
+      )
       .execute();
     const byId = new Map(rows.map((r) => [r.id, r]));
     for (const m of batch) {
       const row = byId.get(m.id);
       if (row && row.room_id === m.roomId && row.user_id === m.user.id) {
-        m.resolve({ id: row.id, user: m.user.display_name, user_id: row.user_id, message: row.message, created_at: row.created_at.toISOString(), stored: true });
+        m.resolve({
+          id: row.id,
+          user: m.user.display_name,
+          user_id: row.user_id,
+          message: row.message,
+          created_at: row.created_at.toISOString(),
+          stored: true,
+        });
       } else {
         // Trimmed meanwhile, or (never, short of a UUID collision) someone else's.
         m.reject(new Error(`chat message ${m.id} conflicts with a stored message`));

@@ -30,9 +30,7 @@ export const discoveryRoutes =
             offset: z.coerce.number().int().min(0).max(10_000).default(0),
           }),
           response: {
-            200: z.array(
-              z.object({ code: z.string(), host: z.string(), viewers: z.number().int(), created_at: z.string() }),
-            ),
+            200: z.array(z.object({ code: z.string(), host: z.string(), viewers: z.number().int(), created_at: z.string() })),
             ...errorResponses(400, 429),
           },
         },
@@ -48,7 +46,11 @@ export const discoveryRoutes =
           tags: ["discovery"],
           summary: "Search the catalogue (TMDB-backed, cached for an hour)",
           querystring: z.object({
-            q: z.string({ error: says("q required") }).trim().min(1, says("q required")).max(200),
+            q: z
+              .string({ error: says("q required") })
+              .trim()
+              .min(1, says("q required"))
+              .max(200),
             page: z
               .string()
               .regex(/^-?\d+$/, says("page must be an integer"))

@@ -17,11 +17,13 @@ export const ROUTE_NOTES: Readonly<Record<string, RouteNote>> = {
   "GET /api/health/": { notes: "Liveness only (no dependency is asked). Never shed." },
   "POST /api/auth/logout/": {
     who: "anyone (the token is optional)",
-    notes: "Revokes the presented access token's session and/or the session of `refresh_token`; the session's open sockets close with 4001 on every instance. Always `{\"success\": true}`.",
+    notes:
+      "Revokes the presented access token's session and/or the session of `refresh_token`; the session's open sockets close with 4001 on every instance. Always `{\"success\": true}`.",
   },
-  "POST /api/auth/guest-login/": { notes: "The login body plus `access` (the access token again) and `role: \"guest\"`." },
+  "POST /api/auth/guest-login/": { notes: 'The login body plus `access` (the access token again) and `role: "guest"`.' },
   "POST /api/auth/refresh/": {
-    notes: "The refresh token is single use: the answer carries a new one. Presenting a spent refresh token again revokes the whole session (its sockets close with 4001).",
+    notes:
+      "The refresh token is single use: the answer carries a new one. Presenting a spent refresh token again revokes the whole session (its sockets close with 4001).",
   },
   "POST /api/rooms/join/": {
     notes:
@@ -64,7 +66,7 @@ export const ROUTE_NOTES: Readonly<Record<string, RouteNote>> = {
       "Only while connected to the room and within `HOST_RECLAIM_SECONDS`: otherwise 403, or 409 `CONFLICT` when not connected (409 is missing from the route's documented statuses).",
   },
   "POST /api/rooms/progress/save/": { who: "an approved participant" },
-  "GET /api/rooms/progress/get/": { who: "an approved participant", notes: "The caller's own progress row, or `{\"progress\": null}`." },
+  "GET /api/rooms/progress/get/": { who: "an approved participant", notes: 'The caller\'s own progress row, or `{"progress": null}`.' },
   "GET /api/rooms/{room_code}/resume/": { notes: "Unknown codes count against `ROOM_CODE_MISSES_PER_CLIENT`." },
   "GET /api/rooms/public/": { notes: "At most 120 requests per client address per minute." },
   "GET /api/rooms/search/": {

@@ -178,7 +178,11 @@ function routeSection(route: Route): string {
     facts.join("\n"),
     note?.notes,
     params.length > 0 ? page(["**Parameters:**", parameterTable(params)]).trimEnd() : undefined,
-    body ? (fieldRows(body).length > 0 ? page(["**Body** (JSON):", fieldTable(body)]).trimEnd() : "**Body:** an empty JSON object (or none).") : undefined,
+    body
+      ? fieldRows(body).length > 0
+        ? page(["**Body** (JSON):", fieldTable(body)]).trimEnd()
+        : "**Body:** an empty JSON object (or none)."
+      : undefined,
     ...success.map(([status, content]) => responseBlock(status, content)),
     ...otherBodies.map(([status, content]) => responseBlock(status, content)),
   ]).trimEnd();
@@ -199,7 +203,7 @@ export function renderApi(doc: OpenApiDocument): string {
       "- Every `/api/...` route below also answers under `/api/v1/...` (not `/api/schema/` and `/api/docs/`), with or without its trailing slash. The interactive documentation is at `/api/docs/` and the OpenAPI 3 document at `/api/schema/`.",
       "- **Auth** `bearer`: send `Authorization: Bearer <access_token>` (from register, login, guest or refresh). A missing token is 401 `AUTH_REQUIRED`, a bad, expired or revoked one 401 `INVALID_TOKEN`.",
       "- Bodies are JSON: `Content-Type: application/json` (anything else is 415), at most `BODY_LIMIT_BYTES`; a POST without a body counts as `{}`. A NUL or a lone surrogate in any string or key is 400. Display names (register, guest) refuse control characters, bidirectional controls and invisible formatting characters.",
-      "- Errors are `{\"error\": \"<message>\", \"code\": \"<CODE>\"}`, plus `details` for validation failures, with the original service's messages where it had them (`Invalid credentials`, `Invalid room password`, `Only host can approve`, …). The codes and their statuses: [protocol.md#error-codes](protocol.md#error-codes). A 429 carries `Retry-After`.",
+      '- Errors are `{"error": "<message>", "code": "<CODE>"}`, plus `details` for validation failures, with the original service\'s messages where it had them (`Invalid credentials`, `Invalid room password`, `Only host can approve`, …). The codes and their statuses: [protocol.md#error-codes](protocol.md#error-codes). A 429 carries `Retry-After`.',
       "- Every answer carries `X-Request-ID` (the request's own, if it sent a valid one).",
       "- Limits (see [configuration.md](configuration.md)): failed logins, wrong room passwords, sign-ups, joins, room creation and unknown room codes per client address (and per account where it applies); `public/` 120 and `search/` 30 per client address per minute. While the process is overloaded, requests get 503 `SERVICE_UNAVAILABLE` (load shedding, `EVENT_LOOP_DELAY_MAX_MS`).",
     ].join("\n"),
@@ -208,8 +212,6 @@ export function renderApi(doc: OpenApiDocument): string {
       ["method and path", "auth", "summary"],
       routes.map((r) => [code(`${r.method} ${r.path}`), authText(r, ROUTE_NOTES[r.key]), r.operation.summary]),
     ),
-    ...tags.map((tag) =>
-      page([`## ${tag}`, ...routes.filter((r) => tagOf(r) === tag).map(routeSection)]).trimEnd(),
-    ),
+    ...tags.map((tag) => page([`## ${tag}`, ...routes.filter((r) => tagOf(r) === tag).map(routeSection)]).trimEnd()),
   ]);
 }

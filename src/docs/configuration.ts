@@ -52,7 +52,13 @@ export function renderConfiguration(schema: z.ZodObject): string {
     ].join("\n"),
     table(
       ["variable", "type", "constraints", "default", "description"],
-      entries.map((e) => [code(e.name), e.type, e.constraints, e.defaultValue === undefined ? "*(unset)*" : code(e.defaultValue), e.description]),
+      entries.map((e) => [
+        code(e.name),
+        e.type,
+        e.constraints,
+        e.defaultValue === undefined ? "*(unset)*" : code(e.defaultValue),
+        e.description,
+      ]),
     ),
   ]);
 }

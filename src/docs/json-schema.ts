@@ -109,7 +109,13 @@ export function typeText(schema: JsonSchema): string {
   return named.length === 0 ? "any" : named.join(" or ");
 }
 
-function range(min: number | undefined, max: number | undefined, exclusiveMin: boolean, exclusiveMax: boolean, unit = ""): string | undefined {
+function range(
+  min: number | undefined,
+  max: number | undefined,
+  exclusiveMin: boolean,
+  exclusiveMax: boolean,
+  unit = "",
+): string | undefined {
   const lo = min !== undefined && min > -SAFE ? min : undefined;
   const hi = max !== undefined && max < SAFE ? max : undefined;
   const u = unit ? ` ${unit}` : "";

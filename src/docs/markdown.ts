@@ -3,7 +3,10 @@
 /** One table cell: no line breaks, pipes escaped (also inside code spans, as GFM tables need). */
 export function cell(text: string | number | undefined | null): string {
   if (text === undefined || text === null) return "";
-  return String(text).replace(/\r?\n+/g, " ").replace(/\|/g, "\\|").trim();
+  return String(text)
+    .replace(/\r?\n+/g, " ")
+    .replace(/\|/g, "\\|")
+    .trim();
 }
 
 /** Inline code, safe for any text (a backtick inside gets a longer fence). */

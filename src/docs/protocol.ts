@@ -30,7 +30,13 @@ export const CLOSE_CODE_MEANINGS: Readonly<Record<string, string>> = {
 };
 
 /** ERROR codes any client message may be answered with, whatever its handler does. */
-export const COMMON_MESSAGE_ERRORS = ["VALIDATION_FAILED", "RATE_LIMITED", "NOT_A_PARTICIPANT", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"] as const;
+export const COMMON_MESSAGE_ERRORS = [
+  "VALIDATION_FAILED",
+  "RATE_LIMITED",
+  "NOT_A_PARTICIPANT",
+  "SERVICE_UNAVAILABLE",
+  "INTERNAL_ERROR",
+] as const;
 
 const DIRECTIONS = [
   { direction: "client", title: "Client → server", io: "input" },
@@ -96,7 +102,11 @@ function errorCodes(catalog: readonly MessageDoc[]): string {
   const rows = Object.entries(ERROR_CODES).map(([name, status]) => [
     code(name),
     status,
-    common.has(name) ? "any message" : name === "UNKNOWN_EVENT" ? "a frame of an unknown type" : (answeredBy.get(name) ?? []).map(code).join(", "),
+    common.has(name)
+      ? "any message"
+      : name === "UNKNOWN_EVENT"
+        ? "a frame of an unknown type"
+        : (answeredBy.get(name) ?? []).map(code).join(", "),
   ]);
   return page([
     "## ERROR codes",

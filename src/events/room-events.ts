@@ -8,9 +8,9 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { PlaybackSnapshot } from "../playback/snapshot.js";
+import type { ServerMessage } from "../protocol/server-messages.js";
 import type { MediaSource } from "../rooms/media.js";
 import type { RoomRoles } from "../rooms/roles-model.js";
-import type { ServerMessage } from "../protocol/server-messages.js";
 
 export type RoomEvent =
   | { type: "room.deleted"; roomId: string; code: string }
@@ -24,7 +24,15 @@ export type RoomEvent =
    * A user's last connection left the room (or vanished with a dead instance: reaped presence).
    * With `graceEndsAt` it was the host's, and the room is in grace. `except`: connections not told.
    */
-  | { type: "member.left"; roomId: string; code: string; userId: string; displayName: string; graceEndsAt: string | null; except?: string[] }
+  | {
+      type: "member.left";
+      roomId: string;
+      code: string;
+      userId: string;
+      displayName: string;
+      graceEndsAt: string | null;
+      except?: string[];
+    }
   /** A connection joined; `first`: the user's first in the room (USER_JOINED, except the joiner). */
   | { type: "member.joined"; roomId: string; code: string; userId: string; displayName: string; first: boolean; except: string[] }
   /** The host came back during grace (HOST_RECONNECTED, except the host's new connection). */

@@ -21,9 +21,7 @@ function validationError(err: FastifyError & { validation: ZodIssueLike[] }): Ap
     message: issue.message ?? "Invalid value",
   }));
   const first = details[0]!;
-  const message = isExactMessage(first.message)
-    ? first.message
-    : `${first.path ?? context}: ${first.message}`;
+  const message = isExactMessage(first.message) ? first.message : `${first.path ?? context}: ${first.message}`;
   return new AppError("VALIDATION_FAILED", message, { details });
 }
 
@@ -81,7 +79,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     const pattern = new RegExp(`^${source}/?$`);
     const methods = [route.method].flat();
     const existing = routes.find((r) => r.pattern.source === pattern.source);
-    if (existing) methods.forEach((m) => existing.methods.add(m));
+    if (existing) for (const m of methods) existing.methods.add(m);
     else routes.push({ pattern, methods: new Set(methods) });
   });
 

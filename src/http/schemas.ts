@@ -16,11 +16,19 @@ export function says(message: string): string {
 export const isExactMessage = (message: string): boolean => exactMessages.has(message);
 
 export const uuid = (field: string, missing?: string) =>
-  z.string({ error: missing ? says(missing) : undefined }).trim().min(1, missing ? says(missing) : undefined).pipe(z.uuid(says(`${field} must be a valid UUID`)));
+  z
+    .string({ error: missing ? says(missing) : undefined })
+    .trim()
+    .min(1, missing ? says(missing) : undefined)
+    .pipe(z.uuid(says(`${field} must be a valid UUID`)));
 
 /** Required non-empty trimmed string with one message for missing, wrong type and empty. */
 export const requiredText = (message: string, max: number) =>
-  z.string({ error: says(message) }).trim().min(1, says(message)).max(max);
+  z
+    .string({ error: says(message) })
+    .trim()
+    .min(1, says(message))
+    .max(max);
 
 export const errorBody = z
   .object({

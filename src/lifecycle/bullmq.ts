@@ -1,5 +1,5 @@
 /** Grace deadlines as BullMQ delayed jobs (cluster mode): one job per room, found by its id. */
-import { Queue, createNodeRedisClient } from "bullmq";
+import { createNodeRedisClient, Queue } from "bullmq";
 import { createClient } from "redis";
 import type { GraceScheduler } from "./scheduler.js";
 
@@ -47,7 +47,11 @@ export class BullmqScheduler implements GraceScheduler {
   async schedule(roomId: string, at: Date): Promise<void> {
     const jobId = jobIdFor(roomId);
     await this.queue.remove(jobId).catch(() => 0);
-    await this.queue.add("expire", { roomId }, { jobId, delay: Math.max(0, at.getTime() - Date.now()), removeOnComplete: true, removeOnFail: 100 });
+    await this.queue.add(
+      "expire",
+      { roomId },
+      { jobId, delay: Math.max(0, at.getTime() - Date.now()), removeOnComplete: true, removeOnFail: 100 },
+    );
   }
 
   async cancel(roomId: string): Promise<void> {

@@ -8,12 +8,12 @@
 import { sql } from "kysely";
 import type { DB } from "../db.js";
 import { AppError } from "../errors.js";
+import type { RoomEventBus } from "../events/room-events.js";
 import { bannedFrom } from "../moderation/service.js";
 import type { RealtimeState } from "../state/realtime-state.js";
+import { recordRoomEvent } from "../timeline/timeline.js";
 import type { GraceScheduler } from "./scheduler.js";
 import { expireDueRooms, markExpired, markGrace, markLive } from "./transitions.js";
-import { recordRoomEvent } from "../timeline/timeline.js";
-import { type RoomEventBus } from "../events/room-events.js";
 
 export class RoomLifecycle {
   constructor(
@@ -166,7 +166,12 @@ export class RoomLifecycle {
         .returning("id")
         .executeTakeFirst();
       if (!updated) return false;
-      await trx.updateTable("room_participants").set({ is_cohost: false }).where("room_id", "=", roomId).where("user_id", "=", next.user_id).execute();
+      await trx
+        .updateTable("room_participants")
+        .set({ is_cohost: false })
+        .where("room_id", "=", roomId)
+        .where("user_id", "=", next.user_id)
+        .execute();
       await recordRoomEvent(trx, roomId, null, "host.succeeded", {
         from: room.host_id,
         to: next.user_id,

@@ -40,12 +40,7 @@ export const markLive = (db: DB, roomId: string): Promise<Room | undefined> =>
     .executeTakeFirst();
 
 /** The host's last connection closed at `disconnectedAt`: LIVE becomes GRACE with a deadline. */
-export const markGrace = (
-  db: DB,
-  roomId: string,
-  graceSeconds: number,
-  disconnectedAt: Date = new Date(),
-): Promise<Room | undefined> =>
+export const markGrace = (db: DB, roomId: string, graceSeconds: number, disconnectedAt: Date = new Date()): Promise<Room | undefined> =>
   db
     .updateTable("rooms")
     .set({

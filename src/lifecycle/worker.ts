@@ -53,7 +53,10 @@ export function startLifecycleWorker(options: {
       clearInterval(timer);
       await running;
       // A graceful close waits for running jobs; after a Redis outage BullMQ can wait forever.
-      const closed = await Promise.race([worker.close().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 3000).unref())]);
+      const closed = await Promise.race([
+        worker.close().then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), 3000).unref()),
+      ]);
       if (!closed) {
         log({}, "worker did not close in time: forcing");
         void worker.close(true).catch(() => {});

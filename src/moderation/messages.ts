@@ -6,8 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { CLOSE_CODES } from "../protocol/close-codes.js";
-import { durationSeconds, reason, userId } from "../protocol/fields.js";
 import { defineFeature, entry } from "../protocol/feature.js";
+import { durationSeconds, reason, userId } from "../protocol/fields.js";
 import { fail, ok } from "../protocol/results.js";
 import type { Mutes } from "../state/mutes/mutes.js";
 import type { ModerationService } from "./service.js";
@@ -29,13 +29,17 @@ export const moderationFeature = defineFeature<ModerationServices>()("moderation
     /** `reason` and `duration_seconds` added, optional (a timed mute ends by itself). */
     schema: z.object({ user_id: userId, reason, duration_seconds: durationSeconds }),
     who: "moderator",
-    summary: "Mutes a member (optionally for `duration_seconds`, with a `reason`): everyone gets USER_MUTED; the muted user's chat is refused with MUTED.",
+    summary:
+      "Mutes a member (optionally for `duration_seconds`, with a `reason`): everyone gets USER_MUTED; the muted user's chat is refused with MUTED.",
     errors: MODERATION_ERRORS,
     async handle(ctx, message) {
       const { room, sender, services } = ctx;
       const target = message.user_id.toLowerCase();
       const why = reasonOf(message.reason);
-      const { expiresAt } = await services.moderation.mute(room.id, target, sender.user.id, { reason: why, durationSeconds: message.duration_seconds ?? null });
+      const { expiresAt } = await services.moderation.mute(room.id, target, sender.user.id, {
+        reason: why,
+        durationSeconds: message.duration_seconds ?? null,
+      });
       await services.mutes.mute(room.id, target, expiresAt?.getTime());
       // The plain shape unless the host gave a duration or a reason (clients compare it as is).
       const details = expiresAt || why ? { until: expiresAt?.toISOString() ?? null, reason: why } : {};
@@ -74,7 +78,8 @@ export const moderationFeature = defineFeature<ModerationServices>()("moderation
   BAN_USER: on({
     schema: z.object({ user_id: userId, reason, duration_seconds: durationSeconds }),
     who: "moderator",
-    summary: "Bans a member (optionally for `duration_seconds`): their connections close (4011 `Banned by host[: reason]`) and they cannot join until unbanned.",
+    summary:
+      "Bans a member (optionally for `duration_seconds`): their connections close (4011 `Banned by host[: reason]`) and they cannot join until unbanned.",
     errors: MODERATION_ERRORS,
     async handle(ctx, message) {
       const { room, sender, services } = ctx;

@@ -8,8 +8,8 @@ import { sql } from "kysely";
 import type { DB } from "../db.js";
 import { AppError, errors } from "../errors.js";
 import { isProtectedTarget, isRoomHost, may, mayAct } from "../rooms/authority.js";
-import { bannedFrom, inForce } from "./bans.js";
 import { recordRoomEvent } from "../timeline/timeline.js";
+import { bannedFrom, inForce } from "./bans.js";
 
 export { bannedFrom };
 

@@ -5,8 +5,8 @@
  * cannot take, or be answered "duplicate" for, an id someone else used.
  */
 import { z } from "zod";
-import { commandId, expectedVersion, seconds } from "../protocol/fields.js";
 import { defineFeature, entry, type MessageContext } from "../protocol/feature.js";
+import { commandId, expectedVersion, seconds } from "../protocol/fields.js";
 import { type CommandResult, fail, ok } from "../protocol/results.js";
 import type { PlaybackService } from "./service.js";
 import { snapshotAt } from "./snapshot.js";
@@ -37,7 +37,10 @@ function set(kind: "PLAY" | "PAUSE" | "SEEK") {
   return async (ctx: Context, message: Command): Promise<CommandResult> =>
     drive(ctx, message.command_id, async () => {
       const { room, sender, services } = ctx;
-      const playback = await services.playback.apply(room.id, kind, message.time, { actorId: sender.user.id, expectedVersion: message.expected_version });
+      const playback = await services.playback.apply(room.id, kind, message.time, {
+        actorId: sender.user.id,
+        expectedVersion: message.expected_version,
+      });
       if (playback) return changed(ctx, playback);
       // Stale: this instance catches up with the state the database has, and the sender sees it.
       const current = await services.playback.load(room.id);
@@ -53,14 +56,31 @@ async function changed(ctx: Context, playback: Awaited<ReturnType<PlaybackServic
 }
 
 export const playbackFeature = defineFeature<PlaybackServices>()("playback", {
-  PLAY: on({ schema: command, who: "playback", summary: "Plays from `time` (seconds). Everyone gets PLAYBACK_STATE; the ack carries `version`.", errors: ERRORS, handle: set("PLAY") }),
-  PAUSE: on({ schema: command, who: "playback", summary: "Pauses at `time`. Everyone gets PLAYBACK_STATE; the ack carries `version`.", errors: ERRORS, handle: set("PAUSE") }),
-  SEEK: on({ schema: command, who: "playback", summary: "Moves to `time`, play state kept. Everyone gets PLAYBACK_STATE; the ack carries `version`.", errors: ERRORS, handle: set("SEEK") }),
+  PLAY: on({
+    schema: command,
+    who: "playback",
+    summary: "Plays from `time` (seconds). Everyone gets PLAYBACK_STATE; the ack carries `version`.",
+    errors: ERRORS,
+    handle: set("PLAY"),
+  }),
+  PAUSE: on({
+    schema: command,
+    who: "playback",
+    summary: "Pauses at `time`. Everyone gets PLAYBACK_STATE; the ack carries `version`.",
+    errors: ERRORS,
+    handle: set("PAUSE"),
+  }),
+  SEEK: on({
+    schema: command,
+    who: "playback",
+    summary: "Moves to `time`, play state kept. Everyone gets PLAYBACK_STATE; the ack carries `version`.",
+    errors: ERRORS,
+    handle: set("SEEK"),
+  }),
   UNDO_SEEK: on({
     schema: z.object({ command_id: commandId }),
     who: "playback",
-    summary:
-      "Added: back to where the latest seek not yet undone started, play state kept (a second undo takes the seek before).",
+    summary: "Added: back to where the latest seek not yet undone started, play state kept (a second undo takes the seek before).",
     errors: ["PERMISSION_DENIED", "NOTHING_TO_UNDO"],
     handle: (ctx, message) =>
       drive(ctx, message.command_id, async () => {

@@ -7,8 +7,8 @@ import { sql } from "kysely";
 import type { DB } from "../db.js";
 import { errors } from "../errors.js";
 import { may, mayAct } from "../rooms/authority.js";
-import { currentPosition, type PlaybackSnapshot, toPlaybackSnapshot } from "./snapshot.js";
 import { recordRoomEvent } from "../timeline/timeline.js";
+import { currentPosition, type PlaybackSnapshot, toPlaybackSnapshot } from "./snapshot.js";
 
 export type PlaybackCommand = "PLAY" | "PAUSE" | "SEEK";
 
@@ -107,7 +107,11 @@ export class PlaybackService {
             "e.seq",
             ">",
             eb.fn.coalesce(
-              eb.selectFrom("room_events as s").select((s) => s.fn.max("s.seq").as("seq")).where("s.room_id", "=", roomId).where("s.event", "=", "room.source_changed"),
+              eb
+                .selectFrom("room_events as s")
+                .select((s) => s.fn.max("s.seq").as("seq"))
+                .where("s.room_id", "=", roomId)
+                .where("s.event", "=", "room.source_changed"),
               sql.lit(0),
             ),
           ),

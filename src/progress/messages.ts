@@ -1,7 +1,7 @@
 /** The progress feature's client message: the host player's events store the host's progress. */
 import { z } from "zod";
-import { seconds } from "../protocol/fields.js";
 import { defineFeature, entry, type RoomView } from "../protocol/feature.js";
+import { seconds } from "../protocol/fields.js";
 import { ok } from "../protocol/results.js";
 import type { ProgressService } from "./service.js";
 

@@ -16,7 +16,13 @@ export interface ProgressRouteLimits {
 
 const tags = ["progress"];
 const GET_REQUIRED = "room_id, media_id and media_type required";
-const episodeNumber = z.number().int().min(0).max(100_000).nullish().transform((v) => v ?? null);
+const episodeNumber = z
+  .number()
+  .int()
+  .min(0)
+  .max(100_000)
+  .nullish()
+  .transform((v) => v ?? null);
 const seconds = z.number().min(0).max(1e7).default(0);
 
 const progressBody = z

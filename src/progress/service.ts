@@ -52,9 +52,7 @@ export async function upsertProgress(
   return db
     .insertInto("watch_progress")
     .values({ user_id: userId, room_id: roomId, ...media, ...columns })
-    .onConflict((oc) =>
-      oc.constraint("watch_progress_identity").doUpdateSet({ ...columns, updated_at: sql`clock_timestamp()` }),
-    )
+    .onConflict((oc) => oc.constraint("watch_progress_identity").doUpdateSet({ ...columns, updated_at: sql`clock_timestamp()` }))
     .returningAll()
     .executeTakeFirstOrThrow();
 }

@@ -52,7 +52,11 @@ export interface RoomView {
 }
 
 /** A room event of the context's room: the room id and code are filled in. */
-export type EventOfRoom = RoomEvent extends infer E ? (E extends { roomId: string; code: string } ? Omit<E, "roomId" | "code"> : never) : never;
+export type EventOfRoom = RoomEvent extends infer E
+  ? E extends { roomId: string; code: string }
+    ? Omit<E, "roomId" | "code">
+    : never
+  : never;
 
 export interface MessageContext<Services> {
   readonly room: RoomView;
@@ -92,7 +96,10 @@ export interface MessageEntry<Services, Schema extends z.ZodType = z.ZodType> {
 }
 
 /** A feature's client messages, by type; `Services` is what its handlers get as `ctx.services`. */
-export interface Feature<Services, Entries extends Record<string, MessageEntry<Services, any>> = Record<string, MessageEntry<Services, any>>> {
+export interface Feature<
+  Services,
+  Entries extends Record<string, MessageEntry<Services, z.ZodType>> = Record<string, MessageEntry<Services, z.ZodType>>,
+> {
   readonly name: string;
   readonly messages: Entries;
 }
@@ -102,14 +109,20 @@ export interface Feature<Services, Entries extends Record<string, MessageEntry<S
  * `entry` infers each handler's message type from its schema.
  */
 export function defineFeature<Services>() {
-  return <Entries extends Record<string, MessageEntry<Services, any>>>(name: string, messages: Entries): Feature<Services, Entries> => ({
+  return <Entries extends Record<string, MessageEntry<Services, z.ZodType>>>(
+    name: string,
+    messages: Entries,
+  ): Feature<Services, Entries> => ({
     name,
     messages,
   });
 }
 
 /** One entry, its handler typed by its schema. */
-export const entry = <Services>() => <Schema extends z.ZodType>(spec: MessageEntry<Services, Schema>): MessageEntry<Services, Schema> => spec;
+export const entry =
+  <Services>() =>
+  <Schema extends z.ZodType>(spec: MessageEntry<Services, Schema>): MessageEntry<Services, Schema> =>
+    spec;
 
 /**
  * Hooks a feature plugs into the room lifecycle on an instance (sync telemetry, approval waits):

@@ -42,7 +42,12 @@ export const serverMessages = {
   SYNC_CORRECTION: z.object(playbackFields),
   TIME_SYNC: z.object({ client_ts: z.number(), server_ts: z.number() }),
   SOURCE_CHANGED: z.object(mediaSourceFields),
-  USER_MUTED: z.object({ user_id: z.uuid(), muted: z.boolean(), until: z.string().nullable().optional(), reason: z.string().nullable().optional() }),
+  USER_MUTED: z.object({
+    user_id: z.uuid(),
+    muted: z.boolean(),
+    until: z.string().nullable().optional(),
+    reason: z.string().nullable().optional(),
+  }),
   COHOSTS_CHANGED: z.object({
     cohosts: z.array(z.uuid()),
     succession: z.enum(SUCCESSION_POLICIES),
@@ -103,18 +108,36 @@ export const serverMessageDocs: { readonly [K in ServerMessageType]: { feature: 
     summary:
       "The room's playback state: `time` was exact at `server_time` (epoch ms) and advances at `rate` while `is_playing`; `version` grows with every change. On join, and to everyone after each change.",
   },
-  SYNC_CORRECTION: { feature: "sync", summary: "To one client whose position is off by more than the drift threshold: the playback state as of now." },
-  TIME_SYNC: { feature: "sync", summary: "The answer to TIME_SYNC: the client's `client_ts` and the server's clock `server_ts` (epoch ms)." },
-  ROOM_SYNC: { feature: "sync", summary: "Added: the room's sync quality, to the host (and co-hosts who moderate) every few seconds; drifts in seconds, negative = behind." },
+  SYNC_CORRECTION: {
+    feature: "sync",
+    summary: "To one client whose position is off by more than the drift threshold: the playback state as of now.",
+  },
+  TIME_SYNC: {
+    feature: "sync",
+    summary: "The answer to TIME_SYNC: the client's `client_ts` and the server's clock `server_ts` (epoch ms).",
+  },
+  ROOM_SYNC: {
+    feature: "sync",
+    summary:
+      "Added: the room's sync quality, to the host (and co-hosts who moderate) every few seconds; drifts in seconds, negative = behind.",
+  },
   SOURCE_CHANGED: { feature: "playback", summary: "The host changed the room's media (REST `source/`); a PLAYBACK_STATE follows." },
-  USER_MUTED: { feature: "moderation", summary: "A member was muted or unmuted; `until` (ISO time, null = until lifted) and `reason` only when the mute had a duration or a reason." },
+  USER_MUTED: {
+    feature: "moderation",
+    summary:
+      "A member was muted or unmuted; `until` (ISO time, null = until lifted) and `reason` only when the mute had a duration or a reason.",
+  },
   ROOM_PARTICIPANTS: {
     feature: "room",
-    summary: "The roster: approved participants' names (`participants`), the host's name, `members` with roles and presence, and how many are online. After every join and leave.",
+    summary:
+      "The roster: approved participants' names (`participants`), the host's name, `members` with roles and presence, and how many are online. After every join and leave.",
   },
   USER_JOINED: { feature: "room", summary: "A user's first connection joined (not sent to the joiner)." },
   USER_LEFT: { feature: "room", summary: "A user's last connection left." },
-  HOST_DISCONNECTED: { feature: "room", summary: "The host's last connection left: the room is in grace until `grace_ends_at`, then expires (or passes to a successor)." },
+  HOST_DISCONNECTED: {
+    feature: "room",
+    summary: "The host's last connection left: the room is in grace until `grace_ends_at`, then expires (or passes to a successor).",
+  },
   HOST_RECONNECTED: { feature: "room", summary: "The host came back during grace." },
   HOST_CHANGED: {
     feature: "roles",
@@ -127,7 +150,10 @@ export const serverMessageDocs: { readonly [K in ServerMessageType]: { feature: 
     summary:
       "Added, raw path with `wait=1`: a pending user's connection waits up to `wait_seconds` for the host's answer. Approved, the normal join follows; declined, close 4003 `The host declined your request`; no answer in time, close 4003 `Waiting for host approval`. Socket.IO (`auth.wait`) has no such message: its connect waits.",
   },
-  JOIN_REQUESTED: { feature: "room", summary: "Added, to the host: someone asked to join an approval room (answer over REST approve/reject)." },
+  JOIN_REQUESTED: {
+    feature: "room",
+    summary: "Added, to the host: someone asked to join an approval room (answer over REST approve/reject).",
+  },
   ROOM_DELETED: { feature: "room", summary: "The room was deleted; every connection then closes with 4005." },
   ROOM_EXPIRED: { feature: "room", summary: "The room expired; every connection then closes with 4004." },
   SESSION: {
@@ -137,7 +163,8 @@ export const serverMessageDocs: { readonly [K in ServerMessageType]: { feature: 
   },
   RESUMED: {
     feature: "session",
-    summary: "Added: the session resumed. The `missed` logged messages follow, in order, each with its `seq`, then a fresh ROOM_PARTICIPANTS and a new SESSION (no CHAT_HISTORY, no snapshot).",
+    summary:
+      "Added: the session resumed. The `missed` logged messages follow, in order, each with its `seq`, then a fresh ROOM_PARTICIPANTS and a new SESSION (no CHAT_HISTORY, no snapshot).",
   },
   REAUTHED: { feature: "session", summary: "Added: the answer to REAUTH; the connection now lasts until `expires_at` (ISO time)." },
   ERROR: { feature: "session", summary: "A client message was refused: `code` (see the error codes) and a human-readable `message`." },

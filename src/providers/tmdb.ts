@@ -12,9 +12,7 @@ export interface TmdbItem {
 }
 
 export class TmdbClient {
-  constructor(
-    private readonly options: { baseUrl: string; apiKey: string | undefined; timeoutMs?: number },
-  ) {}
+  constructor(private readonly options: { baseUrl: string; apiKey: string | undefined; timeoutMs?: number }) {}
 
   async searchMulti(query: string, page: number): Promise<TmdbItem[]> {
     if (!this.options.apiKey) {

@@ -45,8 +45,6 @@ export class VidkingProvider implements VideoProvider {
 
   embedUrl(source: PlaybackSource): string {
     const id = encodeURIComponent(source.external_id);
-    return source.media_type === "movie"
-      ? `${EMBED_BASE}/movie/${id}`
-      : `${EMBED_BASE}/tv/${id}/${source.season}/${source.episode}`;
+    return source.media_type === "movie" ? `${EMBED_BASE}/movie/${id}` : `${EMBED_BASE}/tv/${id}/${source.season}/${source.episode}`;
   }
 }

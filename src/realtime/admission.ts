@@ -16,7 +16,7 @@ import type { ServerMessageOf } from "../protocol/server-messages.js";
 import { findRoomForUser } from "../rooms/codes.js";
 import { isHost } from "../rooms/permissions.js";
 import type { RoomLog } from "../state/room-log.js";
-import type { ApprovalWaits } from "./approvals.js";
+import type { ApprovalOutcome, ApprovalWaits } from "./approvals.js";
 import type { ConnectionGuard } from "./guard.js";
 import type { LiveRooms } from "./live-rooms.js";
 import { type HubLogger, JoinRejected, type ResumeRequest } from "./types.js";
@@ -68,7 +68,13 @@ export class Admissions {
    * connection waits (up to APPROVAL_WAIT_SECONDS) for the host's answer instead of being
    * refused at once: approved, the admission goes on.
    */
-  async admit(token: string | null | undefined, rawCode: string, client: string, resume?: ResumeRequest, wait?: ApprovalWait): Promise<Admission> {
+  async admit(
+    token: string | null | undefined,
+    rawCode: string,
+    client: string,
+    resume?: ResumeRequest,
+    wait?: ApprovalWait,
+  ): Promise<Admission> {
     if (this.deps.draining()) throw restarting();
     try {
       return await this.check(token, rawCode, client, resume, wait);
@@ -89,7 +95,13 @@ export class Admissions {
     return new JoinRejected(CLOSE_CODES.TRY_AGAIN_LATER, "SERVICE_UNAVAILABLE", "Temporarily unavailable, please reconnect");
   }
 
-  private async check(token: string | null | undefined, rawCode: string, client: string, resume?: ResumeRequest, wait?: ApprovalWait): Promise<Admission> {
+  private async check(
+    token: string | null | undefined,
+    rawCode: string,
+    client: string,
+    resume?: ResumeRequest,
+    wait?: ApprovalWait,
+  ): Promise<Admission> {
     if (this.deps.draining()) throw restarting();
     if (!token) throw new JoinRejected(CLOSE_CODES.UNAUTHENTICATED, "AUTH_REQUIRED", "Authentication required");
     const user = await this.authenticate(token);
@@ -115,7 +127,8 @@ export class Admissions {
     if (log && resume?.token) {
       // The token is used up either way; a valid one of this user in this room resumes.
       const held = await log.take(resume.token);
-      if (held && held.userId === user.id && held.roomId === room.id) resumeFrom = { lastSeq: resume.lastSeq, connectionId: held.connectionId };
+      if (held && held.userId === user.id && held.roomId === room.id)
+        resumeFrom = { lastSeq: resume.lastSeq, connectionId: held.connectionId };
     }
     return { client, user, room, isHost: isHost(user, room), history, playback, resume: log ? resume : undefined, resumeFrom };
   }
@@ -152,7 +165,7 @@ export class Admissions {
     const stillPending = async () => (await findRoomForUser(this.deps.db, room.code, userId))?.participantStatus === "PENDING";
     // A waiting connection counts against the open-socket limits like a member's.
     const release = this.deps.guard?.claimUser(userId);
-    let outcome;
+    let outcome: ApprovalOutcome;
     try {
       wait.onPending?.({ type: "JOIN_PENDING", room_id: room.id, code: room.code, wait_seconds: this.deps.approvals.waitSeconds });
       outcome = await this.deps.approvals.wait(room.id, userId, stillPending, wait.signal);

@@ -61,9 +61,11 @@ export class ApprovalWaits implements RoomHooks {
     switch (event.type) {
       case "participant.approved":
       case "member.removed":
-        return this.settle(`${event.roomId}:${event.userId}`, "answered");
+        this.settle(`${event.roomId}:${event.userId}`, "answered");
+        return;
       case "participant.rejected":
-        return this.settle(`${event.roomId}:${event.userId}`, "rejected");
+        this.settle(`${event.roomId}:${event.userId}`, "rejected");
+        return;
       case "room.deleted":
       case "room.expired":
         for (const key of [...this.waiting.keys()]) if (key.startsWith(`${event.roomId}:`)) this.settle(key, "answered");

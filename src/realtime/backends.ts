@@ -3,19 +3,20 @@
  * the Redis event bus (every room broadcast crosses instances there), Redis realtime state,
  * BullMQ grace jobs and the sharded Socket.IO Redis adapter (Socket.IO's own cluster features).
  */
-import { MemoryRoomLog, RedisRoomLog, type RoomLog } from "../state/room-log.js";
+
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import type { ServerOptions } from "socket.io";
 import type { Config } from "../config.js";
 import type { DB } from "../db.js";
+import { RedisRoomEventBus } from "../events/redis-bus.js";
+import { LocalRoomEventBus, type RoomEventBus } from "../events/room-events.js";
 import { BullmqScheduler } from "../lifecycle/bullmq.js";
 import { type GraceScheduler, TimerScheduler } from "../lifecycle/scheduler.js";
 import { RoomLifecycle } from "../lifecycle/service.js";
 import { type RedisClient, withRequestTimeout } from "../redis.js";
 import { MemoryRealtimeState, type RealtimeState } from "../state/realtime-state.js";
 import { RedisRealtimeState } from "../state/redis-realtime-state.js";
-import { LocalRoomEventBus, type RoomEventBus } from "../events/room-events.js";
-import { RedisRoomEventBus } from "../events/redis-bus.js";
+import { MemoryRoomLog, RedisRoomLog, type RoomLog } from "../state/room-log.js";
 
 export interface RealtimeBackends {
   events: RoomEventBus;
@@ -38,7 +39,7 @@ export async function createRealtimeBackends(
   if (!config.clusterMode || !redis || !config.REDIS_URL) {
     const events = new LocalRoomEventBus();
     const state = new MemoryRealtimeState();
-    let lifecycle: RoomLifecycle | undefined = undefined;
+    let lifecycle: RoomLifecycle | undefined;
     const scheduler = new TimerScheduler(async (roomId) => void (await lifecycle!.expire(roomId)));
     lifecycle = new RoomLifecycle(db, events, state, scheduler, config.GRACE_PERIOD_SECONDS, config.HOST_RECLAIM_SECONDS);
     return { events, state, scheduler, lifecycle, log: new MemoryRoomLog(), adapter: undefined, close: async () => {} };
@@ -47,7 +48,10 @@ export async function createRealtimeBackends(
   const prefix = config.REDIS_PREFIX;
   const events = await RedisRoomEventBus.create(redis, prefix, onRedisError);
   const ttlMs = config.PRESENCE_TTL_SECONDS * 1000;
-  const state = new RedisRealtimeState(withRequestTimeout(redis, config.REDIS_COMMAND_TIMEOUT_MS), prefix, { instanceTtlMs: ttlMs, heartbeatMs: Math.max(250, Math.floor(ttlMs / 3)) });
+  const state = new RedisRealtimeState(withRequestTimeout(redis, config.REDIS_COMMAND_TIMEOUT_MS), prefix, {
+    instanceTtlMs: ttlMs,
+    heartbeatMs: Math.max(250, Math.floor(ttlMs / 3)),
+  });
   const scheduler = BullmqScheduler.create(config.REDIS_URL, prefix);
   const lifecycle = new RoomLifecycle(db, events, state, scheduler, config.GRACE_PERIOD_SECONDS, config.HOST_RECLAIM_SECONDS);
   const adapterSubscriber = redis.duplicate();
@@ -65,10 +69,7 @@ export async function createRealtimeBackends(
     log: new RedisRoomLog(withRequestTimeout(redis, config.REDIS_COMMAND_TIMEOUT_MS), prefix),
     adapter,
     async close() {
-      await Promise.allSettled([
-        events.close(),
-        adapterSubscriber.isOpen ? adapterSubscriber.quit() : Promise.resolve(),
-      ]);
+      await Promise.allSettled([events.close(), adapterSubscriber.isOpen ? adapterSubscriber.quit() : Promise.resolve()]);
     },
   };
 }

@@ -35,8 +35,14 @@ export class BacklogWatch {
   check(): void {
     if (this.stalled) return;
     const bytes = this.backlog();
-    if (bytes > this.limit * SLOW_CONSUMER_HARD_FACTOR) return this.drop();
-    if (bytes <= this.limit) return this.stop();
+    if (bytes > this.limit * SLOW_CONSUMER_HARD_FACTOR) {
+      this.drop();
+      return;
+    }
+    if (bytes <= this.limit) {
+      this.stop();
+      return;
+    }
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       if (this.backlog() > this.limit) this.drop();

@@ -5,7 +5,7 @@
  */
 import type { z } from "zod";
 import { type MessageEntry, WHO } from "../protocol/feature.js";
-import { serverMessageDocs, serverMessages, type ServerMessageType } from "../protocol/server-messages.js";
+import { type ServerMessageType, serverMessageDocs, serverMessages } from "../protocol/server-messages.js";
 import { features } from "./protocol.js";
 
 export interface MessageDoc {
@@ -24,21 +24,25 @@ export interface MessageDoc {
 
 export function messageCatalog(): MessageDoc[] {
   const client = Object.values(features).flatMap((feature) =>
-    (Object.entries(feature.messages) as [string, MessageEntry<unknown>][]).map(([type, entry]): MessageDoc => ({
-      type,
-      direction: "client",
-      feature: feature.name,
-      summary: entry.summary,
-      who: WHO[entry.who],
-      errors: entry.errors ?? [],
-      schema: entry.schema,
-    })),
+    (Object.entries(feature.messages) as [string, MessageEntry<unknown>][]).map(
+      ([type, entry]): MessageDoc => ({
+        type,
+        direction: "client",
+        feature: feature.name,
+        summary: entry.summary,
+        who: WHO[entry.who],
+        errors: entry.errors ?? [],
+        schema: entry.schema,
+      }),
+    ),
   );
-  const server = (Object.keys(serverMessages) as ServerMessageType[]).map((type): MessageDoc => ({
-    type,
-    direction: "server",
-    ...serverMessageDocs[type],
-    schema: serverMessages[type],
-  }));
+  const server = (Object.keys(serverMessages) as ServerMessageType[]).map(
+    (type): MessageDoc => ({
+      type,
+      direction: "server",
+      ...serverMessageDocs[type],
+      schema: serverMessages[type],
+    }),
+  );
   return [...client, ...server];
 }

@@ -54,7 +54,14 @@ export class Dispatcher {
       services,
       reply: (message: ServerMessage) => member.connection.send(message),
       broadcast: (message, options = {}) =>
-        this.deps.publish({ type: "room.broadcast", roomId: live.id, code: live.code, message, logKey: options.logKey, except: options.except && [...options.except] }),
+        this.deps.publish({
+          type: "room.broadcast",
+          roomId: live.id,
+          code: live.code,
+          message,
+          logKey: options.logKey,
+          except: options.except && [...options.except],
+        }),
       publish: (event) => this.deps.publish(ofRoom(event)),
       applyHere: (event) => this.deps.applyHere(ofRoom(event)),
       once: (key, duplicate, command) => this.once(live, key, duplicate, command),
@@ -91,7 +98,12 @@ export class Dispatcher {
    * `duplicate()` and does nothing, atomically across tabs and instances. A key whose command was
    * refused or failed is released, so a retry with it is not mistaken for a duplicate.
    */
-  private async once(live: LiveRoom, key: string | undefined, duplicate: () => CommandResult, command: () => Promise<CommandResult>): Promise<CommandResult> {
+  private async once(
+    live: LiveRoom,
+    key: string | undefined,
+    duplicate: () => CommandResult,
+    command: () => Promise<CommandResult>,
+  ): Promise<CommandResult> {
     if (key === undefined) return command();
     const { ledger } = this.deps;
     if (!(await ledger.claim(live.id, key, COMMAND_ID_TTL_MS))) return duplicate();

@@ -49,7 +49,16 @@ export class EngineGate {
   /** A new engine.io connection. */
   track(conn: EngineSocket): void {
     const client = clientAddress(conn.request.headers, conn.remoteAddress, this.trustProxy);
-    const entry: Entry = { client, opened: Promise.resolve(), rooms: 0, connects: 0, refused: false, closed: false, gone: new AbortController(), lastMessageBytes: 0 };
+    const entry: Entry = {
+      client,
+      opened: Promise.resolve(),
+      rooms: 0,
+      connects: 0,
+      refused: false,
+      closed: false,
+      gone: new AbortController(),
+      lastMessageBytes: 0,
+    };
     this.entries.set(conn, entry);
     if (this.guard) {
       entry.opened = this.guard.open(client).then((release) => {

@@ -6,14 +6,11 @@
  */
 import type { ServerMessage } from "../protocol/server-messages.js";
 import type { RoomLog } from "../state/room-log.js";
-import type { LiveRoom } from "./live-room.js";
+import type { LiveRoom, Seq } from "./live-room.js";
 import type { HubLogger, Transport } from "./types.js";
 
 /** How long a logged message waits for its log append before it goes out without a seq. */
 const LOG_APPEND_WAIT_MS = 500;
-
-/** A message's room log position, once appended (undefined: not logged, the log failed or was slow). */
-export type Seq = Promise<number | undefined>;
 
 export class RoomFanout {
   private readonly transports: Transport[] = [];

@@ -57,7 +57,11 @@ export class ConnectionGuard {
   async attempt(client: string): Promise<void> {
     const verdict = await this.limiter.hit(`socket:connect:${client}`, { limit: this.limits.attemptsPerMinute, windowSeconds: 60 });
     if (!verdict.allowed) {
-      throw new JoinRejected(CLOSE_CODES.TOO_MANY_CONNECTIONS, "RATE_LIMITED", `Too many connection attempts. Retry in ${verdict.retryAfterSeconds} s.`);
+      throw new JoinRejected(
+        CLOSE_CODES.TOO_MANY_CONNECTIONS,
+        "RATE_LIMITED",
+        `Too many connection attempts. Retry in ${verdict.retryAfterSeconds} s.`,
+      );
     }
   }
 

@@ -13,6 +13,7 @@ import type { GraceScheduler } from "../lifecycle/scheduler.js";
 import type { RoomLifecycle } from "../lifecycle/service.js";
 import type { ModerationService } from "../moderation/service.js";
 import type { PlaybackService } from "../playback/service.js";
+import { CLOSE_CODES } from "../protocol/close-codes.js";
 import type { RoomHooks } from "../protocol/feature.js";
 import { type CommandResult, fail } from "../protocol/results.js";
 import type { ServerMessage } from "../protocol/server-messages.js";
@@ -28,7 +29,6 @@ import type { FeatureServices } from "./protocol.js";
 import { RoomEvents } from "./room-events.js";
 import { RosterPacer } from "./roster-pacing.js";
 import { type ResumeOptions, Sessions } from "./sessions.js";
-import { CLOSE_CODES } from "../protocol/close-codes.js";
 import type { Connection, HubLogger, ResumeRequest, Transport } from "./types.js";
 
 export type { Admission, ApprovalWait } from "./admission.js";
@@ -106,10 +106,35 @@ export class RoomHub {
     });
     const draining = () => this.draining;
     const publish = (event: Parameters<RoomEvents["publish"]>[0]) => this.roomEvents.publish(event);
-    this.admissions = new Admissions({ db, ...services, approvals: options.approvals, guard, rooms: this.rooms, log: () => this.sessions.log, draining, logger });
-    this.membership = new Membership({ db, presence: state.presence, lifecycle: services.lifecycle, scheduler, guard, rooms: this.rooms, sessions: this.sessions, publish, draining });
+    this.admissions = new Admissions({
+      db,
+      ...services,
+      approvals: options.approvals,
+      guard,
+      rooms: this.rooms,
+      log: () => this.sessions.log,
+      draining,
+      logger,
+    });
+    this.membership = new Membership({
+      db,
+      presence: state.presence,
+      lifecycle: services.lifecycle,
+      scheduler,
+      guard,
+      rooms: this.rooms,
+      sessions: this.sessions,
+      publish,
+      draining,
+    });
     this.dispatcher = new Dispatcher({
-      services: { ...options.features, session: { auth: services.auth, extend: (sender, user) => this.sessions.extend(this.rooms.memberOf(sender.connection.id)!.member, user) } },
+      services: {
+        ...options.features,
+        session: {
+          auth: services.auth,
+          extend: (sender, user) => this.sessions.extend(this.rooms.memberOf(sender.connection.id)!.member, user),
+        },
+      },
       ledger: state.commands,
       publish,
       applyHere: (event) => this.roomEvents.apply(event),
@@ -181,7 +206,9 @@ export class RoomHub {
     await this.rooms.settleLocks();
     for (const hook of this.hooks) if (hook !== this.options.approvals) hook.close?.();
     this.roomEvents.stop();
-    await this.backends.state.close({ forget: true }).catch((err: unknown) => this.options.logger.error({ err }, "release presence failed"));
+    await this.backends.state
+      .close({ forget: true })
+      .catch((err: unknown) => this.options.logger.error({ err }, "release presence failed"));
     await this.backends.scheduler.close();
   }
 
@@ -189,7 +216,13 @@ export class RoomHub {
    * The connect checks in the original's order; throws JoinRejected with the close code. With
    * `wait`, a pending user's connection waits for the host's answer (see admission.ts).
    */
-  admit(token: string | null | undefined, rawCode: string, client = "unknown", resume?: ResumeRequest, wait?: ApprovalWait): Promise<Admission> {
+  admit(
+    token: string | null | undefined,
+    rawCode: string,
+    client = "unknown",
+    resume?: ResumeRequest,
+    wait?: ApprovalWait,
+  ): Promise<Admission> {
     return this.admissions.admit(token, rawCode, client, resume, wait);
   }
 

@@ -5,9 +5,11 @@ import type { RoomView } from "../protocol/feature.js";
 import type { ServerMessage } from "../protocol/server-messages.js";
 import type { MediaSource } from "../rooms/media.js";
 import { type RoomRoles, rolesOf } from "../rooms/roles-model.js";
-import type { Seq } from "./fanout.js";
 import type { RosterRoom } from "./roster.js";
 import type { Member } from "./types.js";
+
+/** A message's room log position, once appended (undefined: not logged, the log failed or was slow). */
+export type Seq = Promise<number | undefined>;
 
 /** Roster broadcasts waiting to go out (see roster-pacing.ts). */
 export interface RosterQueue {

@@ -57,7 +57,14 @@ export class Membership {
     if (!live.members.has(connection.id)) return; // left (or was closed) meanwhile
     const at = { roomId: live.id, code: live.code };
     if (hostReturned) void this.deps.publish({ type: "host.returned", ...at, except: [connection.id] });
-    const joined = this.deps.publish({ type: "member.joined", ...at, userId: user.id, displayName: user.display_name, first: firstForUser, except: [connection.id] });
+    const joined = this.deps.publish({
+      type: "member.joined",
+      ...at,
+      userId: user.id,
+      displayName: user.display_name,
+      first: firstForUser,
+      except: [connection.id],
+    });
     if (live.members.size > ROSTER_PACING.smallRoom) {
       // Big room: the joiner gets its roster now; everyone else's is paced (see roster-pacing.ts).
       connection.send(await buildRoster(this.deps.db, this.deps.presence, live, user.id));

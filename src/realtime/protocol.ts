@@ -19,11 +19,11 @@ import { rolesFeature } from "../rooms/messages.js";
 import { syncFeature } from "../sync/messages.js";
 import { findEncodingProblem } from "../text.js";
 
+export { CHAT_MAX_LENGTH } from "../chat/messages.js";
 export { CLOSE_CODES, MAX_FRAME_BYTES } from "../protocol/close-codes.js";
+export { SANCTION_MAX_SECONDS } from "../protocol/fields.js";
 export type { Ack, ProtocolError } from "../protocol/results.js";
 export { type ServerMessage, type ServerMessageOf, type ServerMessageType, serverMessages } from "../protocol/server-messages.js";
-export { CHAT_MAX_LENGTH } from "../chat/messages.js";
-export { SANCTION_MAX_SECONDS } from "../protocol/fields.js";
 
 /** Every feature with client messages, by name (the name is also the docs' section). */
 export const features = {
@@ -39,7 +39,7 @@ type Features = typeof features;
 export type FeatureName = keyof Features;
 
 /** What each feature's handlers get as `ctx.services`, by feature name (the app provides it). */
-export type FeatureServices = { [F in FeatureName]: Features[F] extends Feature<infer S, any> ? S : never };
+export type FeatureServices = { [F in FeatureName]: Features[F] extends Feature<infer S, infer _Entries> ? S : never };
 
 const entries = {
   ...chatFeature.messages,
@@ -77,7 +77,8 @@ export type ClientMessage = {
   [K in ClientMessageType]: { type: K } & z.output<(typeof clientMessages)[K]>;
 }[ClientMessageType];
 
-export const isClientMessageType = (type: unknown): type is ClientMessageType => typeof type === "string" && Object.hasOwn(clientMessages, type);
+export const isClientMessageType = (type: unknown): type is ClientMessageType =>
+  typeof type === "string" && Object.hasOwn(clientMessages, type);
 
 /** Socket.IO server→client events: the event name is the message type. */
 export type ServerToClientEvents = {
@@ -99,7 +100,8 @@ export function parseClientMessage(frame: unknown): { ok: true; message: ClientM
   if (typeof frame !== "object" || frame === null || Array.isArray(frame)) return { ok: false, error: NOT_A_MESSAGE };
   const type = (frame as { type?: unknown }).type;
   if (typeof type !== "string" || type === "") return { ok: false, error: NOT_A_MESSAGE };
-  if (!isClientMessageType(type)) return { ok: false, error: { code: "UNKNOWN_EVENT", message: `Unknown event type: ${type.slice(0, 40)}` } };
+  if (!isClientMessageType(type))
+    return { ok: false, error: { code: "UNKNOWN_EVENT", message: `Unknown event type: ${type.slice(0, 40)}` } };
   // NUL and lone surrogates anywhere: refused before the ack, so what is acked, broadcast and
   // stored is the same string (PostgreSQL would store a lone surrogate as U+FFFD).
   const encoding = findEncodingProblem(frame);

@@ -3,84 +3,19 @@
  * token in the query. The upgrade is always accepted for a well-formed path so that refusals
  * arrive as close codes clients can read (the original's were lost in a failed handshake).
  */
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
-import type { RoomHub } from "./hub.js";
-import { clientAddress, type ConnectionGuard } from "./guard.js";
-import { originAllowed } from "./origins.js";
-import { BacklogWatch } from "./backlog.js";
-import { CLOSE_CODES, MAX_FRAME_BYTES, type ServerMessage } from "./protocol.js";
-import {
-  type Connection,
-  InvalidFrame,
-  JoinRejected,
-  type ResumeRequest,
-  resumeRequest,
-  SLOW_CONSUMER_CUT_MS,
-  type Transport,
-  withSeq,
-} from "./types.js";
+import type { ConnectionGuard } from "./guard.js";
+import type { Admission, ApprovalWait, RoomHub } from "./hub.js";
+import { MAX_FRAME_BYTES, type ServerMessage } from "./protocol.js";
+import { RawConnection } from "./rawws-connection.js";
+import { type Handshake, readHandshake, refuse } from "./rawws-handshake.js";
+import { InvalidFrame, type JoinRejected, type Transport, withSeq } from "./types.js";
 
-const PATH = /^\/ws(?:\/v1)?\/room\/([^/]{1,32})\/?$/;
+export { closeReason } from "./rawws-connection.js";
+
 const HEARTBEAT_MS = 30_000;
-
-class RawConnection implements Connection {
-  readonly id = `ws:${randomUUID()}`;
-  readonly transport = "ws" as const;
-  alive = true;
-  private readonly backlog: BacklogWatch;
-
-  constructor(
-    readonly socket: WebSocket,
-    sendBufferBytes: number,
-    readonly resumable: boolean,
-  ) {
-    this.backlog = new BacklogWatch(sendBufferBytes, () => socket.bufferedAmount, () => {
-      this.close(CLOSE_CODES.SLOW_CONSUMER, "Connection too slow: reconnect");
-      setTimeout(() => this.socket.terminate(), SLOW_CONSUMER_CUT_MS).unref();
-    });
-    socket.once("close", () => this.backlog.stop());
-  }
-
-  send(message: ServerMessage, seq?: number): void {
-    this.sendEncoded(JSON.stringify(message), seq);
-  }
-
-  sendEncoded(json: string, seq?: number): void {
-    this.sendFrame(this.resumable ? withSeq(json, seq) : json);
-  }
-
-  /**
-   * A broadcast passes its frame already UTF-8 encoded, once for every member. A client that
-   * stops reading would make the server hold every frame of the room for it: once its backlog
-   * stays past the bound (see BacklogWatch) it is closed (4008; cut a moment later if even the
-   * close frame cannot get through) and reconnects to a fresh snapshot.
-   */
-  sendFrame(frame: string | Buffer): void {
-    if (this.socket.readyState !== WebSocket.OPEN || this.backlog.dropped) return;
-    this.socket.send(frame, { binary: false });
-    this.backlog.check();
-  }
-
-  close(code: number, reason: string): void {
-    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
-      this.socket.close(code, closeReason(reason));
-    }
-  }
-}
-
-/** A close frame's reason holds at most 123 UTF-8 bytes (RFC 6455): longer ones are cut, with "…". */
-export function closeReason(reason: string): string {
-  if (Buffer.byteLength(reason) <= 123) return reason;
-  let cut = "";
-  for (const char of reason) {
-    if (Buffer.byteLength(cut + char) > 120) break;
-    cut += char;
-  }
-  return `${cut}…`;
-}
 
 export interface RawTransport extends Transport {
   close(): void;
@@ -99,34 +34,52 @@ export function attachRawWebSocket(
     guard?: ConnectionGuard | undefined;
   },
 ): RawTransport {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
-  const rooms = new Map<string, Map<string, RawConnection>>();
+  const rooms = new RawRooms(hub, options);
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => rooms.upgrade(req, socket, head));
+  const heartbeat = setInterval(() => rooms.heartbeat(), HEARTBEAT_MS).unref();
+  return {
+    broadcast(roomCode, message, except, seq) {
+      rooms.deliver(roomCode, JSON.stringify(message), except, seq);
+    },
+    close() {
+      clearInterval(heartbeat);
+      rooms.close();
+    },
+  };
+}
+
+type RawWebSocketOptions = Parameters<typeof attachRawWebSocket>[2];
+
+/** The transport's connections: each room's members, and the pending users waiting for the host. */
+class RawRooms {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false });
+  private readonly rooms = new Map<string, Map<string, RawConnection>>();
   /** Pending users' connections waiting for the host's answer (pinged like members). */
-  const waiting = new Set<RawConnection>();
+  private readonly waiting = new Set<RawConnection>();
 
-  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  constructor(
+    private readonly hub: RoomHub,
+    private readonly options: RawWebSocketOptions,
+  ) {}
+
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? "/", "http://localhost");
-    if (url.pathname.startsWith(options.socketIoPath)) return; // engine.io's
+    if (url.pathname.startsWith(this.options.socketIoPath)) return; // engine.io's
     socket.on("error", () => socket.destroy());
-    const match = PATH.exec(url.pathname);
-    if (!match) return refuse(socket, 404, "Not Found");
-    if (!originAllowed(req.headers.origin, options.allowedOrigins)) return refuse(socket, 403, "Forbidden");
-    const token = url.searchParams.get("token");
-    const client = clientAddress(req.headers, req.socket.remoteAddress, options.trustProxy ?? false);
-    const resume = resumeRequest(url.searchParams.get("resume"), url.searchParams.get("resume_token"), url.searchParams.get("last_seq"));
-    const wait = url.searchParams.get("wait") === "1";
-    wss.handleUpgrade(req, socket, head, (ws) => void accept(ws, { code: match[1]!, token, client, resume, wait }));
-  });
+    const handshake = readHandshake(req, url, this.options);
+    if ("status" in handshake) refuse(socket, handshake);
+    else this.wss.handleUpgrade(req, socket, head, (ws) => void this.accept(ws, handshake));
+  }
 
-  async function accept(ws: WebSocket, handshake: Handshake): Promise<boolean> {
-    const connection = new RawConnection(ws, options.sendBufferBytes, handshake.resume !== undefined);
+  private async accept(ws: WebSocket, handshake: Handshake): Promise<boolean> {
+    const connection = new RawConnection(ws, this.options.sendBufferBytes, handshake.resume !== undefined);
     // Frames that arrive during admission wait for it; then they run one at a time, in order.
     // While a pending user waits for the host's answer, its frames are dropped instead.
-    const ready = admitAndEnter(connection, handshake);
+    const ready = this.admitAndEnter(connection, handshake);
     let chain: Promise<boolean> = ready;
     ws.on("message", (data: RawData, isBinary: boolean) => {
-      if (waiting.has(connection)) return;
-      chain = chain.then((admitted) => (admitted ? process(connection, data, isBinary).then(() => true) : false));
+      if (this.waiting.has(connection)) return;
+      chain = chain.then((admitted) => (admitted ? this.handleFrame(connection, data, isBinary).then(() => true) : false));
     });
     ws.on("pong", () => {
       connection.alive = true;
@@ -135,96 +88,87 @@ export function attachRawWebSocket(
     return ready;
   }
 
-  async function admitAndEnter(connection: RawConnection, { code, token, client, resume, wait }: Handshake): Promise<boolean> {
+  /** Takes the address's slot, admits the client and runs the join; true if it is in the room. */
+  private async admitAndEnter(connection: RawConnection, { code, token, client, resume, wait }: Handshake): Promise<boolean> {
     const ws = connection.socket;
     // The address's slot is taken now (synchronously), before any await, and held until the close.
-    const opened = options.guard?.open(client);
+    const opened = this.options.guard?.open(client);
     try {
       const release = await opened;
       if (release) ws.once("close", release);
     } catch (err) {
-      const rejection = err as JoinRejected;
-      connection.close(rejection.closeCode, rejection.message);
-      return false;
+      return closeRejected(connection, err);
     }
     if (ws.readyState !== WebSocket.OPEN) return false;
     const gone = new AbortController();
     const onClose = () => gone.abort();
     ws.once("close", onClose);
-    const approval = wait
-      ? {
-          signal: gone.signal,
-          onPending: (message: ServerMessage) => {
-            waiting.add(connection);
-            connection.send(message);
-          },
-        }
-      : undefined;
-    let admission;
+    const approval = wait ? this.approvalWait(connection, gone.signal) : undefined;
+    let admission: Admission;
     try {
-      admission = await hub.admit(token, code, client, resume, approval);
+      admission = await this.hub.admit(token, code, client, resume, approval);
     } catch (err) {
       // hub.admit turns every failure into a JoinRejected with a documented code.
-      const rejection = err as JoinRejected;
-      connection.close(rejection.closeCode, rejection.message);
-      return false;
+      return closeRejected(connection, err);
     } finally {
-      waiting.delete(connection);
+      this.waiting.delete(connection);
       ws.off("close", onClose);
     }
     if (ws.readyState !== WebSocket.OPEN) return false;
-    const roomCode = admission.room.code;
-    let members = rooms.get(roomCode);
-    if (!members) {
-      rooms.set(roomCode, (members = new Map()));
-    }
-    members.set(connection.id, connection);
-    ws.on("close", (closeCode: number) => {
-      const current = rooms.get(roomCode);
-      current?.delete(connection.id);
-      if (current?.size === 0) {
-        rooms.delete(roomCode);
-      }
-      // 1001 (page unload, reload) and 1006 (the connection was lost) may come back; 1000 said goodbye.
-      void hub.leave(connection, { dropped: closeCode === 1001 || closeCode === 1006 });
-    });
+    const members = this.join(connection, admission.room.code);
     // Never rejects: a failed join closes the connection with a documented code.
-    await hub.enter(connection, admission);
+    await this.hub.enter(connection, admission);
     return members.has(connection.id) && ws.readyState === WebSocket.OPEN;
   }
 
-  async function process(connection: RawConnection, data: RawData, isBinary: boolean): Promise<void> {
-    let frame: unknown;
-    const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
-    if (isBinary) frame = new InvalidFrame("Binary frames are not supported");
-    else if (bytes > MAX_FRAME_BYTES) frame = new InvalidFrame(`Message too large (limit ${MAX_FRAME_BYTES} bytes)`);
-    else {
-      try {
-        frame = JSON.parse(data.toString());
-      } catch {
-        frame = new InvalidFrame("Malformed JSON");
-      }
+  /** `wait=1`: while the host decides, the connection is pinged and its frames are dropped. */
+  private approvalWait(connection: RawConnection, signal: AbortSignal): ApprovalWait {
+    return {
+      signal,
+      onPending: (message: ServerMessage) => {
+        this.waiting.add(connection);
+        connection.send(message);
+      },
+    };
+  }
+
+  /** Makes an admitted connection a member of its room until it closes; returns the room's members. */
+  private join(connection: RawConnection, roomCode: string): Map<string, RawConnection> {
+    let members = this.rooms.get(roomCode);
+    if (!members) {
+      this.rooms.set(roomCode, (members = new Map()));
     }
-    const result = await hub.handle(connection, frame).catch(() => null);
+    members.set(connection.id, connection);
+    connection.socket.on("close", (closeCode: number) => {
+      const current = this.rooms.get(roomCode);
+      current?.delete(connection.id);
+      if (current?.size === 0) {
+        this.rooms.delete(roomCode);
+      }
+      // 1001 (page unload, reload) and 1006 (the connection was lost) may come back; 1000 said goodbye.
+      void this.hub.leave(connection, { dropped: closeCode === 1001 || closeCode === 1006 });
+    });
+    return members;
+  }
+
+  /** Decodes one client frame, has the hub handle it and replies to a refused command with an ERROR. */
+  private async handleFrame(connection: RawConnection, data: RawData, isBinary: boolean): Promise<void> {
+    const frame = decodeFrame(data, isBinary);
+    const result = await this.hub.handle(connection, frame).catch(() => null);
     if (result && !result.ok) connection.send({ type: "ERROR", ...result.error });
   }
 
-  const beat = (connection: RawConnection) => {
-    if (!connection.alive) return connection.socket.terminate();
-    connection.alive = false;
-    connection.socket.ping();
-  };
-  const heartbeat = setInterval(() => {
-    for (const members of rooms.values()) for (const connection of members.values()) beat(connection);
-    for (const connection of waiting) beat(connection);
-  }, HEARTBEAT_MS).unref();
+  heartbeat(): void {
+    for (const members of this.rooms.values()) for (const connection of members.values()) beat(connection);
+    for (const connection of this.waiting) beat(connection);
+  }
 
   /**
    * Encodes the frame once (twice for a logged message: resumable clients get its seq): the
    * members' sockets then write the same bytes.
    */
-  function deliver(roomCode: string, text: string, except?: ReadonlySet<string>, seq?: number): void {
-    const members = rooms.get(roomCode);
+  deliver(roomCode: string, text: string, except?: ReadonlySet<string>, seq?: number): void {
+    const members = this.rooms.get(roomCode);
     if (!members) return;
     const frame = Buffer.from(text);
     let sequenced: Buffer | undefined;
@@ -235,29 +179,37 @@ export function attachRawWebSocket(
     }
   }
 
-  return {
-    broadcast(roomCode, message, except, seq) {
-      deliver(roomCode, JSON.stringify(message), except, seq);
-    },
-    close() {
-      clearInterval(heartbeat);
-      for (const client of wss.clients) client.terminate();
-      wss.close();
-    },
-  };
+  close(): void {
+    for (const client of this.wss.clients) client.terminate();
+    this.wss.close();
+  }
 }
 
-/** What a client's upgrade request asked for. */
-interface Handshake {
-  code: string;
-  token: string | null;
-  /** The client's address. */
-  client: string;
-  resume: ResumeRequest | undefined;
-  /** `wait=1`: a pending user waits for the host's answer. */
-  wait: boolean;
+/** A client frame as the hub takes it: the parsed JSON, or an InvalidFrame saying what is wrong. */
+function decodeFrame(data: RawData, isBinary: boolean): unknown {
+  const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
+  if (isBinary) return new InvalidFrame("Binary frames are not supported");
+  if (bytes > MAX_FRAME_BYTES) return new InvalidFrame(`Message too large (limit ${MAX_FRAME_BYTES} bytes)`);
+  try {
+    return JSON.parse(data.toString());
+  } catch {
+    return new InvalidFrame("Malformed JSON");
+  }
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+/** Pings a connection; one that did not answer the previous ping is cut. */
+function beat(connection: RawConnection): void {
+  if (!connection.alive) {
+    connection.socket.terminate();
+    return;
+  }
+  connection.alive = false;
+  connection.socket.ping();
+}
+
+/** Closes a refused connection with the rejection's documented code. */
+function closeRejected(connection: RawConnection, err: unknown): false {
+  const rejection = err as JoinRejected;
+  connection.close(rejection.closeCode, rejection.message);
+  return false;
 }

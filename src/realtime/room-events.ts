@@ -10,11 +10,11 @@ import type { PublishedRoomEvent, RoomEvent, RoomEventBus } from "../events/room
 import type { GraceScheduler } from "../lifecycle/scheduler.js";
 import { CLOSE_CODES } from "../protocol/close-codes.js";
 import type { RoomHooks } from "../protocol/feature.js";
+import type { ServerMessage } from "../protocol/server-messages.js";
 import { isHost } from "../rooms/permissions.js";
 import type { RoomLog } from "../state/room-log.js";
-import type { RoomFanout, Seq } from "./fanout.js";
-import type { ServerMessage } from "../protocol/server-messages.js";
-import type { LiveRoom } from "./live-room.js";
+import type { RoomFanout } from "./fanout.js";
+import type { LiveRoom, Seq } from "./live-room.js";
 import type { LiveRooms } from "./live-rooms.js";
 import type { RosterPacer } from "./roster-pacing.js";
 import type { HubLogger } from "./types.js";
@@ -92,7 +92,11 @@ export class RoomEvents {
     for (const hook of this.deps.hooks) hook.roomEvent?.(published);
     const live = published.code === undefined ? undefined : this.deps.rooms.get(published.code);
     try {
-      const handler = this.handlers[published.type] as (event: PublishedRoomEvent, live: LiveRoom | undefined, out: Out) => Promise<void> | void;
+      const handler = this.handlers[published.type] as (
+        event: PublishedRoomEvent,
+        live: LiveRoom | undefined,
+        out: Out,
+      ) => Promise<void> | void;
       await handler(published, live, live ? this.out(live, seqs) : NOWHERE);
     } catch (err) {
       this.deps.logger.error({ err, event: published.type }, "room event failed");
@@ -107,7 +111,8 @@ export class RoomEvents {
     };
     return {
       seq,
-      send: (message, except, logKey) => this.deps.fanout.send(live, message, except, logKey, logKey === undefined ? undefined : seq(message, logKey)),
+      send: (message, except, logKey) =>
+        this.deps.fanout.send(live, message, except, logKey, logKey === undefined ? undefined : seq(message, logKey)),
     };
   }
 
@@ -182,7 +187,8 @@ export class RoomEvents {
     "participant.requested": (event, live) => {
       // To the host's tabs here (not logged: after a resume the host lists them over REST).
       for (const member of live?.members.values() ?? []) {
-        if (member.user.id === live!.hostId) member.connection.send({ type: "JOIN_REQUESTED", user_id: event.userId, display_name: event.displayName });
+        if (member.user.id === live!.hostId)
+          member.connection.send({ type: "JOIN_REQUESTED", user_id: event.userId, display_name: event.displayName });
       }
     },
     "member.joined": (event, live, out) => {

@@ -1,7 +1,7 @@
 /** ROOM_PARTICIPANTS: the approved roster (the original's names) plus who is online. */
 import type { DB } from "../db.js";
-import { approvedParticipants } from "../rooms/participants.js";
 import type { ServerMessageOf } from "../protocol/server-messages.js";
+import { approvedParticipants } from "../rooms/participants.js";
 import type { Presence } from "../state/presence/presence.js";
 
 /** How long a room's approved roster may be reused (join storms read it once per burst). */
@@ -34,10 +34,7 @@ export async function buildRoster(
   const cached = room.rosterRows;
   const reusable =
     !fresh && cached && Date.now() - cached.at < ROSTER_ROWS_TTL_MS && (mustInclude === undefined || cached.ids.has(mustInclude));
-  const [rows, online] = await Promise.all([
-    reusable ? Promise.resolve(cached.rows) : loadRows(db, room),
-    presence.onlineUsers(room.id),
-  ]);
+  const [rows, online] = await Promise.all([reusable ? Promise.resolve(cached.rows) : loadRows(db, room), presence.onlineUsers(room.id)]);
   const members = rows.map((r) => ({
     id: r.id,
     display_name: r.display_name,

@@ -67,7 +67,10 @@ export class Sessions {
       try {
         const hold = { userId: member.user.id, roomId: live.id, connectionId: member.connection.id };
         // Valid while connected (a day at most); the resume window starts when the connection drops.
-        const [token, seq] = await Promise.all([resume.log.issue(hold, Math.max(resume.windowMs, SESSION_TOKEN_TTL_MS)), resume.log.head(live.id)]);
+        const [token, seq] = await Promise.all([
+          resume.log.issue(hold, Math.max(resume.windowMs, SESSION_TOKEN_TTL_MS)),
+          resume.log.head(live.id),
+        ]);
         member.resumeToken = token;
         member.connection.send({ type: "SESSION", resume_token: token, resume_window_seconds: resume.windowMs / 1000, seq });
       } catch (err) {
@@ -121,10 +124,13 @@ export class Sessions {
     clearTimeout(member.expiry);
     const left = member.user.token_expires_at - Date.now();
     // setTimeout holds at most ~24.8 days: a longer-lived token is checked again then.
-    member.expiry = setTimeout(() => {
-      if (member.user.token_expires_at > Date.now()) return this.armExpiry(member);
-      member.connection.close(CLOSE_CODES.UNAUTHENTICATED, "Token expired");
-    }, Math.min(Math.max(0, left), 2 ** 31 - 1)).unref();
+    member.expiry = setTimeout(
+      () => {
+        if (member.user.token_expires_at > Date.now()) return this.armExpiry(member);
+        member.connection.close(CLOSE_CODES.UNAUTHENTICATED, "Token expired");
+      },
+      Math.min(Math.max(0, left), 2 ** 31 - 1),
+    ).unref();
   }
 
   /** REAUTH: the member now lives as long as `user`'s token (its session and expiry). */

@@ -1,15 +1,14 @@
 /** Room codes: 6 characters of [A-Z0-9] drawn from a CSPRNG without modulo bias. */
 import { randomInt } from "node:crypto";
-import type { ParticipantStatus, Room } from "../../db/schema.js";
 import { sql } from "kysely";
+import type { ParticipantStatus, Room } from "../../db/schema.js";
 import type { DB } from "../db.js";
 import { bannedFrom } from "../moderation/service.js";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const PASSWORD_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-const draw = (alphabet: string, length: number): string =>
-  Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join("");
+const draw = (alphabet: string, length: number): string => Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join("");
 
 export const ROOM_CODE_LENGTH = 6;
 export const ROOM_CODE_PATTERN = /^[A-Z0-9]{4,10}$/;

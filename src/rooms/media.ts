@@ -19,4 +19,3 @@ export interface MediaSource {
   episode: number | null;
   embed_url: string | null;
 }
-

@@ -1,8 +1,8 @@
 /** The room roles' client messages: co-hosts and taking the room back after succession. */
 import { z } from "zod";
 import type { RoomLifecycle } from "../lifecycle/service.js";
-import { userId } from "../protocol/fields.js";
 import { defineFeature, entry } from "../protocol/feature.js";
+import { userId } from "../protocol/fields.js";
 import { ok } from "../protocol/results.js";
 import type { RoleService } from "./roles.js";
 
@@ -29,7 +29,8 @@ export const rolesFeature = defineFeature<RoleServices>()("roles", {
   RECLAIM_HOST: on({
     schema: z.object({}),
     who: "previousHost",
-    summary: "Added: the host who lost the room to succession takes it back (within the reclaim window). Everyone gets HOST_CHANGED `reclaimed`.",
+    summary:
+      "Added: the host who lost the room to succession takes it back (within the reclaim window). Everyone gets HOST_CHANGED `reclaimed`.",
     errors: ["PERMISSION_DENIED", "CONFLICT"],
     async handle({ room, sender, services }) {
       await services.lifecycle.reclaim(room.id, sender.user.id);

@@ -31,7 +31,8 @@ export const roleRoutes =
         ...authed,
         schema: {
           tags,
-          summary: "Host names (cohost: true) or un-names a co-host among the approved, registered participants (broadcast as COHOSTS_CHANGED)",
+          summary:
+            "Host names (cohost: true) or un-names a co-host among the approved, registered participants (broadcast as COHOSTS_CHANGED)",
           security: bearerAuth,
           body: z.object({ room_id: roomId, user_id: uuid("user_id", "user_id required"), cohost: flag("cohost") }),
           response: { 200: rolesResponse, ...errorResponses(400, 401, 403, 404, 410) },

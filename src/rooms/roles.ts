@@ -4,16 +4,15 @@
  * change commits with its audit row and is announced to every instance (`room.roles_changed`).
  */
 import { sql } from "kysely";
+import type { Room } from "../../db/schema.js";
 import type { DB } from "../db.js";
 import { AppError, errors } from "../errors.js";
+import type { RoomEventBus } from "../events/room-events.js";
 import { assertJoinable } from "../lifecycle/transitions.js";
 import { bannedFrom } from "../moderation/service.js";
 import { recordRoomEvent } from "../timeline/timeline.js";
-import type { RoomEventBus } from "../events/room-events.js";
-import type { Room } from "../../db/schema.js";
-import { type HostPolicy, type RoomRoles, rolesOf } from "./roles-model.js";
 import { isHost } from "./permissions.js";
-
+import { type HostPolicy, type RoomRoles, rolesOf } from "./roles-model.js";
 
 /** The approved, unbanned co-hosts of a room, in the order they joined. */
 export async function loadCohosts(db: DB, roomId: string): Promise<string[]> {
@@ -46,12 +45,17 @@ export class RoleService {
         .where("p.room_id", "=", room.id)
         .where("p.user_id", "=", userId)
         .executeTakeFirst();
-      if (!target || target.status !== "APPROVED" || target.banned) {
+      if (target?.status !== "APPROVED" || target.banned) {
         throw new AppError("PARTICIPANT_NOT_FOUND", "User is not a participant of this room");
       }
       if (cohost && target.is_guest) throw errors.validation("Guests cannot be co-hosts");
       if (target.is_cohost === cohost) return undefined;
-      await trx.updateTable("room_participants").set({ is_cohost: cohost }).where("room_id", "=", room.id).where("user_id", "=", userId).execute();
+      await trx
+        .updateTable("room_participants")
+        .set({ is_cohost: cohost })
+        .where("room_id", "=", room.id)
+        .where("user_id", "=", userId)
+        .execute();
       await recordRoomEvent(trx, room.id, actor.id, cohost ? "cohost.added" : "cohost.removed", { user_id: userId });
       return room;
     });
@@ -63,7 +67,12 @@ export class RoleService {
       const changed = Object.entries(policy).filter(([key, value]) => value !== undefined && room[key as keyof HostPolicy] !== value);
       if (changed.length === 0) return undefined;
       const values = Object.fromEntries(changed) as HostPolicy;
-      const updated = await trx.updateTable("rooms").set({ ...values, updated_at: sql`now()` }).where("id", "=", room.id).returningAll().executeTakeFirstOrThrow();
+      const updated = await trx
+        .updateTable("rooms")
+        .set({ ...values, updated_at: sql`now()` })
+        .where("id", "=", room.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
       await recordRoomEvent(trx, room.id, actor.id, "room.host_policy_changed", values);
       return updated;
     });

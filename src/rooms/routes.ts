@@ -10,8 +10,8 @@ import { currentUser } from "../http/auth-guard.js";
 import { codeLookupBudget, perClientBudget } from "../http/rate-limit.js";
 import { bearerAuth, errorResponses, requiredText, says, uuid } from "../http/schemas.js";
 import type { AttemptLimiter, LimitRule } from "../state/limiter.js";
-import type { RoomService } from "./service.js";
 import { mediaSourceFields } from "./media.js";
+import type { RoomService } from "./service.js";
 
 const tags = ["rooms"];
 const roomAndUser = z.object({ room_id: uuid("room_id", "room_id required"), user_id: uuid("user_id", "user_id required") });
@@ -43,8 +43,14 @@ export const roomRoutes =
           summary: "Create a room (public, or private with APPROVAL or PASSWORD entry)",
           security: bearerAuth,
           body: z.object({
-            is_private: z.boolean().nullish().transform((v) => v ?? false),
-            entry_mode: z.enum(ENTRY_MODES, { error: says("Invalid entry_mode for private room") }).nullish().transform((v) => v ?? null),
+            is_private: z
+              .boolean()
+              .nullish()
+              .transform((v) => v ?? false),
+            entry_mode: z
+              .enum(ENTRY_MODES, { error: says("Invalid entry_mode for private room") })
+              .nullish()
+              .transform((v) => v ?? null),
           }),
           response: {
             201: z.object({
@@ -81,8 +87,7 @@ export const roomRoutes =
           },
         },
       },
-      async (request) =>
-        rooms.join(currentUser(request), request.body.code, request.body.password ?? undefined, request.ip),
+      async (request) => rooms.join(currentUser(request), request.body.code, request.body.password ?? undefined, request.ip),
     );
 
     app.post(
@@ -240,8 +245,7 @@ export const roomRoutes =
           },
         },
       },
-      async (request) =>
-        codeLookup(request, () => rooms.timeline(currentUser(request), request.params.room_code, request.query)),
+      async (request) => codeLookup(request, () => rooms.timeline(currentUser(request), request.params.room_code, request.query)),
     );
 
     app.get(

@@ -11,17 +11,17 @@ import { hashPassword, verifyPassword } from "../auth/passwords.js";
 import type { AuthUser } from "../auth/users.js";
 import { type DB, isUniqueViolation } from "../db.js";
 import { AppError, errors } from "../errors.js";
+import type { RoomEventBus } from "../events/room-events.js";
 import { assertJoinable, isActiveState, markDeleted } from "../lifecycle/transitions.js";
 import { bannedFrom, isBanned } from "../moderation/service.js";
 import type { ProviderRegistry } from "../providers/registry.js";
 import type { AttemptLimiter, LimitRule } from "../state/limiter.js";
-import { loadCohosts } from "./roles.js";
-import { findRoomByCode, findRoomForUser, newRoomCode, newRoomPassword } from "./codes.js";
-import { canHost, isHost } from "./permissions.js";
 import { listRoomEvents, recordRoomEvent, type TimelineQuery } from "../timeline/timeline.js";
+import { findRoomByCode, findRoomForUser, newRoomCode, newRoomPassword } from "./codes.js";
+import type { MediaSource } from "./media.js";
+import { canHost, isHost } from "./permissions.js";
+import { loadCohosts } from "./roles.js";
 import { rolesOf } from "./roles-model.js";
-import { type MediaSource } from "./media.js";
-import { type RoomEventBus } from "../events/room-events.js";
 
 export const ROOM_PASSWORD_LIMITS = {
   perClient: { limit: 30, windowSeconds: 15 * 60, escalate: { maxLockSeconds: 24 * 60 * 60 } },
@@ -125,7 +125,13 @@ export class RoomService {
       return inserted;
     });
     if (inserted?.status === "PENDING") {
-      this.events.publish({ type: "participant.requested", roomId: room.id, code: room.code, userId: user.id, displayName: user.display_name });
+      this.events.publish({
+        type: "participant.requested",
+        roomId: room.id,
+        code: room.code,
+        userId: user.id,
+        displayName: user.display_name,
+      });
     }
     // A concurrent join may have won the insert: report whatever row now exists.
     const row = await this.participant(room.id, user.id);

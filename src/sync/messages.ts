@@ -1,8 +1,8 @@
 /** The sync feature's client messages: the clock, drift checks and sync telemetry. */
 import { z } from "zod";
 import { currentPosition, snapshotAt } from "../playback/snapshot.js";
-import { seconds } from "../protocol/fields.js";
 import { defineFeature, entry } from "../protocol/feature.js";
+import { seconds } from "../protocol/fields.js";
 import { ok } from "../protocol/results.js";
 import type { SyncTelemetry } from "./telemetry.js";
 

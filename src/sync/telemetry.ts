@@ -222,7 +222,10 @@ export class SyncTelemetry implements RoomHooks {
       return undefined;
     }
     const now = Date.now();
-    const [{ records, corrections }, online] = await Promise.all([this.state.syncRecords.read(live.id), this.state.presence.onlineUsers(live.id)]);
+    const [{ records, corrections }, online] = await Promise.all([
+      this.state.syncRecords.read(live.id),
+      this.state.presence.onlineUsers(live.id),
+    ]);
     if (!this.timers.has(live)) return undefined; // dropped meanwhile: leave no series behind
     const summary = summarizeSync(records, corrections, online, now, this.options.driftThresholdSeconds);
     if (!summary) {

@@ -35,7 +35,7 @@ export class MemoryPresence implements Presence {
   async disconnect(roomId: string, userId: string, connectionId: string) {
     const room = this.rooms.get(roomId);
     const conns = room?.connections.get(userId);
-    if (!room || !conns || !conns.delete(connectionId)) return { lastForUser: false };
+    if (!room || !conns?.delete(connectionId)) return { lastForUser: false };
     if (conns.size > 0) return { lastForUser: false };
     room.connections.delete(userId);
     room.since.delete(userId);

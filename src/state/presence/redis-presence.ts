@@ -93,7 +93,10 @@ export class RedisPresence implements Presence {
   }
 
   async onlineSince(roomId: string) {
-    const [since, online] = await Promise.all([this.redis.hGetAll(this.keys.roomSince(roomId)), this.redis.hKeys(this.keys.roomUsers(roomId))]);
+    const [since, online] = await Promise.all([
+      this.redis.hGetAll(this.keys.roomSince(roomId)),
+      this.redis.hKeys(this.keys.roomUsers(roomId)),
+    ]);
     return new Map(online.map((userId) => [userId, Number(since[userId] ?? Date.now())]));
   }
 

@@ -10,6 +10,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance } from "fastify";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import type { Registry } from "prom-client";
 import type { Server as SocketIoServer } from "socket.io";
 import { migrateToLatest } from "../db/migrator.js";
 import { adminRoutes } from "./admin/routes.js";
@@ -21,7 +22,7 @@ import { chatRoutes } from "./chat/routes.js";
 import { ChatService } from "./chat/service.js";
 import { ChatSettingsService } from "./chat/settings.js";
 import type { Config } from "./config.js";
-import { type Database, openDatabase } from "./db.js";
+import { type Database, type DB, openDatabase } from "./db.js";
 import { discoveryRoutes } from "./discovery/routes.js";
 import { DiscoveryService } from "./discovery/service.js";
 import type { RoomEventBus } from "./events/room-events.js";
@@ -43,7 +44,7 @@ import { ProviderRegistry } from "./providers/registry.js";
 import { TmdbClient } from "./providers/tmdb.js";
 import { VidkingProvider } from "./providers/vidking.js";
 import { ApprovalWaits } from "./realtime/approvals.js";
-import { createRealtimeBackends } from "./realtime/backends.js";
+import { createRealtimeBackends, type RealtimeBackends } from "./realtime/backends.js";
 import { ConnectionGuard } from "./realtime/guard.js";
 import { RoomHub } from "./realtime/hub.js";
 import { attachRawWebSocket } from "./realtime/rawws.js";
@@ -188,26 +189,26 @@ async function installHttpBasics(http: FastifyInstance, config: Config): Promise
   http.get("/api/schema/", { schema: { hide: true } }, async () => http.swagger());
 }
 
-export async function buildApp(config: Config): Promise<StreamItApp> {
-  const http = createHttpServer(config);
-  const logRedisError = (err: Error) => http.log.warn({ err: err.message }, "redis error (reconnecting)");
+/** The database (migrated) and, when configured, Redis. */
+async function openStores(
+  config: Config,
+  logRedisError: (err: Error) => void,
+): Promise<{ database: Database; redis: RedisClient | undefined }> {
   const database = await openDatabase(config.database);
-  let redis: RedisClient | undefined;
   try {
     await migrateToLatest(database.db, database.schema);
     database.setQueryTimeout(config.DATABASE_QUERY_TIMEOUT_MS);
     // node-redis reconnects by itself; /health/ reports the outage meanwhile.
-    if (config.REDIS_URL) redis = await connectRedis(config.REDIS_URL, logRedisError);
+    const redis = config.REDIS_URL ? await connectRedis(config.REDIS_URL, logRedisError) : undefined;
+    return { database, redis };
   } catch (err) {
     await database.close();
     throw err;
   }
+}
 
-  const prefix = config.REDIS_PREFIX;
-  const requestRedis = redis && withRequestTimeout(redis, config.REDIS_COMMAND_TIMEOUT_MS);
-  const limiter: AttemptLimiter = requestRedis ? new RedisLimiter(requestRedis, prefix) : new MemoryLimiter();
-  const cache: JsonCache = requestRedis ? new RedisCache(requestRedis, prefix) : new MemoryCache();
-  const realtime = await createRealtimeBackends(config, database.db, redis, logRedisError);
+/** Every domain service, built once (REST and the realtime hub share them). */
+function createServices(config: Config, db: DB, realtime: RealtimeBackends, limiter: AttemptLimiter, cache: JsonCache): AppServices {
   const { events } = realtime;
   const tokens = new TokenService(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS);
   const providers = new ProviderRegistry(
@@ -220,9 +221,9 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     windowSeconds: config.BRUTE_FORCE_WINDOW_SECONDS,
     escalate: { maxLockSeconds: config.LOCKOUT_MAX_SECONDS },
   });
-  const services: AppServices = {
+  return {
     auth: new AuthService(
-      database.db,
+      db,
       tokens,
       limiter,
       config.REFRESH_TOKEN_TTL_SECONDS,
@@ -234,29 +235,35 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
       },
     ),
     tokens,
-    rooms: new RoomService(database.db, events, limiter, providers, {
+    rooms: new RoomService(db, events, limiter, providers, {
       perClient: bruteForce(config.ROOM_PASSWORD_ATTEMPTS_PER_CLIENT),
       perAccount: bruteForce(config.ROOM_PASSWORD_ATTEMPTS_PER_ACCOUNT),
     }),
-    roles: new RoleService(database.db, events),
-    chat: new ChatService(database.db),
-    chatSettings: new ChatSettingsService(database.db, events),
-    playback: new PlaybackService(database.db),
-    source: new SourceService(database.db, events, providers),
-    moderation: new ModerationService(database.db),
-    progress: new ProgressService(database.db),
-    discovery: new DiscoveryService(database.db, realtime.state.presence),
+    roles: new RoleService(db, events),
+    chat: new ChatService(db),
+    chatSettings: new ChatSettingsService(db, events),
+    playback: new PlaybackService(db),
+    source: new SourceService(db, events, providers),
+    moderation: new ModerationService(db),
+    progress: new ProgressService(db),
+    discovery: new DiscoveryService(db, realtime.state.presence),
     providers,
   };
+}
 
-  await installHttpBasics(http, config);
-  const metrics = installMetrics(http);
+/** The REST API, under /api and /api/v1. */
+async function registerApi(
+  http: FastifyInstance,
+  config: Config,
+  deps: { database: Database; redis: RedisClient | undefined; realtime: RealtimeBackends; services: AppServices; limiter: AttemptLimiter },
+): Promise<void> {
+  const { database, redis, realtime, services, limiter } = deps;
   const guards = createAuthGuards(services.auth);
   const api = http.withTypeProvider<ZodTypeProvider>();
   // One budget of unknown room codes per address, shared by every route that looks a code up.
   const codeMisses: LimitRule = { limit: config.ROOM_CODE_MISSES_PER_CLIENT, windowSeconds: 10 * 60 };
   await api.register(
-    healthRoutes({ database: database.ping, redis: redis && (async () => void (await redis!.ping())), load: () => loadState(http) }),
+    healthRoutes({ database: database.ping, redis: redis && (async () => void (await redis.ping())), load: () => loadState(http) }),
   );
   for (const base of ["/api", "/api/v1"]) {
     await api.register(authRoutes(services.auth), { prefix: `${base}/auth` });
@@ -274,19 +281,27 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     await api.register(sourceRoutes(services.source, guards), { prefix: `${base}/rooms` });
     await api.register(roleRoutes(services.roles, realtime.lifecycle, guards), { prefix: `${base}/rooms` });
     await api.register(progressRoutes(services.progress, guards, { limiter, codeMisses }), { prefix: `${base}/rooms` });
-    await api.register(discoveryRoutes({ discovery: services.discovery, providers, limiter, guards }), { prefix: `${base}/rooms` });
-    await api.register(adminRoutes({ db: database.db, guards, presence: realtime.state.presence, lifecycle: realtime.lifecycle, events }), {
-      prefix: `${base}/admin`,
+    await api.register(discoveryRoutes({ discovery: services.discovery, providers: services.providers, limiter, guards }), {
+      prefix: `${base}/rooms`,
     });
+    const admin = { db: database.db, guards, presence: realtime.state.presence, lifecycle: realtime.lifecycle, events: realtime.events };
+    await api.register(adminRoutes(admin), { prefix: `${base}/admin` });
   }
+}
 
-  // Realtime: one hub, two transports on the same HTTP server.
+/** Realtime: one hub with its feature services and hooks, two transports on the same HTTP server. */
+function startRealtime(
+  http: FastifyInstance,
+  config: Config,
+  deps: { db: DB; realtime: RealtimeBackends; services: AppServices; limiter: AttemptLimiter; metrics: Registry },
+) {
+  const { db, realtime, services, limiter, metrics } = deps;
+  const { state } = realtime;
   const guard = new ConnectionGuard(limiter, {
     perUser: config.SOCKETS_PER_USER,
     perClient: config.SOCKETS_PER_CLIENT,
     attemptsPerMinute: config.SOCKET_CONNECTS_PER_MINUTE,
   });
-  const { state } = realtime;
   const sync = new SyncTelemetry(state, {
     driftThresholdSeconds: config.DRIFT_THRESHOLD_SECONDS,
     summaryIntervalMs: config.SYNC_SUMMARY_SECONDS * 1000,
@@ -294,7 +309,7 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
     logger: http.log,
   });
   const hub = new RoomHub(
-    { db: database.db, state, events, scheduler: realtime.scheduler },
+    { db, state, events: realtime.events, scheduler: realtime.scheduler },
     { ...services, lifecycle: realtime.lifecycle },
     {
       graceSeconds: config.GRACE_PERIOD_SECONDS,
@@ -314,37 +329,48 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
       },
     },
   );
-  const rawWs = attachRawWebSocket(http.server, hub, {
+  const transport = {
     allowedOrigins: config.CORS_ORIGINS,
-    socketIoPath: SOCKET_IO_PATH,
     trustProxy: config.TRUST_PROXY,
     sendBufferBytes: config.SOCKET_SEND_BUFFER_BYTES,
     guard,
-  });
-  const socketIo = attachSocketIo(http.server, hub, {
-    allowedOrigins: config.CORS_ORIGINS,
-    adapter: realtime.adapter,
-    trustProxy: config.TRUST_PROXY,
-    sendBufferBytes: config.SOCKET_SEND_BUFFER_BYTES,
-    guard,
-  });
+  };
+  const rawWs = attachRawWebSocket(http.server, hub, { ...transport, socketIoPath: SOCKET_IO_PATH });
+  const socketIo = attachSocketIo(http.server, hub, { ...transport, adapter: realtime.adapter });
   hub.addTransport(rawWs);
   hub.addTransport(socketIo);
-  if (config.ADMIN_USERNAME && config.ADMIN_PASSWORD) {
-    await installAdminUi(http, socketIo.io, {
-      username: config.ADMIN_USERNAME,
-      password: config.ADMIN_PASSWORD,
-      redis: config.clusterMode ? redis : undefined,
-      prefix,
-      serverId: String(process.pid),
-      mode: config.NODE_ENV === "production" ? "production" : "development",
-    });
-  }
   http.addHook("preClose", async () => {
     await hub.close();
     rawWs.close();
     await socketIo.close();
   });
+  return { hub, io: socketIo.io };
+}
+
+export async function buildApp(config: Config): Promise<StreamItApp> {
+  const http = createHttpServer(config);
+  const logRedisError = (err: Error) => http.log.warn({ err: err.message }, "redis error (reconnecting)");
+  const { database, redis } = await openStores(config, logRedisError);
+  const requestRedis = redis && withRequestTimeout(redis, config.REDIS_COMMAND_TIMEOUT_MS);
+  const limiter: AttemptLimiter = requestRedis ? new RedisLimiter(requestRedis, config.REDIS_PREFIX) : new MemoryLimiter();
+  const cache: JsonCache = requestRedis ? new RedisCache(requestRedis, config.REDIS_PREFIX) : new MemoryCache();
+  const realtime = await createRealtimeBackends(config, database.db, redis, logRedisError);
+  const services = createServices(config, database.db, realtime, limiter, cache);
+
+  await installHttpBasics(http, config);
+  const metrics = installMetrics(http);
+  await registerApi(http, config, { database, redis, realtime, services, limiter });
+  const { hub, io } = startRealtime(http, config, { db: database.db, realtime, services, limiter, metrics });
+  if (config.ADMIN_USERNAME && config.ADMIN_PASSWORD) {
+    await installAdminUi(http, io, {
+      username: config.ADMIN_USERNAME,
+      password: config.ADMIN_PASSWORD,
+      redis: config.clusterMode ? redis : undefined,
+      prefix: config.REDIS_PREFIX,
+      serverId: String(process.pid),
+      mode: config.NODE_ENV === "production" ? "production" : "development",
+    });
+  }
   http.addHook("onClose", async () => {
     await realtime.close();
   });
@@ -359,15 +385,6 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
       await database.close();
     })());
 
-  return {
-    config,
-    http,
-    database,
-    redis,
-    events,
-    realtime: { hub, state: realtime.state, io: socketIo.io, scheduler: realtime.scheduler, lifecycle: realtime.lifecycle },
-    limiter,
-    services,
-    close,
-  };
+  const { events, state, scheduler, lifecycle } = realtime;
+  return { config, http, database, redis, events, realtime: { hub, state, io, scheduler, lifecycle }, limiter, services, close };
 }

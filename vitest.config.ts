@@ -32,7 +32,8 @@ export default defineConfig(async () => {
   if (!services && process.env.REQUIRE_SERVICES === "1") {
     throw new Error(`PostgreSQL (${PG_URL}) or Redis (${REDIS_URL}) is not reachable`);
   }
-  const shared = { include: ["test/**/*.test.ts"], testTimeout: 20_000, hookTimeout: 30_000 };
+  // setupFiles: every realtime client a test opens is closed after it (test/helpers/open-clients.ts).
+  const shared = { include: ["test/**/*.test.ts"], setupFiles: ["test/helpers/setup.ts"], testTimeout: 20_000, hookTimeout: 30_000 };
   const projects: TestProjectInlineConfiguration[] = [
         { extends: true as const, test: { ...shared, name: "embedded", env: { STREAMIT_TEST_BACKEND: "embedded" } } },
         ...(services

@@ -17,9 +17,12 @@ async function main(): Promise<void> {
   const app = await buildApp(config);
   const log = app.http.log;
   await app.http.listen({ port: config.PORT, host: config.HOST });
+  // The bound port (PORT=0 lets the OS choose one; the test and bench harnesses read it here).
+  const address = app.http.server.address();
+  const port = address && typeof address === "object" ? address.port : config.PORT;
   log.info(
     { mode: config.clusterMode ? "cluster" : "embedded", database: config.database.kind },
-    `StreamIt listening on http://${config.HOST}:${config.PORT}`,
+    `StreamIt listening on http://${config.HOST}:${port}`,
   );
 
   let stopping = false;

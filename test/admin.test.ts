@@ -53,7 +53,6 @@ describe("staff REST", () => {
     expect(rooms.body.find((r: any) => r.code === room.code)).toMatchObject({ state: "LIVE", host: "ListedHost", viewers: 1, host_online: true });
     const users = await t.api.get("/api/v1/admin/users/?q=listedhost", { token: staffToken });
     expect(users.body.map((u: any) => u.display_name)).toEqual(["ListedHost"]);
-    await client.close();
   });
 
   it("expires a live room (sockets get ROOM_EXPIRED and 4004) and deletes another", async () => {
@@ -133,7 +132,6 @@ describe("Socket.IO Admin UI", () => {
       await page.getByText(client.socket.id!).waitFor({ timeout: 15_000 });
     } finally {
       await browser.close();
-      await client.close();
     }
   }, 60_000);
 });

@@ -19,6 +19,7 @@ beforeAll(async () => {
 afterAll(() => t?.stop());
 
 const retryAfter = (res: ApiResponse) => Number(res.headers.get("retry-after"));
+/** Waits out the lockout the server announced: the window is wall-clock time, there is no event to wait for. */
 const waitOut = (res: ApiResponse) => new Promise((resolve) => setTimeout(resolve, retryAfter(res) * 1000 + 50));
 
 /** Sends wrong guesses until refused; returns the statuses and the refusal. */

@@ -17,14 +17,13 @@
  * (`npm run bench -- --report-only` with BENCH_MERGE just combines them).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import path from "node:path";
 import * as vega from "vega";
 import { compile } from "vega-lite";
-import { connect } from "node:net";
 import pg from "pg";
-import { freePort, startRedis } from "../helpers/cluster.js";
+import { startRedis } from "../helpers/cluster.js";
 import type { LoadOptions } from "./loadgen.js";
 import { processUsage } from "./proc.js";
 import { type ProfileSummary, summarizeProfile } from "./profile.js";
@@ -45,24 +44,38 @@ interface Deployment {
   stop(): Promise<void>;
 }
 
+/** Starts a server under test on a port of the OS's choosing (PORT=0); ready once it says which (listening.ts). */
 async function startProcess(script: string, env: NodeJS.ProcessEnv, profileDir?: string): Promise<{ baseUrl: string; child: ChildProcess }> {
-  const port = await freePort();
-  const args = ["--import", "tsx", ...(profileDir ? ["--import", "./test/bench/profiler.ts"] : []), script];
-  // The servers' warnings and errors (LOG_LEVEL=warn) go to a log per port, to explain a bad run.
-  mkdirSync(path.join(resultsDir, "logs"), { recursive: true });
-  const log = openSync(path.join(resultsDir, "logs", `server-${port}.log`), "w");
+  const args = ["--import", "tsx", "--import", "./test/bench/listening.ts", ...(profileDir ? ["--import", "./test/bench/profiler.ts"] : []), script];
   const child = spawn(process.execPath, args, {
     cwd: root,
-    env: { ...env, PORT: String(port), HOST: "127.0.0.1", ...(profileDir ? { BENCH_PROFILE_DIR: profileDir } : {}) },
-    stdio: ["ignore", log, "inherit"],
+    env: { ...env, PORT: "0", HOST: "127.0.0.1", ...(profileDir ? { BENCH_PROFILE_DIR: profileDir } : {}) },
+    stdio: ["ignore", "pipe", "inherit"],
   });
-  closeSync(log);
-  // Ready when it accepts TCP connections.
-  const deadline = Date.now() + 60_000;
-  while (!(await accepts(port))) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${script} did not start`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  // The servers' warnings and errors (LOG_LEVEL=warn) go to a log per process, to explain a bad run.
+  mkdirSync(path.join(resultsDir, "logs"), { recursive: true });
+  child.stdout!.pipe(createWriteStream(path.join(resultsDir, "logs", `server-${child.pid}.log`)));
+  const port = await new Promise<number>((resolve, reject) => {
+    let seen = "";
+    const settle = (error?: Error, found?: number) => {
+      clearTimeout(timer);
+      child.stdout!.off("data", onData);
+      child.off("exit", onExit);
+      if (error) {
+        child.kill("SIGKILL");
+        reject(error);
+      } else resolve(found!);
+    };
+    const onData = (chunk: Buffer) => {
+      seen = (seen + chunk.toString()).slice(-4000);
+      const match = /BENCH_LISTENING (\d+)/.exec(seen);
+      if (match) settle(undefined, Number(match[1]));
+    };
+    const onExit = () => settle(new Error(`${script} exited before it listened`));
+    const timer = setTimeout(() => settle(new Error(`${script} did not start`)), 60_000);
+    child.stdout!.on("data", onData);
+    child.once("exit", onExit);
+  });
   return { baseUrl: `http://127.0.0.1:${port}`, child };
 }
 
@@ -105,9 +118,8 @@ async function deploy(kind: Kind, profileDir?: string): Promise<Deployment> {
   Object.assign(env, { DATABASE_URL: postgresUrl, DATABASE_SCHEMA: schema });
   let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
   if (kind === "streamit-cluster") {
-    const port = await freePort();
-    redis = await startRedis(port);
-    Object.assign(env, { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: "bench:" });
+    redis = await startRedis();
+    Object.assign(env, { REDIS_URL: `redis://127.0.0.1:${redis.port}`, REDIS_PREFIX: "bench:" });
   }
   const count = kind === "streamit-cluster" ? 2 : 1;
   const servers: Awaited<ReturnType<typeof startProcess>>[] = [];
@@ -125,16 +137,6 @@ async function deploy(kind: Kind, profileDir?: string): Promise<Deployment> {
       await client.end();
     },
   };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on("error", () => resolve(false));
-  });
 }
 
 /** Current and peak resident memory (MB) and CPU seconds of a server under test. */

@@ -9,7 +9,7 @@ import path from "node:path";
 import pg from "pg";
 import { Api } from "../helpers/api.js";
 import { rawClient, sioClient, type TestClient } from "../helpers/clients.js";
-import { freePort, type Proc, run, startRedis, type WebInstance } from "../helpers/cluster.js";
+import { LISTENING, type Proc, redisArgs, run, startRedis, type WebInstance, webInstance } from "../helpers/cluster.js";
 import { type PrivatePostgres, startPrivatePostgres } from "./postgres.js";
 
 
@@ -61,8 +61,8 @@ export class ChaosCluster {
     const pgServer = await startPrivatePostgres();
     let cluster: ChaosCluster | undefined;
     try {
-      const redisPort = await freePort();
-      const redis = await startRedis(redisPort);
+      const redis = await startRedis();
+      const redisPort = redis.port;
       const dataDir = mkdtempSync(path.join(tmpdir(), "streamit-chaos-"));
       const env: Record<string, string> = {
         NODE_ENV: "test",
@@ -105,9 +105,9 @@ export class ChaosCluster {
   }
 
   async addWeb(env: Record<string, string> = {}): Promise<WebInstance> {
-    const port = await freePort();
-    const proc = await this.spawn(`web :${port}`, ["src/main.ts"], { ...this.env, ...env, PORT: String(port), HOST: "127.0.0.1" }, /StreamIt listening/);
-    const web: WebInstance = { ...proc, port, baseUrl: `http://127.0.0.1:${port}` };
+    // PORT=0: the OS picks the port, the process says which in its listening line.
+    const proc = await this.spawn("web", ["src/main.ts"], { ...this.env, ...env, PORT: "0", HOST: "127.0.0.1" }, LISTENING);
+    const web = webInstance(proc);
     this.webs.push(web);
     return web;
   }
@@ -139,9 +139,9 @@ export class ChaosCluster {
     this.redis.kill("SIGKILL");
     await this.redis.exited;
     await sleep(downMs);
-    // The same command line as test/helpers/cluster.ts's startRedis: no persistence.
-    const args = ["--port", String(this.redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
-    this.redis = await this.spawn("redis (restarted)", args, {}, /Ready to accept connections/, 30_000, "redis-server");
+    // The same command line as test/helpers/cluster.ts's startRedis (no persistence), on the same
+    // port: the clients were given it.
+    this.redis = await this.spawn("redis (restarted)", redisArgs(this.redisPort), {}, /Ready to accept connections/, 30_000, "redis-server");
   }
 
   /** A pool on the private PostgreSQL for assertions (it survives server restarts). */

@@ -10,7 +10,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
-import { freePort } from "../helpers/cluster.js";
+import { PORT_ATTEMPTS, quietPort } from "../helpers/cluster.js";
 
 export const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
 
@@ -67,7 +67,9 @@ export async function startPrivatePostgres(options: { settings?: Record<string, 
   if (asRoot) chownSync(dir, ids.uid, ids.gid);
   const data = path.join(dir, "data");
   const logFile = path.join(dir, "server.log");
-  const port = await freePort();
+  // PostgreSQL cannot listen on port 0 and report the port it got: a quietPort(), and another
+  // while the first start says the port is taken (see the start loop at the end).
+  let port = quietPort();
   /** Runs a PostgreSQL program (as `postgres` when we are root), without blocking the event loop. */
   const run = (bin: string, args: string[], timeoutMs = 60_000) =>
     new Promise<{ status: number | null; output: string }>((resolve) => {
@@ -89,28 +91,33 @@ export async function startPrivatePostgres(options: { settings?: Record<string, 
   // fsync=off: these tests crash the server process, never the machine. A committed
   // transaction's WAL has been written to the kernel at commit (synchronous_commit stays on),
   // so it survives an immediate stop and is replayed on restart, exactly as with fsync on.
-  const settings: Record<string, string> = {
-    listen_addresses: "127.0.0.1",
-    port: String(port),
-    unix_socket_directories: dir,
-    fsync: "off",
-    full_page_writes: "off",
-    max_connections: "100",
-    shared_buffers: "32MB",
-    log_min_messages: "warning",
-    ...options.settings,
-  };
-  const opts = Object.entries(settings)
-    .map(([k, v]) => `-c ${k}=${v}`)
-    .join(" ");
+  const opts = () =>
+    Object.entries({
+      listen_addresses: "127.0.0.1",
+      port: String(port),
+      unix_socket_directories: dir,
+      fsync: "off",
+      full_page_writes: "off",
+      max_connections: "100",
+      shared_buffers: "32MB",
+      log_min_messages: "warning",
+      ...options.settings,
+    })
+      .map(([k, v]) => `-c ${k}=${v}`)
+      .join(" ");
 
   let destroyed = false;
   const pgControl = {
-    port,
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    /** Fixed once the first start succeeded (restarts keep it: the clients were given it). */
+    get port() {
+      return port;
+    },
+    get url() {
+      return `postgres://postgres@127.0.0.1:${port}/postgres`;
+    },
     dir,
     async start() {
-      await must("pg_ctl", ["-D", data, "-l", logFile, "-o", opts, "-w", "-t", "60", "start"], 70_000);
+      await must("pg_ctl", ["-D", data, "-l", logFile, "-o", opts(), "-w", "-t", "60", "start"], 70_000);
     },
     async stop(mode: "fast" | "immediate" = "fast") {
       await must("pg_ctl", ["-D", data, "-m", mode, "-w", "-t", "60", "stop"], 70_000);
@@ -135,13 +142,21 @@ export async function startPrivatePostgres(options: { settings?: Record<string, 
       return tail(logFile, chars);
     },
   };
-  try {
-    await pgControl.start();
-  } catch (err) {
-    pgControl.destroy();
-    throw err;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await pgControl.start();
+      return pgControl;
+    } catch (err) {
+      // The server log says so when another process holds the port: try another one.
+      if (attempt < PORT_ATTEMPTS && /address already in use/i.test(String(err))) {
+        port = quietPort();
+        rmSync(logFile, { force: true }); // the next attempt's failure is judged by its own log
+        continue;
+      }
+      pgControl.destroy();
+      throw err;
+    }
   }
-  return pgControl;
 }
 
 /** Signals the postmaster of `data` and all its children (backends, background processes). */

@@ -8,10 +8,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { Api } from "../helpers/api.js";
-import { rawClient, sioClient, type TestClient } from "../helpers/clients.js";
-import { freePort, hasRedisServer, type Proc, startRedis, startWeb, startWorker, type WebInstance } from "../helpers/cluster.js";
+import { rawClient, sioClient } from "../helpers/clients.js";
+import { hasRedisServer, type Proc, startRedis, startWeb, startWorker, type WebInstance } from "../helpers/cluster.js";
+import { guest, party } from "../helpers/party.js";
 
 const pgUrl = process.env.TEST_DATABASE_URL;
 const enabled = Boolean(pgUrl) && hasRedisServer;
@@ -24,12 +25,14 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
   let a: WebInstance;
   let b: WebInstance;
   const workers: Proc[] = [];
+  /** Web processes a test starts for itself (killed by it; here too should it fail first). */
+  const extraWebs: Proc[] = [];
   const apiA = () => new Api(a.baseUrl);
   const apiB = () => new Api(b.baseUrl);
 
   beforeAll(async () => {
-    redisPort = await freePort();
-    redis = await startRedis(redisPort);
+    const started = await startRedis();
+    [redis, redisPort] = [started, started.port];
     env = {
       NODE_ENV: "test",
       DATABASE_URL: pgUrl!,
@@ -60,7 +63,7 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
       const procs: [string, Proc | undefined][] = [["web A", a], ["web B", b], ...workers.map((w, i) => [`worker ${i}`, w] as [string, Proc])];
       for (const [name, p] of procs) console.log(`---- ${name}\n${p?.output.join("").slice(-3000)}`);
     }
-    for (const p of [a, b, ...workers]) p?.kill("SIGKILL");
+    for (const p of [a, b, ...workers, ...extraWebs]) p?.kill("SIGKILL");
     redis?.kill("SIGKILL");
     const client = new pg.Client({ connectionString: pgUrl });
     await client.connect();
@@ -68,18 +71,12 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
     await client.end();
   });
 
-  async function party() {
-    const host = await apiA().register();
-    const room = await apiA().createRoom(host.token);
-    const viewer = await apiB().guest("Remote");
-    await apiB().join(viewer.token, room.code);
-    return { host, room, viewer };
-  }
+  /** A public room made on A, and the guest "Remote" (`viewer`) who joined it on B; nobody connected. */
+  const acrossInstances = () => party({ api: apiA(), baseUrl: a.baseUrl }, { members: { viewer: guest("Remote", { api: apiB() }) } });
 
-  const closeAll = (...clients: TestClient[]) => Promise.all(clients.map((c) => c.close().catch(() => {})));
 
   it("a raw client on one instance and a Socket.IO client on the other hold one party", async () => {
-    const { host, room, viewer } = await party();
+    const { host, room, viewer } = await acrossInstances();
     const hostClient = rawClient(a.baseUrl, room.code, host.token);
     await hostClient.drainJoin();
     const viewerClient = sioClient(b.baseUrl, room.code, viewer.token);
@@ -106,11 +103,10 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
     const [fromA, fromB] = await Promise.all([apiA().get("/api/rooms/public/"), apiB().get("/api/rooms/public/")]);
     expect(fromA.body.find((r: any) => r.code === room.code)).toMatchObject({ viewers: 2 });
     expect(fromB.body).toEqual(fromA.body);
-    await closeAll(viewerClient, hostClient);
   });
 
   it("kicks and bans reach the target's sockets on every instance", async () => {
-    const { host, room, viewer } = await party();
+    const { host, room, viewer } = await acrossInstances();
     const hostClient = sioClient(a.baseUrl, room.code, host.token);
     await hostClient.drainJoin();
     const tabOnA = rawClient(a.baseUrl, room.code, viewer.token);
@@ -122,11 +118,10 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
     expect((await tabOnB.closed).code).toBe(4011);
     expect((await rawClient(b.baseUrl, room.code, viewer.token).closed).code).toBe(4010);
     await hostClient.waitFor("USER_LEFT");
-    await closeAll(hostClient);
   });
 
   it("REST changes on one instance reach sockets on the other (source, chat toggle, delete)", async () => {
-    const { host, room, viewer } = await party();
+    const { host, room, viewer } = await acrossInstances();
     const viewerClient = rawClient(b.baseUrl, room.code, viewer.token);
     await viewerClient.drainJoin();
     await apiA().post("/api/rooms/chat/", { room_id: room.room_id, enabled: false }, { token: host.token });
@@ -140,7 +135,7 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
 
   it("grace ends in exactly one expiry with two workers; every instance's sockets are told", async () => {
     workers.push(await startWorker(env));
-    const { host, room, viewer } = await party();
+    const { host, room, viewer } = await acrossInstances();
     const hostClient = rawClient(a.baseUrl, room.code, host.token);
     await hostClient.drainJoin();
     const onA = rawClient(a.baseUrl, room.code, viewer.token);
@@ -162,7 +157,8 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
 
   it("an instance killed with SIGKILL: its users age out, its host's room enters grace, acked chat survives", async () => {
     const c = await startWeb(env);
-    const { host, room, viewer } = await party();
+    extraWebs.push(c);
+    const { host, room, viewer } = await acrossInstances();
     const survivor = await apiB().guest("Survivor");
     await apiB().join(survivor.token, room.code);
     const hostClient = sioClient(c.baseUrl, room.code, host.token);
@@ -190,7 +186,6 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
     const hostBack = rawClient(b.baseUrl, room.code, host.token);
     await hostBack.drainJoin();
     await watcher.waitFor("HOST_RECONNECTED");
-    await closeAll(back, hostBack, watcher);
   }, 40_000);
 
   it("recovers from a Redis restart without restarting the service", async () => {
@@ -201,13 +196,12 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
     redis = await startRedis(redisPort);
     // Clients reconnect by themselves; wait until both instances report healthy again.
     for (const instance of [a, b]) {
-      const deadline = Date.now() + 20_000;
-      while ((await new Api(instance.baseUrl).get("/health/")).status !== 200) {
-        if (Date.now() > deadline) throw new Error("no recovery");
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await vi.waitFor(async () => expect((await new Api(instance.baseUrl).get("/health/")).status, `${instance.baseUrl} recovered`).toBe(200), {
+        timeout: 20_000,
+        interval: 200,
+      });
     }
-    const { host, room, viewer } = await party();
+    const { host, room, viewer } = await acrossInstances();
     const hostClient = rawClient(a.baseUrl, room.code, host.token);
     await hostClient.drainJoin();
     const viewerClient = sioClient(b.baseUrl, room.code, viewer.token);
@@ -217,11 +211,10 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
     expect((await hostClient.waitFor("CHAT_MESSAGE")).message).toBe("after the restart");
     hostClient.send({ type: "PAUSE", time: 3 });
     expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ time: 3, version: 1 });
-    await closeAll(hostClient, viewerClient);
   }, 60_000);
 
   it("SIGTERM drains an instance: clients are told (1012) and carry on elsewhere", async () => {
-    const { host, room, viewer } = await party();
+    const { host, room, viewer } = await acrossInstances();
     const hostClient = rawClient(a.baseUrl, room.code, host.token);
     await hostClient.drainJoin();
     const viewerClient = sioClient(b.baseUrl, room.code, viewer.token);
@@ -235,7 +228,6 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
     await viewerClient.waitFor("HOST_RECONNECTED");
     moved.send({ type: "PLAY", time: 9 });
     expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ time: 9 });
-    await closeAll(moved, viewerClient);
   }, 30_000);
 
   it("workers stop gracefully on SIGTERM", async () => {

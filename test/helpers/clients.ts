@@ -1,9 +1,12 @@
 /**
  * Real realtime clients for tests: a raw `ws` client and a socket.io-client, behind one
- * interface that queues every server message so tests can await them in order.
+ * interface that queues every server message so tests can await them in order. A client opened
+ * during a test is closed after it by the test setup (open-clients.ts): a test closes a client
+ * itself only when the close is part of what it checks (a leave, a last tab going).
  */
 import { io as ioClient, type Socket } from "socket.io-client";
 import WebSocket from "ws";
+import { trackClient } from "./open-clients.js";
 
 export type Message = { type: string } & Record<string, any>;
 
@@ -140,20 +143,22 @@ export function rawClient(baseUrl: string, code: string, token: string | null, o
   });
   socket.on("message", (data) => inbox.push(JSON.parse(data.toString())));
   socket.on("error", () => {});
-  return {
-    kind: "ws",
+  const client = {
+    kind: "ws" as const,
     socket,
     opened,
     closed,
     ...commonMethods(inbox),
-    send: (message) => socket.send(JSON.stringify(message)),
-    sendRaw: (data, binary = false) => socket.send(data, { binary }),
+    send: (message: Record<string, unknown>) => socket.send(JSON.stringify(message)),
+    sendRaw: (data: string | Buffer, binary = false) => socket.send(data, { binary }),
     async close() {
       if (socket.readyState === WebSocket.CLOSED) return;
       socket.close();
       await closed;
     },
   };
+  trackClient({ close: client.close, destroy: () => socket.terminate() }, closed);
+  return client;
 }
 
 export function sioClient(
@@ -186,18 +191,18 @@ export function sioClient(
     socket.once("disconnect", (reason) => resolve(closeFrame ?? { code: 1000, reason }));
     void connectError.then((err) => resolve({ code: err.data?.code ?? 0, reason: err.message }));
   });
-  return {
-    kind: "socket.io",
+  const client = {
+    kind: "socket.io" as const,
     socket,
     opened,
     closed,
     connectError,
     ...commonMethods(inbox),
-    send: (message) => {
+    send: (message: Record<string, unknown>) => {
       const { type, ...payload } = message as { type: string };
       socket.emit(type, payload);
     },
-    emitAck: (type, payload = {}, timeoutMs = 5000) => socket.timeout(timeoutMs).emitWithAck(type, payload),
+    emitAck: (type: string, payload: unknown = {}, timeoutMs = 5000): Promise<any> => socket.timeout(timeoutMs).emitWithAck(type, payload),
     async close() {
       if (!socket.connected) {
         socket.disconnect();
@@ -208,6 +213,17 @@ export function sioClient(
       await done;
     },
   };
+  trackClient(
+    {
+      close: client.close,
+      destroy: () => {
+        socket.disconnect();
+        socket.io.engine?.close();
+      },
+    },
+    closed,
+  );
+  return client;
 }
 
 export type ClientFactory = (baseUrl: string, code: string, token: string | null) => TestClient;

@@ -42,7 +42,6 @@ describe("join requests and waiting for approval", () => {
     expect(await hostClient.waitFor("JOIN_REQUESTED")).toEqual({ type: "JOIN_REQUESTED", user_id: asker.id, display_name: "Knocker" });
     expect((await t.api.join(asker.token, room.code)).body).toMatchObject({ status: "PENDING" });
     await hostClient.expectNone(150, "JOIN_REQUESTED");
-    await hostClient.close();
   });
 
   it("raw wait=1: JOIN_PENDING, then on approval the normal join on the same connection; frames sent while waiting are dropped", async () => {
@@ -59,7 +58,6 @@ describe("join requests and waiting for approval", () => {
     const chat = await t.app.database.db.selectFrom("chat_messages").select("message").where("room_id", "=", room.room_id).execute();
     expect(chat).toEqual([{ message: "thanks" }]);
     expect(t.app.realtime.hub.waitingForApproval).toBe(0);
-    await closeAll(waiting, hostClient);
   });
 
   it("Socket.IO auth.wait: the connect completes once approved, with the normal join", async () => {
@@ -70,11 +68,10 @@ describe("join requests and waiting for approval", () => {
     await waiting.opened;
     await waiting.drainJoin();
     await hostClient.waitFor("USER_JOINED");
-    await closeAll(waiting, hostClient);
   });
 
   it("declined: raw closes 4003 'The host declined your request', Socket.IO gets connect_error JOIN_REJECTED", async () => {
-    const { host, room, asker, hostClient } = await pendingRequest();
+    const { host, room, asker } = await pendingRequest();
     const raw = waitingRaw(room.code, asker.token);
     await raw.next("JOIN_PENDING");
     const sio = waitingSio(room.code, asker.token);
@@ -85,11 +82,10 @@ describe("join requests and waiting for approval", () => {
     expect(refused.message).toBe("JOIN_REJECTED");
     expect(refused.data).toEqual({ code: 4003, message: "The host declined your request" });
     expect(t.app.realtime.hub.waitingForApproval).toBe(0);
-    await hostClient.close();
   });
 
   it("no answer in time: closed 4003 'Waiting for host approval' (reconnect to keep waiting); a late approval then admits at once", async () => {
-    const { host, room, asker, hostClient } = await pendingRequest();
+    const { host, room, asker } = await pendingRequest();
     const raw = waitingRaw(room.code, asker.token);
     await raw.next("JOIN_PENDING");
     expect(await raw.closed).toEqual({ code: 4003, reason: "Waiting for host approval" });
@@ -98,7 +94,6 @@ describe("join requests and waiting for approval", () => {
     const again = waitingRaw(room.code, asker.token);
     expect((await again.drainJoin())[0]!.type).toBe("CHAT_HISTORY");
     expect(again.received.some((m) => m.type === "JOIN_PENDING")).toBe(false);
-    await closeAll(again, hostClient);
   });
 
   it("banned or the room deleted while waiting: the waiter gets that refusal, not a join", async () => {
@@ -113,21 +108,19 @@ describe("join requests and waiting for approval", () => {
     await waiters(1);
     expect((await t.api.post("/api/rooms/delete/", { room_id: other.room.room_id }, { token: other.host.token })).status).toBe(200);
     expect((await sio.connectError).data).toMatchObject({ code: 4005 });
-    await closeAll(hostClient, other.hostClient);
   });
 
   it("a waiter that goes away is forgotten; without wait a pending user is still refused at once", async () => {
-    const { room, asker, hostClient } = await pendingRequest();
+    const { room, asker } = await pendingRequest();
     const raw = waitingRaw(room.code, asker.token);
     await raw.next("JOIN_PENDING");
     await raw.close();
     await waiters(0);
     expect(await rawClient(t.baseUrl, room.code, asker.token).closed).toEqual({ code: 4003, reason: "Waiting for host approval" });
-    await hostClient.close();
   });
 
   it("waiting connections count against the open-socket limit (SOCKETS_PER_USER 2 here)", async () => {
-    const { room, asker, hostClient } = await pendingRequest();
+    const { room, asker } = await pendingRequest();
     const first = waitingRaw(room.code, asker.token);
     const second = waitingRaw(room.code, asker.token);
     await Promise.all([first.next("JOIN_PENDING"), second.next("JOIN_PENDING")]);
@@ -136,7 +129,6 @@ describe("join requests and waiting for approval", () => {
     await waiters(1);
     const third = waitingRaw(room.code, asker.token);
     await third.next("JOIN_PENDING");
-    await closeAll(second, third, hostClient);
   });
 });
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CHAT_RETENTION, CHAT_TRIM_EVERY, chatMessageId } from "../../src/chat/service.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient, transports } from "../helpers/clients.js";
+import { guest, party, type Transport } from "../helpers/party.js";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -11,22 +12,12 @@ beforeAll(async () => {
 });
 afterAll(() => t?.stop());
 
-async function party(connect = transports[0]![1]) {
-  const host = await t.api.register();
-  const room = await t.api.createRoom(host.token);
-  const viewer = await t.api.guest("Pal");
-  await t.api.join(viewer.token, room.code);
-  const hostClient = connect(t.baseUrl, room.code, host.token);
-  await hostClient.drainJoin();
-  const viewerClient = connect(t.baseUrl, room.code, viewer.token);
-  await viewerClient.drainJoin();
-  await hostClient.waitFor("USER_JOINED");
-  return { host, room, viewer, hostClient, viewerClient };
-}
+/** A public room: the host and the guest "Pal" (`viewer`), both over `connect`; the host has seen Pal join. */
+const hostAndPal = (connect: Transport = "ws") => party(t, { transport: connect, members: { viewer: guest("Pal") }, hostSeesJoin: true });
 
 describe.each(transports)("chat over %s", (_name, connect) => {
   it("broadcasts to everyone, sender included, with id, user_id and created_at, and persists", async () => {
-    const { room, viewer, hostClient, viewerClient } = await party(connect);
+    const { room, viewer, hostClient, viewerClient } = await hostAndPal(connect);
     viewerClient.send({ type: "CHAT_MESSAGE", message: "  hello there  " });
     const echo = await viewerClient.waitFor("CHAT_MESSAGE");
     expect(echo).toEqual({
@@ -40,12 +31,10 @@ describe.each(transports)("chat over %s", (_name, connect) => {
     expect(await hostClient.waitFor("CHAT_MESSAGE")).toEqual(echo);
     const rows = await t.app.database.db.selectFrom("chat_messages").select("message").where("room_id", "=", room.room_id).execute();
     expect(rows).toEqual([{ message: "hello there" }]);
-    await hostClient.close();
-    await viewerClient.close();
   });
 
   it("refuses too long, duplicate and rate-limited messages with the original's strings", async () => {
-    const { hostClient, viewerClient } = await party(connect);
+    const { viewerClient } = await hostAndPal(connect);
     viewerClient.send({ type: "CHAT_MESSAGE", message: "x".repeat(501) });
     expect(await viewerClient.waitFor("ERROR")).toEqual({ type: "ERROR", code: "MESSAGE_TOO_LONG", message: "Message too long." });
     // 500 code points is fine even when it is more UTF-16 units.
@@ -55,22 +44,18 @@ describe.each(transports)("chat over %s", (_name, connect) => {
     await viewerClient.waitFor("CHAT_MESSAGE");
     viewerClient.send({ type: "CHAT_MESSAGE", message: "same" });
     expect(await viewerClient.waitFor("ERROR")).toEqual({ type: "ERROR", code: "DUPLICATE_MESSAGE", message: "Duplicate message blocked." });
-    await hostClient.close();
-    await viewerClient.close();
   });
 
   it("empty messages are ignored silently", async () => {
-    const { hostClient, viewerClient } = await party(connect);
+    const { viewerClient } = await hostAndPal(connect);
     viewerClient.send({ type: "CHAT_MESSAGE", message: "   " });
     await viewerClient.expectNone(150);
-    await hostClient.close();
-    await viewerClient.close();
   });
 });
 
 describe("chat rules", () => {
   it("5 messages per 3 s, then a 10 s cooldown", async () => {
-    const { hostClient, viewerClient } = await party();
+    const { viewerClient } = await hostAndPal();
     for (let i = 0; i < 5; i += 1) {
       viewerClient.send({ type: "CHAT_MESSAGE", message: `spam-${i}` });
       expect((await viewerClient.waitFor("CHAT_MESSAGE")).message).toBe(`spam-${i}`);
@@ -79,12 +64,10 @@ describe("chat rules", () => {
     expect(await viewerClient.waitFor("ERROR")).toMatchObject({ code: "RATE_LIMITED", message: "Rate limit exceeded. Please wait." });
     viewerClient.send({ type: "CHAT_MESSAGE", message: "later" });
     expect((await viewerClient.waitFor("ERROR")).code).toBe("RATE_LIMITED");
-    await hostClient.close();
-    await viewerClient.close();
   });
 
   it("a muted user is refused before the limiter counts, and can chat again once unmuted", async () => {
-    const { viewer, hostClient, viewerClient } = await party();
+    const { viewer, hostClient, viewerClient } = await hostAndPal();
     hostClient.send({ type: "MUTE_USER", user_id: viewer.id });
     expect(await viewerClient.waitFor("USER_MUTED")).toEqual({ type: "USER_MUTED", user_id: viewer.id, muted: true });
     for (let i = 0; i < 8; i += 1) {
@@ -95,12 +78,10 @@ describe("chat rules", () => {
     await viewerClient.waitFor("USER_MUTED");
     viewerClient.send({ type: "CHAT_MESSAGE", message: "free again" });
     expect((await viewerClient.waitFor("CHAT_MESSAGE")).message).toBe("free again");
-    await hostClient.close();
-    await viewerClient.close();
   });
 
   it("the host toggles chat over REST; the room is told and chat is refused while off", async () => {
-    const { host, room, hostClient, viewerClient } = await party();
+    const { host, room, hostClient, viewerClient } = await hostAndPal();
     await t.api.post("/api/rooms/chat/", { room_id: room.room_id, enabled: false }, { token: host.token });
     expect(await viewerClient.waitFor("CHAT_STATUS")).toEqual({ type: "CHAT_STATUS", enabled: false, slow_mode_seconds: 0 });
     await hostClient.waitFor("CHAT_STATUS");
@@ -110,12 +91,10 @@ describe("chat rules", () => {
     await viewerClient.waitFor("CHAT_STATUS");
     viewerClient.send({ type: "CHAT_MESSAGE", message: "back" });
     await viewerClient.waitFor("CHAT_MESSAGE");
-    await hostClient.close();
-    await viewerClient.close();
   });
 
   it("slow mode: viewers get one message per period (SLOW_MODE, not counted by the limiter), the host is exempt", async () => {
-    const { host, room, viewer, hostClient, viewerClient } = await party();
+    const { host, room, viewer, hostClient, viewerClient } = await hostAndPal();
     const set = (seconds: unknown, token = host.token) => t.api.post("/api/rooms/slow-mode/", { room_id: room.room_id, seconds }, { token });
     for (const bad of [-1, 3601, 1.5, "5", null]) {
       const res = await set(bad);
@@ -143,6 +122,8 @@ describe("chat rules", () => {
       expect((await viewerClient.waitFor("CHAT_MESSAGE")).message).toBe(`host ${i}`);
     }
     // Eight refusals did not count against the 5-per-3-s limiter: the next period's message passes.
+    // A wait, not a poll: the period is wall-clock time from the first message (no event ends
+    // it), and every early try would be one more refusal.
     await new Promise((resolve) => setTimeout(resolve, Date.parse(first.created_at) + 2100 - Date.now()));
     viewerClient.send({ type: "CHAT_MESSAGE", message: "second" });
     expect((await viewerClient.waitFor("CHAT_MESSAGE")).message).toBe("second");
@@ -153,8 +134,6 @@ describe("chat rules", () => {
     expect((await viewerClient.waitFor("CHAT_MESSAGE")).message).toBe("free");
     const events = await t.app.database.db.selectFrom("room_events").select("event").where("room_id", "=", room.room_id).where("event", "=", "room.slow_mode_changed").execute();
     expect(events).toHaveLength(2);
-    await hostClient.close();
-    await viewerClient.close();
   });
 
   it("joiners get the last 50 messages oldest first; retention keeps 500, trimmed in batches", async () => {
@@ -185,7 +164,6 @@ describe("chat rules", () => {
     await vi.waitFor(async () => expect(await count()).toBe(CHAT_RETENTION));
     const oldest = await db.selectFrom("chat_messages").select("message").where("room_id", "=", room.room_id).orderBy("created_at").limit(1).executeTakeFirstOrThrow();
     expect(oldest.message).toBe("m110");
-    await client.close();
   });
 
   it("messages posted at once are committed together, in order, each resolved with its own row", async () => {
@@ -218,13 +196,11 @@ describe("chat rules", () => {
   });
 
   it("Socket.IO acks carry the result instead of ERROR events", async () => {
-    const { hostClient, viewerClient } = await party((b, c, tk) => sioClient(b, c, tk));
+    const { viewerClient } = await hostAndPal("socket.io");
     const sio = viewerClient as ReturnType<typeof sioClient>;
     expect(await sio.emitAck("CHAT_MESSAGE", { message: "x".repeat(600) })).toEqual({ ok: false, error: { code: "MESSAGE_TOO_LONG", message: "Message too long." } });
     expect(await sio.emitAck("CHAT_MESSAGE", { message: "hi" })).toMatchObject({ ok: true });
     await sio.expectNone(100, "ERROR");
-    await hostClient.close();
-    await viewerClient.close();
   });
 
   it("raw and Socket.IO clients in one room see each other's messages identically", async () => {
@@ -245,7 +221,6 @@ describe("chat rules", () => {
     expect(rawSaw[1]).toEqual({ type: "USER_JOINED", user: "Mixed", user_id: viewer.id });
     await raw.close();
     expect(await sio.waitFor("HOST_DISCONNECTED")).toMatchObject({ grace_seconds: 300 });
-    await sio.close();
   });
 });
 
@@ -254,7 +229,7 @@ describe("chat command_id: a resend is not posted twice", () => {
     (await t.app.database.db.selectFrom("chat_messages").select("message").where("room_id", "=", roomId).orderBy("created_at").execute()).map((r) => r.message);
 
   it("a resent id is acked duplicate from any tab of the same user; another user's same id is their own", async () => {
-    const { host, room, viewer, hostClient, viewerClient } = await party((b, c, tk) => sioClient(b, c, tk));
+    const { host, room, viewer, hostClient, viewerClient } = await hostAndPal("socket.io");
     const sio = viewerClient as ReturnType<typeof sioClient>;
     expect(await sio.emitAck("CHAT_MESSAGE", { message: "once", command_id: "m-1" })).toMatchObject({ ok: true, id: expect.any(String) });
     expect(await hostClient.waitFor("CHAT_MESSAGE")).toMatchObject({ message: "once", user_id: viewer.id });
@@ -271,11 +246,10 @@ describe("chat command_id: a resend is not posted twice", () => {
     expect(await sio.waitFor("CHAT_MESSAGE")).toMatchObject({ message: "once" });
     expect(await sio.waitFor("CHAT_MESSAGE")).toMatchObject({ message: "mine", user_id: host.id });
     expect(await rows(room.room_id)).toEqual(["once", "mine"]);
-    await Promise.all([hostClient.close(), viewerClient.close(), rawTab.close()]);
   });
 
   it("a refused message releases its id: once allowed, the same id posts", async () => {
-    const { room, viewer, hostClient, viewerClient } = await party((b, c, tk) => sioClient(b, c, tk));
+    const { room, viewer, hostClient, viewerClient } = await hostAndPal("socket.io");
     const sio = viewerClient as ReturnType<typeof sioClient>;
     hostClient.send({ type: "MUTE_USER", user_id: viewer.id });
     await sio.waitFor("USER_MUTED");
@@ -285,11 +259,10 @@ describe("chat command_id: a resend is not posted twice", () => {
     expect(await sio.emitAck("CHAT_MESSAGE", { message: "let me", command_id: "m-2" })).toMatchObject({ ok: true, id: expect.any(String) });
     expect(await sio.emitAck("CHAT_MESSAGE", { message: "let me", command_id: "m-2" })).toEqual({ ok: true, duplicate: true });
     expect(await rows(room.room_id)).toEqual(["let me"]);
-    await Promise.all([hostClient.close(), viewerClient.close()]);
   });
 
   it("exactly once even when an earlier try was committed but its answer lost: the resend stores nothing and the stored message goes out", async () => {
-    const { room, viewer, hostClient, viewerClient } = await party((b, c, tk) => sioClient(b, c, tk));
+    const { room, viewer, hostClient, viewerClient } = await hostAndPal("socket.io");
     const sio = viewerClient as ReturnType<typeof sioClient>;
     // A message's id follows from its command_id...
     const first = await sio.emitAck("CHAT_MESSAGE", { message: "hello", command_id: "m-3" });
@@ -304,16 +277,14 @@ describe("chat command_id: a resend is not posted twice", () => {
     expect(await rows(room.room_id)).toEqual(["hello", "committed"]);
     // Another user's same command_id is another message.
     expect(chatMessageId(room.room_id, randomUUID(), "m-4")).not.toBe(lostId);
-    await Promise.all([hostClient.close(), viewerClient.close()]);
   });
 
   it.each(transports)("a bad command_id over %s is VALIDATION_FAILED and posts nothing", async (_n, connect) => {
-    const { room, hostClient, viewerClient } = await party(connect);
+    const { room, viewerClient } = await hostAndPal(connect);
     for (const command_id of ["", "x".repeat(65), "has space", "a/b", 7]) {
       viewerClient.send({ type: "CHAT_MESSAGE", message: "hi", command_id });
       expect((await viewerClient.waitFor("ERROR")).code, JSON.stringify(command_id)).toBe("VALIDATION_FAILED");
     }
     expect(await rows(room.room_id)).toEqual([]);
-    await Promise.all([hostClient.close(), viewerClient.close()]);
   });
 });

@@ -2,7 +2,8 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type TestApp } from "../helpers/app.js";
-import { rawClient, sioClient, type TestClient } from "../helpers/clients.js";
+import { rawClient, sioClient } from "../helpers/clients.js";
+import { guest, party, registered } from "../helpers/party.js";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -11,27 +12,13 @@ beforeAll(async () => {
 afterAll(() => t?.stop());
 
 const db = () => t.app.database.db;
-const closeAll = (...clients: TestClient[]) => Promise.all(clients.map((c) => c.close()));
 const roomRow = (id: string) => db().selectFrom("rooms").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
 const audit = async (roomId: string, event: string) =>
   db().selectFrom("room_events").selectAll().where("room_id", "=", roomId).where("event", "=", event).execute();
 
-/** A live room: host + two registered viewers (the first joins first), all connected. */
-async function party() {
-  const host = await t.api.register();
-  const room = await t.api.createRoom(host.token);
-  const first = await t.api.register();
-  const second = await t.api.register();
-  for (const u of [first, second]) await t.api.join(u.token, room.code);
-  const hostClient = rawClient(t.baseUrl, room.code, host.token);
-  await hostClient.drainJoin();
-  const firstClient = rawClient(t.baseUrl, room.code, first.token);
-  await firstClient.drainJoin();
-  const secondClient = sioClient(t.baseUrl, room.code, second.token);
-  await secondClient.drainJoin();
-  await hostClient.waitFor("USER_JOINED");
-  return { host, room, first, second, hostClient, firstClient, secondClient };
-}
+/** A live room: host + two registered viewers (the first joins first), all connected (the second over Socket.IO). */
+const hostAndTwo = () =>
+  party(t, { transport: "ws", members: { first: registered(), second: registered({ transport: "socket.io" }) }, hostSeesJoin: true });
 
 const setCohost = (token: string, roomId: string, userId: string, cohost = true) =>
   t.api.post("/api/rooms/cohosts/", { room_id: roomId, user_id: userId, cohost }, { token });
@@ -40,7 +27,7 @@ const setPolicy = (token: string, roomId: string, policy: Record<string, unknown
 
 describe("co-hosts", () => {
   it("the host names a co-host over REST: everyone gets COHOSTS_CHANGED and a roster marking them", async () => {
-    const { host, room, second, hostClient, firstClient, secondClient } = await party();
+    const { host, room, second, hostClient, firstClient, secondClient } = await hostAndTwo();
     const res = await setCohost(host.token, room.room_id, second.id);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -61,11 +48,10 @@ describe("co-hosts", () => {
     // Naming them again changes nothing and announces nothing.
     expect((await setCohost(host.token, room.room_id, second.id)).status).toBe(200);
     await firstClient.expectNone(150, "COHOSTS_CHANGED");
-    await closeAll(hostClient, firstClient, secondClient);
   });
 
   it("only the host names co-hosts, and only registered, approved participants", async () => {
-    const { host, room, first, second, hostClient, firstClient, secondClient } = await party();
+    const { host, room, first, second, hostClient, firstClient, secondClient } = await hostAndTwo();
     expect((await setCohost(first.token, room.room_id, second.id)).body.code).toBe("PERMISSION_DENIED");
     expect((await setCohost(host.token, room.room_id, host.id)).status).toBe(400);
     const guest = await t.api.guest("Guesty");
@@ -85,11 +71,10 @@ describe("co-hosts", () => {
     expect(await firstClient.waitFor("COHOSTS_CHANGED")).toMatchObject({ cohosts: [first.id] });
     hostClient.send({ type: "SET_COHOST", user_id: first.id, cohost: false });
     expect(await firstClient.waitFor("COHOSTS_CHANGED")).toMatchObject({ cohosts: [] });
-    await closeAll(hostClient, hostSio, firstClient, secondClient);
   });
 
   it("co-hosts control playback and moderate viewers as the room allows, never the host or each other", async () => {
-    const { host, room, first, second, hostClient, firstClient, secondClient } = await party();
+    const { host, room, first, second, hostClient, firstClient, secondClient } = await hostAndTwo();
     await setCohost(host.token, room.room_id, second.id);
     await secondClient.waitFor("COHOSTS_CHANGED");
     expect(await secondClient.emitAck("PLAY", { time: 5 })).toMatchObject({ ok: true, version: 1 });
@@ -111,13 +96,12 @@ describe("co-hosts", () => {
     expect(await secondClient.emitAck("UNMUTE_USER", { user_id: first.id })).toMatchObject({ ok: false, error: { code: "PERMISSION_DENIED" } });
     expect((await setPolicy(first.token, room.room_id, { succession: "ANYONE" })).status).toBe(403);
     expect((await setPolicy(host.token, room.room_id, { succession: "SOMEONE" })).status).toBe(400);
-    await closeAll(hostClient, firstClient, secondClient);
   });
 });
 
 describe("host succession", () => {
   it("COHOST: when grace runs out the longest-present co-host becomes host; the room stays live", async () => {
-    const { host, room, second, hostClient, firstClient, secondClient } = await party();
+    const { host, room, second, hostClient, firstClient, secondClient } = await hostAndTwo();
     await setPolicy(host.token, room.room_id, { succession: "COHOST" });
     // The second viewer is the co-host although the first has been present longer.
     await setCohost(host.token, room.room_id, second.id);
@@ -141,21 +125,15 @@ describe("host succession", () => {
     // The public listing counts the new host as present.
     const listed = (await t.api.get("/api/rooms/public/")).body.find((r: any) => r.code === room.code);
     expect(listed).toBeDefined();
-    await closeAll(firstClient, secondClient);
   });
 
   it("ANYONE without co-hosts: the longest-present registered viewer takes over; guests never do", async () => {
-    const host = await t.api.register();
-    const room = await t.api.createRoom(host.token);
-    const guest = await t.api.guest("EarlyGuest");
-    const early = await t.api.register();
-    const late = await t.api.register();
-    for (const u of [guest, early, late]) await t.api.join(u.token, room.code);
+    const { host, room, earlyGuest, early, late } = await party(t, { members: { earlyGuest: guest("EarlyGuest"), early: registered(), late: registered() } });
     await setPolicy(host.token, room.room_id, { succession: "ANYONE" });
     const hostClient = rawClient(t.baseUrl, room.code, host.token);
     await hostClient.drainJoin();
     const clients = [];
-    for (const u of [guest, late, early]) {
+    for (const u of [earlyGuest, late, early]) {
       const c = rawClient(t.baseUrl, room.code, u.token);
       await c.drainJoin();
       clients.push(c);
@@ -163,11 +141,10 @@ describe("host succession", () => {
     await hostClient.close();
     // `late` joined the room last but has been connected longer than `early`.
     expect(await clients[0]!.waitFor("HOST_CHANGED", 8000)).toMatchObject({ host_id: late.id, reason: "succession" });
-    await closeAll(...clients);
   });
 
   it("COHOST with no co-host present: the room expires as before", async () => {
-    const { host, room, first, hostClient, firstClient, secondClient } = await party();
+    const { host, room, first, hostClient, firstClient, secondClient } = await hostAndTwo();
     await setPolicy(host.token, room.room_id, { succession: "COHOST" });
     await setCohost(host.token, room.room_id, first.id);
     await firstClient.waitFor("COHOSTS_CHANGED");
@@ -179,7 +156,7 @@ describe("host succession", () => {
   });
 
   it("succession happens once however many times expiry runs", async () => {
-    const { host, room, hostClient, firstClient, secondClient } = await party();
+    const { host, room, hostClient, firstClient } = await hostAndTwo();
     await setPolicy(host.token, room.room_id, { succession: "ANYONE", cohosts_moderate: true });
     await hostClient.close();
     await firstClient.waitFor("HOST_DISCONNECTED");
@@ -193,13 +170,12 @@ describe("host succession", () => {
     expect(await audit(room.room_id, "room.expired")).toHaveLength(0);
     expect((await roomRow(room.room_id)).state).toBe("LIVE");
     await firstClient.expectNone(300, "HOST_CHANGED");
-    await closeAll(firstClient, secondClient);
   });
 });
 
 describe("reclaim", () => {
   async function succeeded() {
-    const p = await party();
+    const p = await hostAndTwo();
     await setPolicy(p.host.token, p.room.room_id, { succession: "ANYONE" });
     await p.hostClient.close();
     await p.firstClient.waitFor("HOST_CHANGED", 8000);
@@ -229,7 +205,6 @@ describe("reclaim", () => {
     expect(await audit(room.room_id, "host.reclaimed")).toMatchObject([{ actor_id: host.id, data: { from: first.id } }]);
     // Once only.
     expect(await back.emitAck("RECLAIM_HOST", {})).toMatchObject({ ok: false, error: { code: "PERMISSION_DENIED" } });
-    await closeAll(back, firstClient, secondClient);
   });
 
   it("over REST too, while connected and within the window", async () => {
@@ -250,6 +225,5 @@ describe("reclaim", () => {
     expect(await back.waitFor("HOST_CHANGED")).toMatchObject({ host_id: host.id });
     back.send({ type: "SEEK", time: 9 });
     expect(await firstClient.waitFor("PLAYBACK_STATE")).toMatchObject({ time: 9 });
-    await closeAll(back, firstClient, secondClient);
   });
 });

@@ -10,6 +10,7 @@ import { MAX_FRAME_BYTES } from "../../src/realtime/protocol.js";
 import { MAX_ROOMS_PER_CONNECTION } from "../../src/realtime/engine-gate.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient, transports } from "../helpers/clients.js";
+import { closeTestClients } from "../helpers/open-clients.js";
 
 /** The app most tests share; `t` is one a test started with settings of its own. */
 let shared: TestApp;
@@ -20,6 +21,8 @@ beforeAll(async () => {
 afterAll(() => shared?.stop());
 afterEach(async () => {
   vi.restoreAllMocks();
+  // The test's clients leave before its own server stops (the setup's hook would run after this one).
+  await closeTestClients();
   await t?.stop();
   t = undefined;
 });
@@ -63,7 +66,6 @@ describe("engine.io connections that never join a room", () => {
     const room = await t.api.createRoom(host.token);
     const client = sioClient(t.baseUrl, room.code, host.token);
     await client.drainJoin();
-    await client.close();
   }, 60_000);
 
   it("the root namespace is refused with a connect_error that names the room path", async () => {
@@ -114,7 +116,6 @@ describe.each(transports)("one message size limit over %s", (_name, connect) => 
     expect(await client.waitFor("ERROR")).toMatchObject({ code: "VALIDATION_FAILED", message: `Message too large (limit ${MAX_FRAME_BYTES} bytes)` });
     client.send({ type: "CHAT_MESSAGE", message: "still here" });
     expect((await client.waitFor("CHAT_MESSAGE")).message).toBe("still here");
-    await client.close();
   });
 });
 
@@ -139,7 +140,6 @@ describe.each(transports)("a failure of the server's own during admission or joi
     vi.restoreAllMocks();
     const again = connect(t.baseUrl, room.code, host.token);
     await again.drainJoin();
-    await again.close();
   });
 });
 
@@ -153,6 +153,5 @@ describe("the raw path counts every connection against its address", () => {
     const spy = vi.spyOn(t.app.services.auth, "authenticate");
     expect(await rawClient(t.baseUrl, room.code, "not-a-token").closed).toMatchObject({ code: 4029 });
     expect(spy).not.toHaveBeenCalled();
-    for (const c of open) await c.close();
   });
 });

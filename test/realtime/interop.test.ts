@@ -50,7 +50,6 @@ describe("interop", () => {
       "PLAYBACK_STATE",
     ]);
     expect(sioEvents.slice(0, rawEvents.length)).toEqual(rawEvents);
-    await Promise.all([hostClient.close(), raw.close(), sio.close()]);
   });
 
   it("a typed socket.io-client gets typed events and acks", async () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { markGrace, markLive } from "../../src/lifecycle/transitions.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient, transports } from "../helpers/clients.js";
+import { guest, party } from "../helpers/party.js";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -10,13 +11,8 @@ beforeAll(async () => {
 });
 afterAll(() => t?.stop());
 
-async function roomWithViewer() {
-  const host = await t.api.register();
-  const room = await t.api.createRoom(host.token);
-  const viewer = await t.api.guest("Viewer");
-  await t.api.join(viewer.token, room.code);
-  return { host, room, viewer };
-}
+/** A public room, its host and the guest "Viewer", nobody connected yet. */
+const roomWithViewer = () => party(t, { members: { viewer: guest("Viewer") } });
 
 describe.each(transports)("admission over %s", (_name, connect) => {
   it("4001 without or with a bad token", async () => {
@@ -76,7 +72,6 @@ describe.each(transports)("admission over %s", (_name, connect) => {
     await hostClient.expectNone(150);
     const presence = await t.app.realtime.state.presence.roomPresence([room.room_id]);
     expect(presence.get(room.room_id)).toEqual({ viewers: 1, hostOnline: true });
-    await hostClient.close();
   });
 });
 
@@ -108,7 +103,6 @@ describe("join and leave sequences", () => {
     const after = await hostClient.next("ROOM_PARTICIPANTS");
     expect(after.online).toBe(1);
     expect(after.members[1].online).toBe(false);
-    await hostClient.close();
   });
 
   it("counts a user once across tabs: the second tab is not announced, closing one tab is not a leave", async () => {
@@ -128,7 +122,6 @@ describe("join and leave sequences", () => {
     expect((await t.app.realtime.state.presence.roomPresence([room.room_id])).get(room.room_id)?.viewers).toBe(2);
     await tab2.close();
     await hostClient.next("USER_LEFT");
-    await hostClient.close();
   });
 
   it("frames sent before admission finishes are processed after the join sequence", async () => {
@@ -138,7 +131,6 @@ describe("join and leave sequences", () => {
     client.send({ type: "TIME_SYNC", client_ts: 1 });
     await client.drainJoin();
     expect(await client.waitFor("TIME_SYNC")).toMatchObject({ client_ts: 1 });
-    await client.close();
   });
 });
 
@@ -172,7 +164,6 @@ describe("transport details", () => {
     const { host, room } = await roomWithViewer();
     const viaQuery = sioClient(t.baseUrl, room.code, host.token, { queryToken: true });
     await viaQuery.drainJoin();
-    await viaQuery.close();
   });
 
   it("unknown upgrade paths are refused without hanging", async () => {

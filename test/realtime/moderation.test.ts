@@ -1,8 +1,9 @@
 /** Host moderation: mute, unmute, kick, ban (durable), unban. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { RedisRealtimeState } from "../../src/state/redis-realtime-state.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient, type TestClient } from "../helpers/clients.js";
+import { guest, party } from "../helpers/party.js";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -10,13 +11,8 @@ beforeAll(async () => {
 });
 afterAll(() => t?.stop());
 
-async function party() {
-  const host = await t.api.register();
-  const room = await t.api.createRoom(host.token);
-  const viewer = await t.api.guest("Target");
-  await t.api.join(viewer.token, room.code);
-  const hostClient = rawClient(t.baseUrl, room.code, host.token);
-  await hostClient.drainJoin();
+async function hostAndTarget() {
+  const { host, room, viewer, hostClient } = await party(t, { host: { transport: "ws" }, members: { viewer: guest("Target") } });
   // The target has two tabs, one per transport.
   const tabA = rawClient(t.baseUrl, room.code, viewer.token);
   await tabA.drainJoin();
@@ -42,25 +38,28 @@ function released(code: string): Promise<void> {
 
 /**
  * Sends chat (a new text each time) until the server takes one: returns the refusal codes seen
- * first. Polls on the answers, a few times a second, for up to `ms`.
+ * first. A try a few times a second (each reads up to the server's answer), for up to `ms`.
  */
 async function chatUntilAccepted(client: TestClient, ms = 8000): Promise<string[]> {
   const refusals: string[] = [];
   const deadline = Date.now() + ms;
-  for (let i = 0; Date.now() < deadline; i += 1) {
-    const text = `let me speak ${i}`;
-    client.send({ type: "CHAT_MESSAGE", message: text });
-    for (;;) {
-      const m = await client.next(undefined, deadline - Date.now());
-      if (m.type === "CHAT_MESSAGE" && m.message === text) return refusals;
-      if (m.type === "ERROR") {
-        refusals.push(m.code);
-        break;
+  let attempt = 0;
+  await vi.waitFor(
+    async () => {
+      const text = `let me speak ${attempt++}`;
+      client.send({ type: "CHAT_MESSAGE", message: text });
+      for (;;) {
+        const m = await client.next(undefined, Math.max(1, deadline - Date.now()));
+        if (m.type === "CHAT_MESSAGE" && m.message === text) return;
+        if (m.type === "ERROR") {
+          refusals.push(m.code);
+          throw new Error(`still refused after ${ms} ms: ${refusals.join()}`);
+        }
       }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`still refused after ${ms} ms: ${refusals.join()}`);
+    },
+    { timeout: ms, interval: 200 },
+  );
+  return refusals;
 }
 
 const timeline = (roomId: string) =>
@@ -74,7 +73,7 @@ const timeline = (roomId: string) =>
 
 describe("moderation", () => {
   it("KICK closes every socket of the target with 4011 (Socket.IO gets CLOSE first); the target may return", async () => {
-    const { room, viewer, hostClient, tabA, tabB } = await party();
+    const { room, viewer, hostClient, tabA, tabB } = await hostAndTarget();
     hostClient.send({ type: "KICK_USER", user_id: viewer.id });
     expect(await tabA.closed).toEqual({ code: 4011, reason: "Kicked by host" });
     expect(await tabB.waitFor("CLOSE")).toEqual({ type: "CLOSE", code: 4011, reason: "Kicked by host" });
@@ -82,11 +81,10 @@ describe("moderation", () => {
     expect(await hostClient.waitFor("USER_LEFT")).toMatchObject({ user_id: viewer.id });
     const back = rawClient(t.baseUrl, room.code, viewer.token);
     await back.drainJoin();
-    await closeAll(back, hostClient);
   });
 
   it("BAN closes the target's sockets, is stored, and refuses socket and HTTP joins until UNBAN", async () => {
-    const { host, room, viewer, hostClient, tabA, tabB } = await party();
+    const { host, room, viewer, hostClient, tabA, tabB } = await hostAndTarget();
     hostClient.send({ type: "BAN_USER", user_id: viewer.id });
     expect((await tabA.closed).code).toBe(4011);
     expect((await tabB.closed).code).toBe(4011);
@@ -104,11 +102,10 @@ describe("moderation", () => {
     await back.drainJoin();
     const audit = await t.app.database.db.selectFrom("room_events").select("event").where("room_id", "=", room.room_id).where("event", "like", "moderation.%").execute();
     expect(audit.map((a) => a.event)).toEqual(["moderation.banned", "moderation.unbanned"]);
-    await closeAll(back, hostClient);
   });
 
   it("only the host moderates, never itself, and only participants", async () => {
-    const { host, viewer, hostClient, tabA, tabB } = await party();
+    const { host, viewer, hostClient, tabA, tabB } = await hostAndTarget();
     tabA.send({ type: "MUTE_USER", user_id: host.id });
     expect(await tabA.waitFor("ERROR")).toEqual({ type: "ERROR", code: "PERMISSION_DENIED", message: "Only host can moderate" });
     hostClient.send({ type: "BAN_USER", user_id: host.id });
@@ -122,10 +119,9 @@ describe("moderation", () => {
     expect(await hostClient.waitFor("ERROR")).toMatchObject({ code: "PARTICIPANT_NOT_FOUND", message: "User is not banned" });
     const sio = tabB as ReturnType<typeof sioClient>;
     expect(await sio.emitAck("KICK_USER", { user_id: host.id })).toEqual({ ok: false, error: { code: "PERMISSION_DENIED", message: "Only host can moderate" } });
-    await closeAll(hostClient, tabA, tabB);
   });
   it("mutes are durable: the realtime state forgets them (restart), the room reloads them from the database", async () => {
-    const { room, viewer, hostClient, tabA, tabB } = await party();
+    const { room, viewer, hostClient, tabA, tabB } = await hostAndTarget();
     hostClient.send({ type: "MUTE_USER", user_id: viewer.id });
     await tabA.waitFor("USER_MUTED");
     const rows = await t.app.database.db.selectFrom("room_mutes").select(["user_id", "muted_by"]).where("room_id", "=", room.room_id).execute();
@@ -142,13 +138,12 @@ describe("moderation", () => {
     await again.drainJoin();
     again.send({ type: "CHAT_MESSAGE", message: "am I free?" });
     expect(await again.waitFor("ERROR")).toMatchObject({ code: "MUTED" });
-    await again.close();
   });
 
   it("after Redis lost its data, presence and mutes come back without anyone reconnecting (cluster)", async (ctx) => {
     const state = t.app.realtime.state;
     if (!(state instanceof RedisRealtimeState)) return ctx.skip();
-    const { host, room, viewer, hostClient, tabA, tabB } = await party();
+    const { host, room, viewer, hostClient, tabA, tabB } = await hostAndTarget();
     hostClient.send({ type: "MUTE_USER", user_id: viewer.id });
     await tabA.waitFor("USER_MUTED");
     const redis = t.app.redis!;
@@ -158,11 +153,10 @@ describe("moderation", () => {
     expect(await state.presence.onlineUsers(room.room_id)).toEqual(new Set([host.id, viewer.id]));
     tabB.send({ type: "CHAT_MESSAGE", message: "still muted?" });
     expect(await tabB.waitFor("ERROR")).toMatchObject({ code: "MUTED" });
-    await closeAll(hostClient, tabA, tabB);
   });
 
   it("a timed mute with a reason: USER_MUTED says until when and why, chat is refused, then accepted once it expires", async () => {
-    const { host, room, viewer, hostClient, tabA, tabB } = await party();
+    const { host, room, viewer, hostClient, tabA, tabB } = await hostAndTarget();
     const sio = tabB as ReturnType<typeof sioClient>;
     hostClient.send({ type: "MUTE_USER", user_id: viewer.id, reason: "  spoilers  ", duration_seconds: 1 });
     const muted = await tabA.waitFor("USER_MUTED");
@@ -184,11 +178,10 @@ describe("moderation", () => {
     ]);
     // An expired mute is not restored when the room is loaded again.
     expect(await t.app.services.moderation.mutedUsers(room.room_id)).toEqual([]);
-    await closeAll(hostClient, tabA, tabB);
   });
 
   it("re-muting replaces the reason and expiry; a plain mute keeps the plain USER_MUTED and lasts until UNMUTE", async () => {
-    const { host, room, viewer, hostClient, tabA, tabB } = await party();
+    const { host, room, viewer, hostClient, tabA } = await hostAndTarget();
     hostClient.send({ type: "MUTE_USER", user_id: viewer.id, reason: "calm down", duration_seconds: 3600 });
     expect(await tabA.waitFor("USER_MUTED")).toMatchObject({ reason: "calm down" });
     hostClient.send({ type: "MUTE_USER", user_id: viewer.id });
@@ -204,11 +197,10 @@ describe("moderation", () => {
       ["moderation.muted", null, host.id],
       ["moderation.unmuted", null, host.id],
     ]);
-    await closeAll(hostClient, tabA, tabB);
   });
 
   it("KICK and BAN reasons reach the target's CLOSE and the timeline", async () => {
-    const { host, room, viewer, hostClient, tabA, tabB } = await party();
+    const { host, room, viewer, hostClient, tabA, tabB } = await hostAndTarget();
     hostClient.send({ type: "KICK_USER", user_id: viewer.id, reason: "cool off" });
     expect(await tabA.closed).toEqual({ code: 4011, reason: "Kicked by host: cool off" });
     expect(await tabB.waitFor("CLOSE")).toEqual({ type: "CLOSE", code: 4011, reason: "Kicked by host: cool off" });
@@ -231,11 +223,10 @@ describe("moderation", () => {
     expect((await t.app.database.db.selectFrom("room_bans").select(["banned_by", "reason"]).where("room_id", "=", room.room_id).execute())).toEqual([
       { banned_by: host.id, reason: long },
     ]);
-    await closeAll(hostClient, again);
   });
 
   it("a timed ban refuses socket and HTTP joins until it expires, then lets the user back in", async () => {
-    const { room, viewer, hostClient, tabA, tabB } = await party();
+    const { room, viewer, hostClient, tabA, tabB } = await hostAndTarget();
     hostClient.send({ type: "BAN_USER", user_id: viewer.id, reason: "timeout", duration_seconds: 1 });
     expect(await tabA.closed).toEqual({ code: 4011, reason: "Banned by host: timeout" });
     expect((await tabB.closed).code).toBe(4011);
@@ -243,13 +234,14 @@ describe("moderation", () => {
     const mine = async () => ((await t.api.get("/api/rooms/mine/", { token: viewer.token })).body as { room_id: string }[]).some((r) => r.room_id === room.room_id);
     expect(await mine()).toBe(false);
     // Poll HTTP join until the ban is over (a refusal is 403 BANNED, nothing else).
-    const deadline = Date.now() + 8000;
-    let join = await t.api.join(viewer.token, room.code);
-    while (join.status === 403 && Date.now() < deadline) {
-      expect(join.body.code).toBe("BANNED");
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      join = await t.api.join(viewer.token, room.code);
-    }
+    const join = await vi.waitFor(
+      async () => {
+        const res = await t.api.join(viewer.token, room.code);
+        if (res.status === 403 && res.body.code === "BANNED") throw new Error("still banned");
+        return res;
+      },
+      { timeout: 8000, interval: 200 },
+    );
     expect(join.status).toBe(200);
     expect(await mine()).toBe(true);
     expect((await t.api.get(`/api/rooms/${room.code}/detail/`, { token: viewer.token })).status).toBe(200);
@@ -258,11 +250,10 @@ describe("moderation", () => {
     // The expired ban can no longer be lifted: there is nothing to lift.
     hostClient.send({ type: "UNBAN_USER", user_id: viewer.id });
     expect(await hostClient.waitFor("ERROR")).toMatchObject({ code: "PARTICIPANT_NOT_FOUND", message: "User is not banned" });
-    await closeAll(hostClient, back);
   });
 
   it("reason and duration are validated", async () => {
-    const { viewer, hostClient, tabA, tabB } = await party();
+    const { viewer, hostClient, tabA } = await hostAndTarget();
     for (const bad of [
       { type: "MUTE_USER", user_id: viewer.id, reason: "x".repeat(201) },
       { type: "BAN_USER", user_id: viewer.id, duration_seconds: 0 },
@@ -276,6 +267,5 @@ describe("moderation", () => {
     // Trimmed to nothing is no reason: the plain USER_MUTED.
     hostClient.send({ type: "MUTE_USER", user_id: viewer.id, reason: "   ", duration_seconds: null });
     expect(await tabA.waitFor("USER_MUTED")).toEqual({ type: "USER_MUTED", user_id: viewer.id, muted: true });
-    await closeAll(hostClient, tabA, tabB);
   });
 });

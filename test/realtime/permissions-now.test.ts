@@ -11,6 +11,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backend, secondInstance, startApp, type TestApp } from "../helpers/app.js";
 import { type Message, rawClient, sioClient, type TestClient } from "../helpers/clients.js";
+import { party, registered } from "../helpers/party.js";
 
 const ROUNDS = 8;
 /** How late instance B gets room events (cluster-backends). */
@@ -40,7 +41,6 @@ function lagEvents(bus: unknown, ms: number): void {
 
 /** Where the co-host's sockets connect: the other instance in cluster mode. */
 const far = () => other?.baseUrl ?? t.baseUrl;
-const closeAll = (...clients: TestClient[]) => Promise.all(clients.map((c) => c.close()));
 
 const setCohost = (token: string, roomId: string, userId: string, cohost: boolean) =>
   t.api.post("/api/rooms/cohosts/", { room_id: roomId, user_id: userId, cohost }, { token });
@@ -82,6 +82,7 @@ async function seesPlayback(client: TestClient, seen: Message[], time: number, w
   return false;
 }
 
+/** A fixed wait on purpose: the chat rate limit is wall-clock, no event says a slot is free. */
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Between accepted chat messages of one user: well under the limit of 5 per 3 s. */
 const CHAT_SPACING_MS = 800;
@@ -89,16 +90,11 @@ const CHAT_SPACING_MS = 800;
 const ackOutcome = (ack: any): string => (ack?.ok ? "ok" : `ERROR ${ack?.error?.code}`);
 
 /** A live room: host and viewer on A; the co-host (Socket.IO and raw) on B, named co-host. */
-async function party() {
-  const host = await t.api.register();
-  const room = await t.api.createRoom(host.token);
-  const cohost = await t.api.register();
-  const viewer = await t.api.register();
-  for (const u of [cohost, viewer]) await t.api.join(u.token, room.code);
-  const hostClient = rawClient(t.baseUrl, room.code, host.token);
-  await hostClient.drainJoin();
-  const viewerClient = rawClient(t.baseUrl, room.code, viewer.token);
-  await viewerClient.drainJoin();
+async function cohostOnB() {
+  const { host, room, cohost, viewer, hostClient, viewerClient } = await party(t, {
+    transport: "ws",
+    members: { cohost: registered({ transport: null }), viewer: registered() },
+  });
   const sio = sioClient(far(), room.code, cohost.token);
   await sio.drainJoin();
   const raw = rawClient(far(), room.code, cohost.token);
@@ -112,7 +108,7 @@ async function party() {
 
 describe("permission changes take effect when their call answers", () => {
   it(`host-policy cohosts_control_playback: the co-host's SEEK on the other instance follows at once (${ROUNDS} rounds)`, async () => {
-    const { host, room, hostClient, viewerClient, sio, raw } = await party();
+    const { host, room, sio, raw } = await cohostOnB();
     const wrong: string[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       const problems: string[] = [];
@@ -143,11 +139,10 @@ describe("permission changes take effect when their call answers", () => {
     const refusedApplied = seeks.map((s) => Number(s.to)).filter((to) => to < 3000);
     if (refusedApplied.length) wrong.push(`refused seeks applied: ${refusedApplied.join(", ")}`);
     expect(wrong, `${wrong.length} problem(s) over ${ROUNDS} rounds`).toEqual([]);
-    await closeAll(hostClient, viewerClient, sio, raw);
   }, 90_000);
 
   it(`cohosts/ {cohost}: the former co-host's MUTE_USER on the other instance is refused at once, a new one's accepted (${ROUNDS} rounds)`, async () => {
-    const { host, room, cohost, viewer, hostClient, viewerClient, sio, raw } = await party();
+    const { host, room, cohost, viewer, sio, raw } = await cohostOnB();
     const wrong: string[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       const problems: string[] = [];
@@ -177,11 +172,10 @@ describe("permission changes take effect when their call answers", () => {
     const stale = byCohost.filter((e) => e.event === "moderation.unmuted" || e.reason?.startsWith("off"));
     if (stale.length) wrong.push(`refused moderation applied: ${stale.length}`);
     expect(wrong, `${wrong.length} problem(s) over ${ROUNDS} rounds`).toEqual([]);
-    await closeAll(hostClient, viewerClient, sio, raw);
   }, 90_000);
 
   it(`host-policy cohosts_moderate: slow mode spares the co-host on the other instance exactly while it is on (${ROUNDS} rounds)`, async () => {
-    const { host, room, hostClient, viewerClient, sio, raw } = await party();
+    const { host, room, sio } = await cohostOnB();
     expect((await t.api.post("/api/rooms/slow-mode/", { room_id: room.room_id, seconds: 60 }, { token: host.token })).status).toBe(200);
     await sio.waitFor("CHAT_STATUS");
     // One message as a plain viewer starts the co-host's slow-mode period.
@@ -205,14 +199,10 @@ describe("permission changes take effect when their call answers", () => {
       await pause(CHAT_SPACING_MS);
     }
     expect(wrong, `${wrong.length} problem(s) over ${ROUNDS} rounds`).toEqual([]);
-    await closeAll(hostClient, viewerClient, sio, raw);
   }, 90_000);
 
   it("succession and reclaim: the new host drives at once, the one who lost the room is refused at once (4 rounds)", async () => {
-    const host = await t.api.register();
-    const room = await t.api.createRoom(host.token);
-    const heir = await t.api.register();
-    await t.api.join(heir.token, room.code);
+    const { host, room, heir } = await party(t, { members: { heir: registered() } });
     expect((await setPolicy(host.token, room.room_id, { succession: "ANYONE" })).status).toBe(200);
     // The heir sits on B; the host (and their reclaiming tab) on A, where the lifecycle runs.
     const heirClient = sioClient(far(), room.code, heir.token);
@@ -249,6 +239,5 @@ describe("permission changes take effect when their call answers", () => {
       await heirClient.waitFor("HOST_CHANGED");
     }
     expect(wrong, `${wrong.length} problem(s) over 4 rounds`).toEqual([]);
-    await closeAll(hostClient, heirClient);
   }, 90_000);
 });

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backend, secondInstance, startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient, type TestClient } from "../helpers/clients.js";
+import { party, registered } from "../helpers/party.js";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -41,20 +42,12 @@ async function droppedSession(transport: Transport, code: string, token: string)
   return session;
 }
 
-async function party() {
-  const host = await t.api.register();
-  const room = await t.api.createRoom(host.token);
-  const viewer = await t.api.register();
-  await t.api.join(viewer.token, room.code);
-  const hostClient = rawClient(t.baseUrl, room.code, host.token);
-  await hostClient.drainJoin();
-  return { host, room, viewer, hostClient };
-}
-
+/** A public room: its host connected (raw), and a registered viewer who joined but is not connected. */
+const hostAndViewer = () => party(t, { host: { transport: "ws" }, members: { viewer: registered() } });
 
 describe.each(["ws", "socket.io"] as const)("resumable sessions over %s", (transport) => {
   it("a resumable join gets SESSION; logged messages carry seq for it and not for plain clients", async () => {
-    const { room, viewer, hostClient } = await party();
+    const { room, viewer, hostClient } = await hostAndViewer();
     const client = resumable(transport, room.code, viewer.token);
     const join = await client.drainJoin();
     expect(join.map((m) => m.type)).toEqual(["CHAT_HISTORY", "PLAYBACK_STATE", "ROOM_PARTICIPANTS"]);
@@ -68,11 +61,10 @@ describe.each(["ws", "socket.io"] as const)("resumable sessions over %s", (trans
     const plain = await hostClient.waitFor("CHAT_MESSAGE");
     expect(plain).not.toHaveProperty("seq");
     await hostClient.expectNone(100, "SESSION");
-    await closeAll(client, hostClient);
   });
 
   it("after a drop, a resume gets the missed messages in order, no snapshot, and nobody sees a leave or join", async () => {
-    const { room, viewer, hostClient } = await party();
+    const { room, viewer, hostClient } = await hostAndViewer();
     const client = resumable(transport, room.code, viewer.token);
     await client.drainJoin();
     const session = await client.waitFor("SESSION");
@@ -107,11 +99,10 @@ describe.each(["ws", "socket.io"] as const)("resumable sessions over %s", (trans
     // And the session goes on: live messages keep their order after the replay.
     hostClient.send({ type: "CHAT_MESSAGE", message: "live again" });
     expect(await back.next("CHAT_MESSAGE")).toMatchObject({ message: "live again", seq: session.seq + 4 });
-    await closeAll(back, hostClient);
   });
 
   it("a token works once, for its own user; anything else is a normal join", async () => {
-    const { room, viewer, hostClient } = await party();
+    const { room, viewer } = await hostAndViewer();
     const session = await droppedSession(transport, room.code, viewer.token);
     // Another member presenting the token gets a full join (and a session of its own).
     const other = await t.api.register();
@@ -122,20 +113,18 @@ describe.each(["ws", "socket.io"] as const)("resumable sessions over %s", (trans
     const owner = resumable(transport, room.code, viewer.token, { token: session.resume_token, lastSeq: session.seq });
     expect((await owner.drainJoin())[0]!.type).toBe("CHAT_HISTORY");
     expect(await owner.waitFor("SESSION")).toHaveProperty("resume_token");
-    await closeAll(thief, owner, hostClient);
   });
 
   it("a position the log no longer covers gets the full join snapshot", async () => {
-    const { room, viewer, hostClient } = await party();
+    const { room, viewer } = await hostAndViewer();
     const session = await droppedSession(transport, room.code, viewer.token);
     const back = resumable(transport, room.code, viewer.token, { token: session.resume_token, lastSeq: session.seq + 1000 });
     const join = await back.drainJoin();
     expect(join.map((m) => m.type)).toEqual(["CHAT_HISTORY", "PLAYBACK_STATE", "ROOM_PARTICIPANTS"]);
-    await closeAll(back, hostClient);
   });
 
   it("a drop without a resume leaves after the linger time; a goodbye leaves at once", async () => {
-    const { room, viewer, hostClient } = await party();
+    const { room, viewer, hostClient } = await hostAndViewer();
     const client = resumable(transport, room.code, viewer.token);
     await client.drainJoin();
     await client.waitFor("SESSION");
@@ -156,13 +145,12 @@ describe.each(["ws", "socket.io"] as const)("resumable sessions over %s", (trans
     // A goodbye ends the session: its token no longer resumes.
     const late = resumable(transport, room.code, viewer.token, { token: session.resume_token, lastSeq: session.seq });
     expect((await late.drainJoin())[0]!.type).toBe("CHAT_HISTORY");
-    await closeAll(late, hostClient);
   });
 });
 
 describe("a room log that does not answer", () => {
   it("holds nothing back: messages go out without their seq, in order, after a bounded wait", async () => {
-    const { room, viewer, hostClient } = await party();
+    const { room, viewer, hostClient } = await hostAndViewer();
     const client = resumable("ws", room.code, viewer.token);
     await client.drainJoin();
     await client.waitFor("SESSION");
@@ -181,13 +169,12 @@ describe("a room log that does not answer", () => {
     } finally {
       log.append = append;
     }
-    await closeAll(client, hostClient);
   });
 });
 
 describe("plain clients", () => {
   it("a dropped plain client leaves at once (no linger), as before", async () => {
-    const { room, viewer, hostClient } = await party();
+    const { room, viewer, hostClient } = await hostAndViewer();
     const client = rawClient(t.baseUrl, room.code, viewer.token);
     await client.drainJoin();
     await hostClient.waitFor("USER_JOINED");
@@ -196,7 +183,6 @@ describe("plain clients", () => {
     await hostClient.waitFor("USER_LEFT");
     expect(Date.now() - droppedAt).toBeLessThan(1500);
     await client.expectNone(50, "SESSION");
-    await hostClient.close();
   });
 });
 
@@ -205,7 +191,7 @@ describe.runIf(backend === "cluster")("across instances", () => {
     const second = await secondInstance(t);
     try {
       const otherUrl = second.baseUrl;
-      const { room, viewer, hostClient } = await party();
+      const { room, viewer, hostClient } = await hostAndViewer();
       const client = resumable("ws", room.code, viewer.token);
       await client.drainJoin();
       const session = await client.waitFor("SESSION");

@@ -4,7 +4,7 @@
  * cleanup or by the hub dropping the room, and the joiner then got its own snapshot but no
  * broadcast ever again).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Admission } from "../../src/realtime/hub.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient } from "../helpers/clients.js";
@@ -66,16 +66,11 @@ describe("a Socket.IO joiner admitted while the last Socket.IO socket leaves", (
     expect(await joining.waitFor("PLAYBACK_STATE")).toMatchObject({ is_playing: false, time: 7 });
     controller.send({ type: "CHAT_MESSAGE", message: "can you hear me" });
     expect((await joining.waitFor("CHAT_MESSAGE")).message).toBe("can you hear me");
-    await Promise.all([joining.close(), controller.close()]);
   });
 });
 
 /** Waits until this instance holds no live room for the code (its last member left). */
 async function waitUntilRoomDropped(code: string): Promise<void> {
   const hub = t.app.realtime.hub;
-  const deadline = Date.now() + 5000;
-  while (hub.roomCodes.includes(code)) {
-    if (Date.now() > deadline) throw new Error("the room was never dropped");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await vi.waitFor(() => expect(hub.roomCodes, "the room was never dropped").not.toContain(code), { timeout: 5000, interval: 10 });
 }

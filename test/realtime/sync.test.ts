@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { percentile, reportDrift, summarizeSync, SYNC } from "../../src/sync/telemetry.js";
 import { backend, secondInstance, startApp, type TestApp } from "../helpers/app.js";
-import { type ClientFactory, type Message, rawClient, sioClient, type TestClient, transports } from "../helpers/clients.js";
+import { type Message, rawClient, sioClient, type TestClient, transports } from "../helpers/clients.js";
+import { guest, party, type Transport } from "../helpers/party.js";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -15,22 +16,9 @@ afterAll(() => t?.stop());
 
 const report = (position: number, buffering = false, rtt_ms = 0) => ({ type: "SYNC_REPORT", position, rtt_ms, buffering });
 
-/** A room with its host and two viewers, "Slow" and "Buffy", all over `connect`. */
-async function party(connect: ClientFactory, baseUrl = () => t.baseUrl) {
-  const host = await t.api.register();
-  const room = await t.api.createRoom(host.token);
-  const slow = await t.api.guest("Slow");
-  const buffy = await t.api.guest("Buffy");
-  await t.api.join(slow.token, room.code);
-  await t.api.join(buffy.token, room.code);
-  const hostClient = connect(t.baseUrl, room.code, host.token);
-  await hostClient.drainJoin();
-  const slowClient = connect(baseUrl(), room.code, slow.token);
-  await slowClient.drainJoin();
-  const buffyClient = connect(baseUrl(), room.code, buffy.token);
-  await buffyClient.drainJoin();
-  return { host, room, slow, buffy, hostClient, slowClient, buffyClient };
-}
+/** A room with its host and two viewers, "Slow" and "Buffy", all over `connect`; the viewers at `viewersAt` (default this instance). */
+const hostSlowBuffy = (connect: Transport, viewersAt?: string) =>
+  party(t, { transport: connect, members: { slow: guest("Slow", { baseUrl: viewersAt }), buffy: guest("Buffy", { baseUrl: viewersAt }) } });
 
 /** A host command, once its PLAYBACK_STATE is back (the room's state is then in place). */
 async function command(client: TestClient, type: "PLAY" | "PAUSE", time: number): Promise<void> {
@@ -105,7 +93,7 @@ describe("sync arithmetic", () => {
 
 describe.each(transports)("SYNC_REPORT over %s", (name, connect) => {
   it("refuses bad reports with VALIDATION_FAILED naming the field", async () => {
-    const { room, hostClient, slowClient, buffyClient } = await party(connect);
+    const { room, slowClient } = await hostSlowBuffy(connect);
     const bad: [Record<string, unknown>, string][] = [
       [{ position: -1, rtt_ms: 0, buffering: false }, "position"],
       [{ position: 1e7 + 1, rtt_ms: 0, buffering: false }, "position"],
@@ -122,11 +110,10 @@ describe.each(transports)("SYNC_REPORT over %s", (name, connect) => {
       expect(error.message, JSON.stringify(payload)).toMatch(new RegExp(`^${field}: `));
     }
     expect((await t.app.realtime.state.syncRecords.read(room.room_id)).records.size).toBe(0);
-    await closeAll(hostClient, slowClient, buffyClient);
   });
 
   it("paused: drift is signed and nobody is corrected; the host (every tab) gets ROOM_SYNC, viewers never", async () => {
-    const { host, room, slow, buffy, hostClient, slowClient, buffyClient } = await party(connect);
+    const { host, room, slow, buffy, hostClient, slowClient, buffyClient } = await hostSlowBuffy(connect);
     const other = name === "ws" ? sioClient : rawClient;
     const hostTab = other(t.baseUrl, room.code, host.token);
     await hostTab.drainJoin();
@@ -147,11 +134,10 @@ describe.each(transports)("SYNC_REPORT over %s", (name, connect) => {
     for (const viewer of [slowClient, buffyClient]) {
       expect(viewer.received.filter((m) => m.type === "ROOM_SYNC" || m.type === "SYNC_CORRECTION")).toEqual([]);
     }
-    await closeAll(hostClient, hostTab, slowClient, buffyClient);
   });
 
   it("playing: a viewer behind is corrected and counted; a buffering one is not corrected; leavers drop out", async () => {
-    const { room, slow, buffy, hostClient, slowClient, buffyClient } = await party(connect);
+    const { room, slow, buffy, hostClient, slowClient, buffyClient } = await hostSlowBuffy(connect);
     await command(hostClient, "PLAY", 100);
     slowClient.send(report(90));
     const correction = await slowClient.waitFor("SYNC_CORRECTION");
@@ -171,19 +157,17 @@ describe.each(transports)("SYNC_REPORT over %s", (name, connect) => {
     expect(stored.corrections).toBe(1);
     await buffyClient.close();
     expect(await roomSync(hostClient, (m) => m.reporting === 1)).toMatchObject({ buffering: 0, viewers: [expect.objectContaining({ user_id: slow.id })] });
-    await closeAll(hostClient, slowClient);
   });
 });
 
 describe("acks and throttling (Socket.IO acks)", () => {
   it("acks {drift, corrected}; a second report within a second is acked as ignored and not recorded", async () => {
-    const { room, slow, hostClient, slowClient, buffyClient } = await party((b, c, tok) => sioClient(b, c, tok));
+    const { room, slow, hostClient, slowClient } = await hostSlowBuffy("socket.io");
     const sio = slowClient as ReturnType<typeof sioClient>;
     await command(hostClient, "PAUSE", 30);
     expect(await sio.emitAck("SYNC_REPORT", { position: 28.5, rtt_ms: 12, buffering: false })).toEqual({ ok: true, drift: -1.5, corrected: false });
     expect(await sio.emitAck("SYNC_REPORT", { position: 0, rtt_ms: 12, buffering: false })).toEqual({ ok: true, ignored: true });
     expect((await t.app.realtime.state.syncRecords.read(room.room_id)).records.get(slow.id)).toMatchObject({ drift: -1.5, rttMs: 12 });
-    await closeAll(hostClient, slowClient, buffyClient);
   });
 
   it("a host alone, or with no fresh reports, gets no ROOM_SYNC", async () => {
@@ -192,13 +176,12 @@ describe("acks and throttling (Socket.IO acks)", () => {
     const hostClient = rawClient(t.baseUrl, room.code, host.token);
     await hostClient.drainJoin();
     await hostClient.expectNone(700, "ROOM_SYNC");
-    await hostClient.close();
   });
 });
 
 describe("co-hosts", () => {
   it("a co-host who may moderate gets ROOM_SYNC too; once the room takes that away, no more", async () => {
-    const { host, room, slowClient, hostClient } = await party(rawClient);
+    const { host, room, slowClient, hostClient } = await hostSlowBuffy("ws");
     const co = await t.api.register();
     await t.api.join(co.token, room.code);
     expect((await t.api.post("/api/rooms/cohosts/", { room_id: room.room_id, user_id: co.id, cohost: true }, { token: host.token })).status).toBe(200);
@@ -216,13 +199,12 @@ describe("co-hosts", () => {
     await roomSync(hostClient, () => true);
     await roomSync(hostClient, () => true);
     expect(coClient.received.filter((m) => m.type === "ROOM_SYNC").length).toBe(seen);
-    await closeAll(coClient, slowClient, hostClient);
   });
 });
 
 describe("Prometheus", () => {
   it("exports the drift histogram, the correction counter and the room's gauges, which go with the room", async () => {
-    const { room, hostClient, slowClient, buffyClient } = await party((b, c, tok) => rawClient(b, c, tok));
+    const { room, hostClient, slowClient, buffyClient } = await hostSlowBuffy("ws");
     const before = metric(await metricsText(), "streamit_sync_corrections_total") ?? 0;
     const observed = metric(await metricsText(), "streamit_sync_drift_seconds_count") ?? 0;
     await command(hostClient, "PLAY", 10);
@@ -248,9 +230,10 @@ describe.runIf(backend === "cluster")("across instances (same PostgreSQL and Red
     const second = await secondInstance(t);
     try {
       const otherUrl = second.baseUrl;
-      const { room, slow, buffy, hostClient, slowClient, buffyClient } = await party((b, c, tok) =>
-        b === t.baseUrl ? sioClient(b, c, tok) : rawClient(b, c, tok),
-      () => otherUrl);
+      const { room, slow, buffy, hostClient, slowClient, buffyClient } = await hostSlowBuffy(
+        (b, c, tok) => (b === t.baseUrl ? sioClient(b, c, tok) : rawClient(b, c, tok)),
+        otherUrl,
+      );
       await command(hostClient, "PLAY", 100);
       await slowClient.waitFor("PLAYBACK_STATE");
       slowClient.send(report(80));

@@ -36,7 +36,6 @@ describe.each(transports)("socket text over %s", (_name, connect) => {
     }
     const stored = await t.app.database.db.selectFrom("chat_messages").select("message").where("room_id", "=", room.room_id).execute();
     expect(stored).toEqual([]);
-    await client.close();
   });
 
   it("posts other text exactly as sent: acked, broadcast and stored alike", async () => {
@@ -50,7 +49,6 @@ describe.each(transports)("socket text over %s", (_name, connect) => {
     }
     const stored = await t.app.database.db.selectFrom("chat_messages").select("message").where("room_id", "=", room.room_id).orderBy("created_at").execute();
     expect(stored.map((r) => r.message)).toEqual(POSTED);
-    await client.close();
   });
 
   it("a moderation reason follows the chat policy", async () => {
@@ -64,6 +62,5 @@ describe.each(transports)("socket text over %s", (_name, connect) => {
     expect(await client.waitFor("ERROR")).toMatchObject({ code: "VALIDATION_FAILED", message: expect.stringMatching(/reason .*bidirectional/) });
     client.send({ type: "KICK_USER", user_id: guest.id, reason: "x\u0000" });
     expect(await client.waitFor("ERROR")).toMatchObject({ code: "VALIDATION_FAILED" });
-    await client.close();
   });
 });

@@ -5,7 +5,8 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type TestApp } from "../helpers/app.js";
-import { rawClient, sioClient, transports, type TestClient } from "../helpers/clients.js";
+import { sioClient, transports, type TestClient } from "../helpers/clients.js";
+import { guest, party, type Transport } from "../helpers/party.js";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -13,18 +14,9 @@ beforeAll(async () => {
 });
 afterAll(() => t?.stop());
 
-async function party(connect = transports[1]![1]) {
-  const host = await t.api.register();
-  const room = await t.api.createRoom(host.token);
-  const viewer = await t.api.guest("Watcher");
-  await t.api.join(viewer.token, room.code);
-  const hostClient = connect(t.baseUrl, room.code, host.token);
-  await hostClient.drainJoin();
-  const viewerClient = rawClient(t.baseUrl, room.code, viewer.token);
-  await viewerClient.drainJoin();
-  await hostClient.waitFor("USER_JOINED");
-  return { host, room, viewer, hostClient, viewerClient };
-}
+/** A public room: the host over `connect` (default Socket.IO), the guest "Watcher" (`viewer`) raw; the host has seen them join. */
+const hostAndWatcher = (connect: Transport = "socket.io") =>
+  party(t, { host: { transport: connect }, members: { viewer: guest("Watcher", { transport: "ws" }) }, hostSeesJoin: true });
 
 /** Sends a command and returns its outcome: the ack (Socket.IO) or the PLAYBACK_STATE / ERROR it caused (raw). */
 async function command(client: TestClient, message: Record<string, unknown>): Promise<{ ok: boolean; code?: string }> {
@@ -50,15 +42,14 @@ const playbackRows = (roomId: string) =>
     .orderBy("seq")
     .execute();
 
-const close = (...clients: TestClient[]) => Promise.all(clients.map((c) => c.close()));
-
 describe("playback in the timeline", () => {
   it("PLAY, PAUSE and SEEK are recorded with the actor, the position they replaced (from), the new one (to) and the version", async () => {
-    const { host, room, hostClient, viewerClient } = await party();
+    const { host, room, hostClient } = await hostAndWatcher();
     const sio = hostClient as ReturnType<typeof sioClient>;
     expect(await sio.emitAck("PAUSE", { time: 10 })).toEqual({ ok: true, version: 1 });
     expect(await sio.emitAck("SEEK", { time: 42.5 })).toEqual({ ok: true, version: 2 });
     expect(await sio.emitAck("PLAY", { time: 40 })).toEqual({ ok: true, version: 3 });
+    // Time passing is the point: the next command's `from` is where the play head got to.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await sio.emitAck("SEEK", { time: 5 })).toEqual({ ok: true, version: 4 });
     // A stale command changes nothing, so it is not in the timeline.
@@ -74,7 +65,6 @@ describe("playback in the timeline", () => {
     // While playing, `from` is where the play head had got to.
     expect(rows[3]!.data.from).toBeGreaterThan(40.25);
     expect(rows[3]!.data.from).toBeLessThan(42);
-    await close(hostClient, viewerClient);
   });
 
   it("concurrent commands each record the position they replaced, and only their own", async () => {
@@ -90,7 +80,7 @@ describe("playback in the timeline", () => {
   });
 
   it("a source change records the actor and the old and new source", async () => {
-    const { host, room, hostClient, viewerClient } = await party();
+    const { host, room } = await hostAndWatcher();
     const set = (video_id: string) => t.api.post("/api/rooms/source/", { room_id: room.room_id, provider: "vidking", video_id, media_type: "movie" }, { token: host.token });
     expect((await set("111")).status).toBe(200);
     expect((await set("222")).status).toBe(200);
@@ -106,13 +96,12 @@ describe("playback in the timeline", () => {
       { actor_id: host.id, data: { from: null, to: movie("111"), version: 1 } },
       { actor_id: host.id, data: { from: movie("111"), to: movie("222"), version: 2 } },
     ]);
-    await close(hostClient, viewerClient);
   });
 });
 
 describe("UNDO_SEEK", () => {
   it.each(transports)("over %s: undoes the latest seek, then the one before (not the undo), keeps the play state, then NOTHING_TO_UNDO", async (_n, connect) => {
-    const { host, room, hostClient, viewerClient } = await party(connect);
+    const { host, room, hostClient, viewerClient } = await hostAndWatcher(connect);
     expect(await command(hostClient, { type: "PAUSE", time: 10 })).toEqual({ ok: true });
     expect(await command(hostClient, { type: "SEEK", time: 100 })).toEqual({ ok: true });
     expect(await command(hostClient, { type: "SEEK", time: 200 })).toEqual({ ok: true });
@@ -133,11 +122,10 @@ describe("UNDO_SEEK", () => {
     ]);
     const state = await t.app.database.db.selectFrom("playback_states").select(["position_seconds", "is_playing", "version"]).where("room_id", "=", room.room_id).executeTakeFirstOrThrow();
     expect(state).toEqual({ position_seconds: 10, is_playing: false, version: 5 });
-    await close(hostClient, viewerClient);
   });
 
   it("keeps playing when the room was playing; a resent command_id is not undone twice", async () => {
-    const { hostClient, viewerClient } = await party();
+    const { hostClient, viewerClient } = await hostAndWatcher();
     const sio = hostClient as ReturnType<typeof sioClient>;
     await sio.emitAck("PLAY", { time: 5 });
     await sio.emitAck("SEEK", { time: 300 });
@@ -151,11 +139,10 @@ describe("UNDO_SEEK", () => {
     expect(state.time).toBeGreaterThanOrEqual(300);
     expect(state.time).toBeLessThan(302);
     await viewerClient.expectNone(100, "PLAYBACK_STATE");
-    await close(hostClient, viewerClient);
   });
 
   it("is refused to viewers, and has nothing to undo in a fresh room or across a source change", async () => {
-    const { host, room, hostClient, viewerClient } = await party();
+    const { host, room, hostClient, viewerClient } = await hostAndWatcher();
     const sio = hostClient as ReturnType<typeof sioClient>;
     viewerClient.send({ type: "UNDO_SEEK" });
     expect(await viewerClient.waitFor("ERROR")).toEqual({ type: "ERROR", code: "PERMISSION_DENIED", message: "Only host can control playback" });
@@ -168,7 +155,6 @@ describe("UNDO_SEEK", () => {
     // The seek was in the previous video: going back to it would make no sense.
     expect(await sio.emitAck("UNDO_SEEK", {})).toMatchObject({ ok: false, error: { code: "NOTHING_TO_UNDO" } });
     expect(await sio.emitAck("UNDO_SEEK", { command_id: "bad id!" })).toMatchObject({ ok: false, error: { code: "VALIDATION_FAILED" } });
-    await close(hostClient, viewerClient);
   });
 });
 
@@ -189,7 +175,7 @@ describe("the log is append-only in the database", () => {
 
 describe("GET /api/rooms/<code>/events/", () => {
   it("the host reads the timeline newest first, with actors, reasons and data", async () => {
-    const { host, room, viewer, hostClient, viewerClient } = await party();
+    const { host, room, viewer, hostClient } = await hostAndWatcher();
     const sio = hostClient as ReturnType<typeof sioClient>;
     await sio.emitAck("SEEK", { time: 12 });
     expect(await sio.emitAck("MUTE_USER", { user_id: viewer.id, reason: "caps lock", duration_seconds: 600 })).toEqual({ ok: true });
@@ -215,11 +201,10 @@ describe("GET /api/rooms/<code>/events/", () => {
     const v1 = await t.api.get(`/api/v1/rooms/${room.code}/events`, { token: host.token });
     expect(v1.status).toBe(200);
     expect(v1.body).toEqual(res.body);
-    await close(hostClient, viewerClient);
   });
 
   it("pages with before/limit (next_before until the last page) and filters by type prefix", async () => {
-    const { host, room, hostClient, viewerClient } = await party();
+    const { host, room, hostClient } = await hostAndWatcher();
     const sio = hostClient as ReturnType<typeof sioClient>;
     for (let i = 1; i <= 6; i += 1) await sio.emitAck("SEEK", { time: i });
     const all = (await t.api.get(`/api/rooms/${room.code}/events/?limit=100`, { token: host.token })).body.events as { seq: number; event: string }[];
@@ -248,11 +233,10 @@ describe("GET /api/rooms/<code>/events/", () => {
       const res = await t.api.get(`/api/rooms/${room.code}/events/?${bad}`, { token: host.token });
       expect(`${bad}: ${res.status} ${res.body.code}`).toBe(`${bad}: 400 VALIDATION_FAILED`);
     }
-    await close(hostClient, viewerClient);
   });
 
   it("only the host and staff: members and strangers get 403, anonymous 401, an unknown room 404", async () => {
-    const { room, viewer, hostClient, viewerClient } = await party();
+    const { room, viewer } = await hostAndWatcher();
     const stranger = await t.api.register();
     const staff = await t.api.register();
     await t.app.database.db.updateTable("users").set({ is_staff: true }).where("id", "=", staff.id).execute();
@@ -266,7 +250,6 @@ describe("GET /api/rooms/<code>/events/", () => {
     const forStaff = await get(staff.token);
     expect(forStaff.status).toBe(200);
     expect(forStaff.body.events.at(-1).event).toBe("room.created");
-    await close(hostClient, viewerClient);
   });
 
   it("is in the OpenAPI document", async () => {

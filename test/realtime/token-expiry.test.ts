@@ -2,7 +2,7 @@
  * A socket lives no longer than its access token: at the token's expiry it is closed with 4001
  * `Token expired`, unless the client sent REAUTH with a fresh token of the same user first.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { transports } from "../helpers/clients.js";
 
@@ -12,8 +12,11 @@ beforeAll(async () => {
 });
 afterAll(() => t?.stop());
 
+const claimsOf = (token: string): { iat: number; exp: number } => JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString());
 /** The `exp` of a JWT, in epoch ms. */
-const expiryOf = (token: string): number => JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).exp * 1000;
+const expiryOf = (token: string): number => claimsOf(token).exp * 1000;
+/** The `iat` of a JWT, in epoch ms (whole seconds). */
+const issuedAtOf = (token: string): number => claimsOf(token).iat * 1000;
 
 async function freshToken(refreshToken: string): Promise<{ access: string; refresh: string }> {
   const res = await t.api.post("/api/auth/refresh/", { refresh_token: refreshToken });
@@ -39,8 +42,9 @@ describe.each(transports)("token expiry over %s", (_name, connect) => {
     const room = await t.api.createRoom(host.token);
     const client = connect(t.baseUrl, room.code, host.token);
     await client.drainJoin();
-    // A refreshed token expires at least a second later (JWT expiry has one-second resolution).
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // A refreshed token expires at least a second later (JWT times have one-second resolution):
+    // refresh once the clock is past the second the first token was issued in.
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThanOrEqual(issuedAtOf(host.token) + 1000), { timeout: 2000, interval: 20 });
     const fresh = await freshToken(host.refresh_token);
     expect(expiryOf(fresh.access)).toBeGreaterThan(expiryOf(host.token));
     client.send({ type: "REAUTH", token: fresh.access });

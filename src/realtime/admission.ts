@@ -75,7 +75,6 @@ export class Admissions {
     resume?: ResumeRequest,
     wait?: ApprovalWait,
   ): Promise<Admission> {
-    if (this.deps.draining()) throw restarting();
     try {
       return await this.check(token, rawCode, client, resume, wait);
     } catch (err) {

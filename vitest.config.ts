@@ -35,19 +35,19 @@ export default defineConfig(async () => {
   // setupFiles: every realtime client a test opens is closed after it (test/helpers/open-clients.ts).
   const shared = { include: ["test/**/*.test.ts"], setupFiles: ["test/helpers/setup.ts"], testTimeout: 20_000, hookTimeout: 30_000 };
   const projects: TestProjectInlineConfiguration[] = [
-        { extends: true as const, test: { ...shared, name: "embedded", env: { STREAMIT_TEST_BACKEND: "embedded" } } },
-        ...(services
-          ? [
-              {
-                extends: true as const,
-                test: {
-                  ...shared,
-                  name: "cluster-backends",
-                  env: { STREAMIT_TEST_BACKEND: "cluster", TEST_DATABASE_URL: PG_URL, TEST_REDIS_URL: REDIS_URL },
-                },
-              },
-            ]
-          : []),
+    { extends: true as const, test: { ...shared, name: "embedded", env: { STREAMIT_TEST_BACKEND: "embedded" } } },
+    ...(services
+      ? [
+          {
+            extends: true as const,
+            test: {
+              ...shared,
+              name: "cluster-backends",
+              env: { STREAMIT_TEST_BACKEND: "cluster", TEST_DATABASE_URL: PG_URL, TEST_REDIS_URL: REDIS_URL },
+            },
+          },
+        ]
+      : []),
   ];
   return { test: { projects } };
 });

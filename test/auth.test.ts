@@ -29,7 +29,12 @@ describe("register", () => {
   });
 
   it("refuses a taken username with 409 USERNAME_TAKEN and generates unique usernames otherwise", async () => {
-    const taken = await t.api.post("/api/auth/register/", { email: "x1@example.com", password: "yet another one", display_name: "X", username: "ALICE" });
+    const taken = await t.api.post("/api/auth/register/", {
+      email: "x1@example.com",
+      password: "yet another one",
+      display_name: "X",
+      username: "ALICE",
+    });
     expect(taken.status).toBe(409);
     expect(taken.body.code).toBe("USERNAME_TAKEN");
     // Same local part, so the generated username gets a random suffix.
@@ -55,7 +60,12 @@ describe("register", () => {
     expect(bad.body).toMatchObject({ error: "Enter a valid email address", code: "VALIDATION_FAILED" });
     const noName = await t.api.post("/api/auth/register/", { email: "n@example.com", password: "good passphrase", display_name: "  " });
     expect(noName.body.error).toBe("Display name required");
-    const badUser = await t.api.post("/api/auth/register/", { email: "n@example.com", password: "good passphrase", display_name: "N", username: "a-b" });
+    const badUser = await t.api.post("/api/auth/register/", {
+      email: "n@example.com",
+      password: "good passphrase",
+      display_name: "N",
+      username: "a-b",
+    });
     expect(badUser.body.error).toBe("Username must be 3-20 chars, alphanumeric or underscore");
   });
 });
@@ -233,7 +243,12 @@ describe("tokens", () => {
 describe("set-username", () => {
   it("sets username and display name at every alias", async () => {
     const user = await t.api.register("Ivy");
-    for (const [i, path] of ["/api/set-username/", "/api/v1/set-username/", "/api/auth/set-username/", "/api/v1/auth/set-username"].entries()) {
+    for (const [i, path] of [
+      "/api/set-username/",
+      "/api/v1/set-username/",
+      "/api/auth/set-username/",
+      "/api/v1/auth/set-username",
+    ].entries()) {
       const res = await t.api.post(path, { username: `ivy_${i}` }, { token: user.token });
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ status: "ok" });

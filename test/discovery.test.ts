@@ -20,7 +20,8 @@ async function liveRoom(viewers: number, opts: { isPrivate?: boolean; hostOnline
   const room = await t.api.createRoom(host.token, opts.isPrivate ? { is_private: true, entry_mode: "APPROVAL" } : {});
   await markLive(t.app.database.db, room.room_id);
   if (opts.hostOnline !== false) void t.app.realtime.state.presence.connect(room.room_id, host.id, host.id, `c-${host.id}`);
-  for (let i = 1; i < viewers; i += 1) void t.app.realtime.state.presence.connect(room.room_id, host.id, `viewer-${i}`, `c-${`viewer-${i}`}`);
+  for (let i = 1; i < viewers; i += 1)
+    void t.app.realtime.state.presence.connect(room.room_id, host.id, `viewer-${i}`, `c-${`viewer-${i}`}`);
   return { host, room };
 }
 
@@ -75,7 +76,14 @@ describe("search", () => {
     const res = await t.api.get("/api/rooms/search/?q=Test%20Movie");
     expect(res.status).toBe(200);
     expect(res.body).toEqual([
-      { provider: "vidking", stream_id: "123", media_type: "movie", title: "Test Movie", poster: "https://image.tmdb.org/t/p/w500/poster.jpg", release_year: 2020 },
+      {
+        provider: "vidking",
+        stream_id: "123",
+        media_type: "movie",
+        title: "Test Movie",
+        poster: "https://image.tmdb.org/t/p/w500/poster.jpg",
+        release_year: 2020,
+      },
       { provider: "vidking", stream_id: "456", media_type: "tv", title: "A Show", poster: null, release_year: null },
     ]);
     const sent = tmdb.requests.at(-1)!;

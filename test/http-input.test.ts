@@ -4,8 +4,8 @@
  * that keeps the code-lookup routes from telling a prober which codes exist.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type TestApp } from "./helpers/app.js";
 import { type ApiResponse, nextClientIp } from "./helpers/api.js";
+import { startApp, type TestApp } from "./helpers/app.js";
 
 const CODE_BUDGET = 5;
 let t: TestApp;
@@ -154,9 +154,20 @@ describe("display names", () => {
 
   it("control, bidirectional and invisible formatting characters are refused, naming the field", async () => {
     const refused = [
-      "Bo\u0007b", "Bo\nb", "Bo\tb", "Bo\u007Fb", "Bo\u0085b", // controls (C0, DEL, C1)
-      "Al\u202Eecila", "Al\u2066ice\u2069", "Al\u200Fice", "Al\u061Cice", // bidi overrides, isolates, marks
-      "Ali\u200Bce", "Ali\u2060ce", "Ali\uFEFFce", "Ali\u00ADce", "Ali\u2062ce", // invisible formatting
+      "Bo\u0007b",
+      "Bo\nb",
+      "Bo\tb",
+      "Bo\u007Fb",
+      "Bo\u0085b", // controls (C0, DEL, C1)
+      "Al\u202Eecila",
+      "Al\u2066ice\u2069",
+      "Al\u200Fice",
+      "Al\u061Cice", // bidi overrides, isolates, marks
+      "Ali\u200Bce",
+      "Ali\u2060ce",
+      "Ali\uFEFFce",
+      "Ali\u00ADce",
+      "Ali\u2062ce", // invisible formatting
     ];
     for (const name of refused) {
       await forEachRoute(name, (res, label) => {

@@ -17,7 +17,9 @@ afterEach(async () => {
 function halfOpen(port: number, localAddress: string): { socket: Socket; closed: Promise<{ gotResponse: boolean }> } {
   const socket = connect({ host: "127.0.0.1", port, localAddress });
   let gotResponse = false;
-  socket.on("connect", () => socket.write("GET /ws/room/ABCDEF/ HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"));
+  socket.on("connect", () =>
+    socket.write("GET /ws/room/ABCDEF/ HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"),
+  );
   socket.on("data", () => (gotResponse = true));
   socket.on("error", () => {});
   const closed = new Promise<{ gotResponse: boolean }>((resolve) => socket.once("close", () => resolve({ gotResponse })));
@@ -34,7 +36,15 @@ describe("slowloris", () => {
     const attackers: ReturnType<typeof halfOpen>[] = [];
     for (let batch = 0; batch < 10; batch += 1) {
       const opened = Array.from({ length: 200 }, () => halfOpen(port, "127.0.0.2"));
-      await Promise.all(opened.map((a) => new Promise((resolve) => (a.socket.once("connect", resolve), a.socket.once("close", resolve)))));
+      await Promise.all(
+        opened.map(
+          (a) =>
+            new Promise((resolve) => {
+              a.socket.once("connect", resolve);
+              a.socket.once("close", resolve);
+            }),
+        ),
+      );
       attackers.push(...opened);
     }
     // Another address is served meanwhile.

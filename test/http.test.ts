@@ -43,7 +43,10 @@ describe("hostile input on every operation", () => {
     ["string body", '"hello"'],
     ["number body", "42"],
     ["null body", "null"],
-    ["wrong types", '{"code":{"$gt":""},"room_id":[1],"user_id":true,"email":1,"password":[],"display_name":{},"username":7,"is_private":"x","enabled":"x","media_id":1,"media_type":2,"timestamp":"NaN","refresh_token":5}'],
+    [
+      "wrong types",
+      '{"code":{"$gt":""},"room_id":[1],"user_id":true,"email":1,"password":[],"display_name":{},"username":7,"is_private":"x","enabled":"x","media_id":1,"media_type":2,"timestamp":"NaN","refresh_token":5}',
+    ],
     ["bad uuids", '{"room_id":"not-a-uuid","user_id":"00000000-0000-0000-0000-00000000000g"}'],
     ["huge numbers", '{"timestamp":1e400,"season":1e20,"progress_percent":-1e308}'],
     ["NUL characters", '{"code":"AB\\u0000C","display_name":"a\\u0000b","email":"a\\u0000@b.c","media_id":"\\u0000"}'],
@@ -80,7 +83,15 @@ describe("hostile input on every operation", () => {
   });
 
   it("hostile query strings and path parameters are 4xx JSON", async () => {
-    const queries = ["?room_id=%00", "?room_id[]=a&room_id[]=b", "?q=" + "x".repeat(5000), "?page=1e999", "?limit=-0", "?sort[]=x", "?%ZZ=1"];
+    const queries = [
+      "?room_id=%00",
+      "?room_id[]=a&room_id[]=b",
+      `?q=${"x".repeat(5000)}`,
+      "?page=1e999",
+      "?limit=-0",
+      "?sort[]=x",
+      "?%ZZ=1",
+    ];
     for (const op of operations.filter((o) => o.method === "GET")) {
       for (const q of queries) expectJsonError(await t.api.get(op.path + q, { token }), `${op.path}${q}`);
     }
@@ -149,7 +160,9 @@ describe("headers", () => {
     expect(pre.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("content-type");
     const other = await fetch(`${t.baseUrl}/api/rooms/public/`, { headers: { origin: "https://evil.example" } });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
-    const actual = await t.api.get("/api/rooms/public/", { headers: { origin: "http://127.0.0.1:3000", "content-type": "application/json" } });
+    const actual = await t.api.get("/api/rooms/public/", {
+      headers: { origin: "http://127.0.0.1:3000", "content-type": "application/json" },
+    });
     expect(actual.status).toBe(200);
     expect(actual.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:3000");
   });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOM_STATES } from "../db/schema.js";
 import { openDatabase } from "../src/db.js";
 import { canTransition, expireDueRooms, markExpired, markGrace, markLive } from "../src/lifecycle/transitions.js";
-import { backend, startApp, testEnv, type TestApp } from "./helpers/app.js";
+import { backend, startApp, type TestApp, testEnv } from "./helpers/app.js";
 
 const run = promisify(execFile);
 let t: TestApp;
@@ -72,7 +72,9 @@ describe("state machine", () => {
 describe("npm run expire-rooms", () => {
   it("expires due GRACE rooms and prints the original's line", async () => {
     // The command opens its own connection: for PGlite, a data directory no server holds.
-    const { env } = testEnv(backend === "embedded" ? {} : { DATABASE_SCHEMA: t.config.database.kind === "postgres" ? t.config.database.schema : undefined });
+    const { env } = testEnv(
+      backend === "embedded" ? {} : { DATABASE_SCHEMA: t.config.database.kind === "postgres" ? t.config.database.schema : undefined },
+    );
     if (backend === "embedded") env.DATABASE_URL = `pglite://${env.DATA_DIR}/pgdata`;
     const app = backend === "embedded" ? await startApp(env) : t;
     try {

@@ -17,7 +17,8 @@ afterAll(() => t?.stop());
 it("LOGIN_ATTEMPTS_PER_ACCOUNT: the third wrong password in the window is 429 with Retry-After", async () => {
   const user = await t.api.register();
   const statuses = [];
-  for (let i = 0; i < 3; i += 1) statuses.push((await t.api.post("/api/auth/login/", { email: user.email, password: `wrong ${i}` })).status);
+  for (let i = 0; i < 3; i += 1)
+    statuses.push((await t.api.post("/api/auth/login/", { email: user.email, password: `wrong ${i}` })).status);
   expect(statuses).toEqual([401, 401, 429]);
   const right = await t.api.post("/api/auth/login/", { email: user.email, password: user.password });
   expect(right.status).toBe(429);
@@ -46,7 +47,8 @@ it("ROOM_JOINS_PER_CLIENT: a join flood from one address gets 429 after three re
   const viewer = await t.api.register();
   const ip = "10.9.8.8";
   const statuses = [];
-  for (let i = 0; i < 4; i += 1) statuses.push((await t.api.post("/api/rooms/join/", { code: room.code }, { token: viewer.token, ip })).status);
+  for (let i = 0; i < 4; i += 1)
+    statuses.push((await t.api.post("/api/rooms/join/", { code: room.code }, { token: viewer.token, ip })).status);
   expect(statuses).toEqual([200, 200, 200, 429]);
   expect((await t.api.post("/api/rooms/join/", { code: room.code }, { token: viewer.token, ip: "10.9.8.9" })).status).toBe(200);
 });

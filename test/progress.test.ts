@@ -57,7 +57,11 @@ describe("progress save/get", () => {
     const { host, room } = await roomWithMember();
     const results = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
-        t.api.post("/api/rooms/progress/save/", { room_id: room.room_id, media_id: "m", media_type: "movie", timestamp: i }, { token: host.token }),
+        t.api.post(
+          "/api/rooms/progress/save/",
+          { room_id: room.room_id, media_id: "m", media_type: "movie", timestamp: i },
+          { token: host.token },
+        ),
       ),
     );
     expect(results.every((r) => r.status === 200)).toBe(true);
@@ -68,7 +72,11 @@ describe("progress save/get", () => {
   it("requires room membership (the original let anyone write)", async () => {
     const { room } = await roomWithMember();
     const stranger = await t.api.register();
-    const res = await t.api.post("/api/rooms/progress/save/", { room_id: room.room_id, media_id: "1", media_type: "movie" }, { token: stranger.token });
+    const res = await t.api.post(
+      "/api/rooms/progress/save/",
+      { room_id: room.room_id, media_id: "1", media_type: "movie" },
+      { token: stranger.token },
+    );
     expect(res.status).toBe(403);
     expect(res.body.code).toBe("NOT_A_PARTICIPANT");
     const get = await t.api.get(`/api/rooms/progress/get/?room_id=${room.room_id}&media_id=1&media_type=movie`, { token: stranger.token });
@@ -88,7 +96,9 @@ describe("progress save/get", () => {
     expect((await save({})).body.error).toBe("room_id required");
     expect((await save({ room_id: room.room_id })).body.error).toBe("media_id and media_type required");
     expect((await save({ room_id: room.room_id, media_id: "1", media_type: "vidking" })).body.error).toBe("media_type must be movie or tv");
-    expect((await save({ room_id: room.room_id, media_id: "1", media_type: "tv" })).body.error).toBe("TV progress requires season and episode");
+    expect((await save({ room_id: room.room_id, media_id: "1", media_type: "tv" })).body.error).toBe(
+      "TV progress requires season and episode",
+    );
     for (const bad of [{ timestamp: -1 }, { timestamp: "12" }, { progress_percent: 101 }, { duration: null }, { completed: "yes" }]) {
       const res = await save({ room_id: room.room_id, media_id: "1", media_type: "movie", ...bad });
       expect(res.status, JSON.stringify(bad)).toBe(400);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RoomEvent } from "../src/events/room-events.js";
 import { markGrace, markLive } from "../src/lifecycle/transitions.js";
 import { startApp, type TestApp } from "./helpers/app.js";
-import { type RoomEvent } from "../src/events/room-events.js";
 
 let t: TestApp;
 const events: RoomEvent[] = [];
@@ -37,9 +37,21 @@ describe("create", () => {
     const host = await t.api.register("Host1");
     const res = await t.api.post("/api/rooms/create/", { is_private: false, entry_mode: null }, { token: host.token });
     expect(res.status).toBe(201);
-    expect(res.body).toEqual({ room_id: expect.any(String), code: expect.stringMatching(/^[A-Z0-9]{6}$/), is_private: false, entry_mode: null });
+    expect(res.body).toEqual({
+      room_id: expect.any(String),
+      code: expect.stringMatching(/^[A-Z0-9]{6}$/),
+      is_private: false,
+      entry_mode: null,
+    });
     const detail = await t.api.get(`/api/rooms/${res.body.code}/detail/`, { token: host.token });
-    expect(detail.body).toMatchObject({ state: "CREATED", is_host: true, host: "Host1", host_id: host.id, is_active: true, is_chat_enabled: true });
+    expect(detail.body).toMatchObject({
+      state: "CREATED",
+      is_host: true,
+      host: "Host1",
+      host_id: host.id,
+      is_active: true,
+      is_chat_enabled: true,
+    });
   });
 
   it("defaults to a public room; entry_mode is ignored for public rooms", async () => {
@@ -297,7 +309,21 @@ describe("participants, detail, mine", () => {
     await t.api.join(viewer.token, room.code);
     const res = await t.api.get(`/api/rooms/${room.code}/detail/`, { token: viewer.token });
     expect(res.status).toBe(200);
-    for (const key of ["room_id", "code", "state", "is_active", "is_private", "entry_mode", "is_chat_enabled", "host", "host_id", "video_provider", "video_id", "created_at", "is_host"]) {
+    for (const key of [
+      "room_id",
+      "code",
+      "state",
+      "is_active",
+      "is_private",
+      "entry_mode",
+      "is_chat_enabled",
+      "host",
+      "host_id",
+      "video_provider",
+      "video_id",
+      "created_at",
+      "is_host",
+    ]) {
       expect(res.body).toHaveProperty(key);
     }
     expect(res.body.is_host).toBe(false);
@@ -320,7 +346,11 @@ describe("source, chat toggle, password rotation", () => {
   it("source/ stores the media, returns the embed URL, resets playback with a new version and publishes it", async () => {
     const host = await t.api.register("SrcHost");
     const room = await t.api.createRoom(host.token);
-    const movie = await t.api.post("/api/rooms/source/", { room_id: room.room_id, provider: "vidking", video_id: "1078605" }, { token: host.token });
+    const movie = await t.api.post(
+      "/api/rooms/source/",
+      { room_id: room.room_id, provider: "vidking", video_id: "1078605" },
+      { token: host.token },
+    );
     expect(movie.status).toBe(200);
     expect(movie.body).toEqual({
       room_id: room.room_id,
@@ -353,13 +383,25 @@ describe("source, chat toggle, password rotation", () => {
     const missing = await t.api.post("/api/rooms/source/", { room_id: room.room_id, provider: " " }, { token: host.token });
     expect(missing.status).toBe(400);
     expect(missing.body.error).toBe("room_id, provider, and video_id required");
-    const unknown = await t.api.post("/api/rooms/source/", { room_id: room.room_id, provider: "youtube", video_id: "x" }, { token: host.token });
+    const unknown = await t.api.post(
+      "/api/rooms/source/",
+      { room_id: room.room_id, provider: "youtube", video_id: "x" },
+      { token: host.token },
+    );
     expect(unknown.status).toBe(400);
     expect(unknown.body).toEqual({ error: "Unknown provider: youtube", code: "UNKNOWN_PROVIDER" });
-    const tv = await t.api.post("/api/rooms/source/", { room_id: room.room_id, provider: "vidking", video_id: "1", media_type: "tv" }, { token: host.token });
+    const tv = await t.api.post(
+      "/api/rooms/source/",
+      { room_id: room.room_id, provider: "vidking", video_id: "1", media_type: "tv" },
+      { token: host.token },
+    );
     expect(tv.status).toBe(400);
     expect(tv.body.error).toBe("TV playback requires season and episode");
-    const notHost = await t.api.post("/api/rooms/source/", { room_id: room.room_id, provider: "vidking", video_id: "1" }, { token: other.token });
+    const notHost = await t.api.post(
+      "/api/rooms/source/",
+      { room_id: room.room_id, provider: "vidking", video_id: "1" },
+      { token: other.token },
+    );
     expect(notHost.status).toBe(403);
     expect(notHost.body.error).toBe("Only host can update room media");
   });

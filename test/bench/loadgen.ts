@@ -76,7 +76,14 @@ function toggleProfilers(o: LoadOptions): void {
 
 const progress = (text: string) => process.stderr.write(`\r  ${text}`.padEnd(70));
 
-function connect(o: LoadOptions, roomCode: string, token: string | null, onMessage: Handler, via = 0, transport = o.transport): Promise<Client> {
+function connect(
+  o: LoadOptions,
+  roomCode: string,
+  token: string | null,
+  onMessage: Handler,
+  via = 0,
+  transport = o.transport,
+): Promise<Client> {
   const baseUrl = o.baseUrls[via % o.baseUrls.length]!;
   return new Promise((resolve, reject) => {
     if (transport === "ws") {
@@ -158,7 +165,9 @@ async function fanout(o: LoadOptions) {
   const commands = o.commands ?? 50;
   const rate = o.ratePerSecond ?? 5;
   const streamit = o.target === "streamit";
-  const setup = streamit ? await streamitRoom(o.baseUrls[0]!, n) : { code: "bench", hostToken: null, tokens: Array.from({ length: n }, () => null) };
+  const setup = streamit
+    ? await streamitRoom(o.baseUrls[0]!, n)
+    : { code: "bench", hostToken: null, tokens: Array.from({ length: n }, () => null) };
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
   let joined = 0;
@@ -167,14 +176,20 @@ async function fanout(o: LoadOptions) {
   let lastRosterAt = 0;
   let lateRosters = 0;
   const viewers = await inBatches(n, 100, async (i) => {
-    const client = await connect(o, setup.code, setup.tokens[i] ?? null, (m) => {
-      const key = streamit ? (m.type === "PLAYBACK_STATE" ? m.version : undefined) : m.seq;
-      if (m.type === "ROOM_PARTICIPANTS") lastRosterAt = performance.now();
-      if (m.type === "ROOM_PARTICIPANTS" && m.online === n + 1) settledViewers.add(i);
-      if (m.type === "ROOM_PARTICIPANTS" && sentAt.size > 0) lateRosters += 1;
-      if (m.type === "ROOM_PARTICIPANTS" || (!streamit && m.type === "HELLO")) return;
-      if (typeof key === "number" && sentAt.has(key)) latencies.push(performance.now() - sentAt.get(key)!);
-    }, i);
+    const client = await connect(
+      o,
+      setup.code,
+      setup.tokens[i] ?? null,
+      (m) => {
+        const key = streamit ? (m.type === "PLAYBACK_STATE" ? m.version : undefined) : m.seq;
+        if (m.type === "ROOM_PARTICIPANTS") lastRosterAt = performance.now();
+        if (m.type === "ROOM_PARTICIPANTS" && m.online === n + 1) settledViewers.add(i);
+        if (m.type === "ROOM_PARTICIPANTS" && sentAt.size > 0) lateRosters += 1;
+        if (m.type === "ROOM_PARTICIPANTS" || (!streamit && m.type === "HELLO")) return;
+        if (typeof key === "number" && sentAt.has(key)) latencies.push(performance.now() - sentAt.get(key)!);
+      },
+      i,
+    );
     joined += 1;
     if (joined % 100 === 0) progress(`fanout: ${joined}/${n} viewers connected`);
     return client;
@@ -206,10 +221,13 @@ async function fanout(o: LoadOptions) {
           client.send({ type: "SYNC_REPORT", position: (performance.now() - started) / 1000, rtt_ms: 20, buffering: false });
         };
         let interval: NodeJS.Timeout | undefined;
-        const first = setTimeout(() => {
-          report();
-          interval = setInterval(report, SYNC_REPORT_EVERY_MS);
-        }, (i * SYNC_REPORT_EVERY_MS) / viewers.length);
+        const first = setTimeout(
+          () => {
+            report();
+            interval = setInterval(report, SYNC_REPORT_EVERY_MS);
+          },
+          (i * SYNC_REPORT_EVERY_MS) / viewers.length,
+        );
         return () => {
           clearTimeout(first);
           clearInterval(interval);
@@ -274,7 +292,14 @@ async function joinStorm(o: LoadOptions) {
   toggleProfilers(o);
   await new Promise((r) => setTimeout(r, 500));
   for (const c of [...clients, host]) c.close();
-  return { clients: n, ...summarize(times), totalSeconds: Math.round(total * 100) / 100, rosterMessages, rosterBytes, rosterBytesPerJoiner: Math.round(rosterBytes / n) };
+  return {
+    clients: n,
+    ...summarize(times),
+    totalSeconds: Math.round(total * 100) / 100,
+    rosterMessages,
+    rosterBytes,
+    rosterBytesPerJoiner: Math.round(rosterBytes / n),
+  };
 }
 
 async function chat(o: LoadOptions) {
@@ -310,11 +335,14 @@ async function chat(o: LoadOptions) {
   const started = performance.now();
   for (let second = 0; second < duration; second += 1) {
     everyone.forEach(({ client, me }, i) => {
-      setTimeout(() => {
-        const text = `${me}:${second}`;
-        sentAt.set(text, performance.now());
-        client.send({ type: "CHAT_MESSAGE", message: text, ...(o.commandIds ? { command_id: `c${second}` } : {}) });
-      }, (i * 1000) / everyone.length);
+      setTimeout(
+        () => {
+          const text = `${me}:${second}`;
+          sentAt.set(text, performance.now());
+          client.send({ type: "CHAT_MESSAGE", message: text, ...(o.commandIds ? { command_id: `c${second}` } : {}) });
+        },
+        (i * 1000) / everyone.length,
+      );
     });
     await new Promise((r) => setTimeout(r, 1000));
     progress(`chat: ${second + 1}/${duration} s, deliveries ${latencies.length}`);
@@ -380,11 +408,18 @@ async function capacity(o: LoadOptions) {
     const room = rooms[r]!;
     const transport = r % 2 === 0 ? "ws" : "sio";
     const members = await inBatches(perRoom - 1, 100, (u) =>
-      connect(o, room.code, room.tokens[u]!, (m) => {
-        if (m.type !== "PLAYBACK_STATE") return;
-        const at = sentAt.get(`${r}:${m.version}`);
-        if (at !== undefined) latencies.push(performance.now() - at);
-      }, u, transport),
+      connect(
+        o,
+        room.code,
+        room.tokens[u]!,
+        (m) => {
+          if (m.type !== "PLAYBACK_STATE") return;
+          const at = sentAt.get(`${r}:${m.version}`);
+          if (at !== undefined) latencies.push(performance.now() - at);
+        },
+        u,
+        transport,
+      ),
     );
     clients.push(...members);
     hosts.push(await connect(o, room.code, room.hostToken, () => {}, 0, transport));
@@ -410,10 +445,13 @@ async function capacity(o: LoadOptions) {
       hosts[r]!.send(k % 2 ? { type: "PLAY", time: k } : { type: "SEEK", time: k });
     };
     timers.push(
-      setTimeout(() => {
-        send();
-        timers.push(setInterval(send, 5000));
-      }, (r * 5000) / roomCount),
+      setTimeout(
+        () => {
+          send();
+          timers.push(setInterval(send, 5000));
+        },
+        (r * 5000) / roomCount,
+      ),
     );
   }
   for (let second = 0; second < duration; second += 1) {

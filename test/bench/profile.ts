@@ -33,7 +33,7 @@ function ownerOf(url: string, functionName: string): string {
   if (functionName === "(garbage collector)") return "(gc)";
   if (functionName === "(program)" || functionName === "(idle)") return functionName;
   if (!url) return "(native)";
-  if (url.startsWith("node:")) return "node:" + url.slice(5).split("/")[0];
+  if (url.startsWith("node:")) return `node:${url.slice(5).split("/")[0]}`;
   const file = url.replace(/^file:\/\//, "");
   const inModules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
   if (inModules) return inModules[1]!;

@@ -20,9 +20,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import path from "node:path";
+import pg from "pg";
 import * as vega from "vega";
 import { compile } from "vega-lite";
-import pg from "pg";
 import { startRedis } from "../helpers/cluster.js";
 import type { LoadOptions } from "./loadgen.js";
 import { processUsage } from "./proc.js";
@@ -45,8 +45,19 @@ interface Deployment {
 }
 
 /** Starts a server under test on a port of the OS's choosing (PORT=0); ready once it says which (listening.ts). */
-async function startProcess(script: string, env: NodeJS.ProcessEnv, profileDir?: string): Promise<{ baseUrl: string; child: ChildProcess }> {
-  const args = ["--import", "tsx", "--import", "./test/bench/listening.ts", ...(profileDir ? ["--import", "./test/bench/profiler.ts"] : []), script];
+async function startProcess(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  profileDir?: string,
+): Promise<{ baseUrl: string; child: ChildProcess }> {
+  const args = [
+    "--import",
+    "tsx",
+    "--import",
+    "./test/bench/listening.ts",
+    ...(profileDir ? ["--import", "./test/bench/profiler.ts"] : []),
+    script,
+  ];
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...env, PORT: "0", HOST: "127.0.0.1", ...(profileDir ? { BENCH_PROFILE_DIR: profileDir } : {}) },
@@ -142,7 +153,11 @@ async function deploy(kind: Kind, profileDir?: string): Promise<Deployment> {
 /** Current and peak resident memory (MB) and CPU seconds of a server under test. */
 function usage(pid: number): { rssMb: number; peakRssMb: number; cpuSeconds: number } {
   const u = processUsage(pid);
-  return { rssMb: Math.round(u.rssBytes / 2 ** 20), peakRssMb: Math.round(u.peakRssBytes / 2 ** 20), cpuSeconds: Math.round(u.cpuSeconds * 10) / 10 };
+  return {
+    rssMb: Math.round(u.rssBytes / 2 ** 20),
+    peakRssMb: Math.round(u.peakRssBytes / 2 ** 20),
+    cpuSeconds: Math.round(u.cpuSeconds * 10) / 10,
+  };
 }
 
 function runLoad(options: LoadOptions): Promise<Record<string, number>> {
@@ -180,12 +195,26 @@ const SCENARIOS: Record<string, { server: Kind; load: Omit<LoadOptions, "baseUrl
     load: { scenario: "fanout", target: "streamit", transport: "ws", viewers, syncReports: true },
     baseline: "fanout-ws",
   },
-  "fanout-sio": { server: "streamit", load: { scenario: "fanout", target: "streamit", transport: "sio", viewers }, baseline: "baseline-sio" },
+  "fanout-sio": {
+    server: "streamit",
+    load: { scenario: "fanout", target: "streamit", transport: "sio", viewers },
+    baseline: "baseline-sio",
+  },
   "join-storm": { server: "streamit", load: { scenario: "join-storm", target: "streamit", transport: "ws", viewers } },
-  "join-storm-half": { server: "streamit", load: { scenario: "join-storm", target: "streamit", transport: "ws", viewers: Math.round(viewers / 2) } },
+  "join-storm-half": {
+    server: "streamit",
+    load: { scenario: "join-storm", target: "streamit", transport: "ws", viewers: Math.round(viewers / 2) },
+  },
   chat: {
     server: "streamit",
-    load: { scenario: "chat", target: "streamit", transport: "ws", rooms: Number(process.env.BENCH_ROOMS ?? 50), usersPerRoom: 20, durationSeconds: Number(process.env.BENCH_SECONDS ?? 30) },
+    load: {
+      scenario: "chat",
+      target: "streamit",
+      transport: "ws",
+      rooms: Number(process.env.BENCH_ROOMS ?? 50),
+      usersPerRoom: 20,
+      durationSeconds: Number(process.env.BENCH_SECONDS ?? 30),
+    },
   },
   /** The same chat load, every message with a command_id (claim + derived id): against chat. */
   "chat-ids": {
@@ -203,19 +232,56 @@ const SCENARIOS: Record<string, { server: Kind; load: Omit<LoadOptions, "baseUrl
   },
   "capacity-embedded": {
     server: "streamit",
-    load: { scenario: "capacity", target: "streamit", transport: "ws", rooms: Number(process.env.BENCH_CAPACITY_ROOMS ?? 100), usersPerRoom: 100, durationSeconds: Number(process.env.BENCH_SECONDS ?? 30) },
+    load: {
+      scenario: "capacity",
+      target: "streamit",
+      transport: "ws",
+      rooms: Number(process.env.BENCH_CAPACITY_ROOMS ?? 100),
+      usersPerRoom: 100,
+      durationSeconds: Number(process.env.BENCH_SECONDS ?? 30),
+    },
   },
   capacity: {
     server: "streamit-pg",
-    load: { scenario: "capacity", target: "streamit", transport: "ws", rooms: Number(process.env.BENCH_CAPACITY_ROOMS ?? 100), usersPerRoom: 100, durationSeconds: Number(process.env.BENCH_SECONDS ?? 30) },
+    load: {
+      scenario: "capacity",
+      target: "streamit",
+      transport: "ws",
+      rooms: Number(process.env.BENCH_CAPACITY_ROOMS ?? 100),
+      usersPerRoom: 100,
+      durationSeconds: Number(process.env.BENCH_SECONDS ?? 30),
+    },
   },
-  "fanout-ws-pg": { server: "streamit-pg", load: { scenario: "fanout", target: "streamit", transport: "ws", viewers }, baseline: "baseline-ws" },
-  "cluster-ws": { server: "streamit-cluster", load: { scenario: "fanout", target: "streamit", transport: "ws", viewers }, baseline: "fanout-ws-pg" },
-  "cluster-sio": { server: "streamit-cluster", load: { scenario: "fanout", target: "streamit", transport: "sio", viewers }, baseline: "fanout-sio" },
+  "fanout-ws-pg": {
+    server: "streamit-pg",
+    load: { scenario: "fanout", target: "streamit", transport: "ws", viewers },
+    baseline: "baseline-ws",
+  },
+  "cluster-ws": {
+    server: "streamit-cluster",
+    load: { scenario: "fanout", target: "streamit", transport: "ws", viewers },
+    baseline: "fanout-ws-pg",
+  },
+  "cluster-sio": {
+    server: "streamit-cluster",
+    load: { scenario: "fanout", target: "streamit", transport: "sio", viewers },
+    baseline: "fanout-sio",
+  },
 };
 
 /** The default run; the others are opt-in by name. */
-const DEFAULT = ["baseline-ws", "baseline-sio", "fanout-ws", "fanout-sio", "fanout-ws-pg", "cluster-ws", "join-storm", "join-storm-half", "chat", "capacity"];
+const DEFAULT = [
+  "baseline-ws",
+  "baseline-sio",
+  "fanout-ws",
+  "fanout-sio",
+  "fanout-ws-pg",
+  "cluster-ws",
+  "join-storm",
+  "join-storm-half",
+  "chat",
+  "capacity",
+];
 
 const profileFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")) : []);
 
@@ -324,7 +390,26 @@ async function report(measured: Row[]): Promise<void> {
     "p50 ratio": ratio(r, "p50"),
     "p99 ratio": ratio(r, "p99"),
     extra: Object.entries(r.result)
-      .filter(([k]) => ["totalSeconds", "rosterMessages", "rosterBytesPerJoiner", "lostAcked", "acked", "count", "expected", "bytesPerConnection", "eventLoopP99Ms", "cpuPercent", "rssBeforeMb", "rssConnectedMb", "settled", "closedByServer", "closed1011", "syncReports"].includes(k))
+      .filter(([k]) =>
+        [
+          "totalSeconds",
+          "rosterMessages",
+          "rosterBytesPerJoiner",
+          "lostAcked",
+          "acked",
+          "count",
+          "expected",
+          "bytesPerConnection",
+          "eventLoopP99Ms",
+          "cpuPercent",
+          "rssBeforeMb",
+          "rssConnectedMb",
+          "settled",
+          "closedByServer",
+          "closed1011",
+          "syncReports",
+        ].includes(k),
+      )
       .map(([k, v]) => `${k}=${v}`)
       .join(" "),
   }));

@@ -12,11 +12,15 @@ import { rawClient, sioClient, type TestClient } from "../helpers/clients.js";
 import { LISTENING, type Proc, redisArgs, run, startRedis, type WebInstance, webInstance } from "../helpers/cluster.js";
 import { type PrivatePostgres, startPrivatePostgres } from "./postgres.js";
 
-
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` until it returns a truthy value or the deadline passes (then throws `what`). */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, everyMs = 200): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -119,7 +123,14 @@ export class ChaosCluster {
   }
 
   /** Starts a process (a tsx script unless `command` is given), tracked from its spawn on. */
-  private spawn(name: string, args: string[], env: Record<string, string>, readyLine: RegExp, timeoutMs = 30_000, command?: string): Promise<Proc> {
+  private spawn(
+    name: string,
+    args: string[],
+    env: Record<string, string>,
+    readyLine: RegExp,
+    timeoutMs = 30_000,
+    command?: string,
+  ): Promise<Proc> {
     return run(command ?? process.execPath, command ? args : ["--import", "tsx", ...args], env, readyLine, {
       timeoutMs,
       onSpawn: (proc) => this.track(`${name} (pid ${proc.child.pid})`, proc),
@@ -141,7 +152,14 @@ export class ChaosCluster {
     await sleep(downMs);
     // The same command line as test/helpers/cluster.ts's startRedis (no persistence), on the same
     // port: the clients were given it.
-    this.redis = await this.spawn("redis (restarted)", redisArgs(this.redisPort), {}, /Ready to accept connections/, 30_000, "redis-server");
+    this.redis = await this.spawn(
+      "redis (restarted)",
+      redisArgs(this.redisPort),
+      {},
+      /Ready to accept connections/,
+      30_000,
+      "redis-server",
+    );
   }
 
   /** A pool on the private PostgreSQL for assertions (it survives server restarts). */
@@ -161,7 +179,9 @@ export class ChaosCluster {
   async healthy(timeoutMs = 30_000): Promise<number> {
     const started = Date.now();
     await Promise.all(
-      this.webs.map((web) => eventually(`${web.baseUrl}/health/ = 200`, async () => (await new Api(web.baseUrl).get("/health/")).status === 200, timeoutMs)),
+      this.webs.map((web) =>
+        eventually(`${web.baseUrl}/health/ = 200`, async () => (await new Api(web.baseUrl).get("/health/")).status === 200, timeoutMs),
+      ),
     );
     return Date.now() - started;
   }
@@ -260,7 +280,8 @@ export class Member {
   async connect(baseUrl = this.baseUrl, timeoutMs = 10_000): Promise<void> {
     this.baseUrl = baseUrl;
     this.closeInfo = undefined;
-    const client = this.transport === "ws" ? rawClient(baseUrl, this.room, this.user.token) : sioClient(baseUrl, this.room, this.user.token);
+    const client =
+      this.transport === "ws" ? rawClient(baseUrl, this.room, this.user.token) : sioClient(baseUrl, this.room, this.user.token);
     this.client = client;
     const onMessage = (m: { type: string } & Record<string, any>) => this.onMessage(m);
     if (client.kind === "ws") {
@@ -272,7 +293,9 @@ export class Member {
         }
       });
     } else {
-      (client as ReturnType<typeof sioClient>).socket.onAny((event: string, message: Record<string, any>) => onMessage({ ...message, type: event }));
+      (client as ReturnType<typeof sioClient>).socket.onAny((event: string, message: Record<string, any>) =>
+        onMessage({ ...message, type: event }),
+      );
     }
     void client.closed.then((info) => {
       this.closeInfo = info;
@@ -315,7 +338,8 @@ export class Member {
       case "PLAYBACK_STATE":
       case "SYNC_CORRECTION":
         this.playbackStates += 1;
-        if (!this.lastPlayback || m.version >= this.lastPlayback.version) this.lastPlayback = { version: m.version, time: m.time, is_playing: m.is_playing };
+        if (!this.lastPlayback || m.version >= this.lastPlayback.version)
+          this.lastPlayback = { version: m.version, time: m.time, is_playing: m.is_playing };
         return;
     }
   }
@@ -336,7 +360,8 @@ export class Member {
       const client = this.client as ReturnType<typeof sioClient>;
       const closed = client.closed.then(() => ({ outcome: "closed" as const }));
       const acked = client.emitAck("CHAT_MESSAGE", payload, timeoutMs).then(
-        (ack: any) => (ack?.ok ? { outcome: "ack" as const, id: ack.id as string } : { outcome: "nack" as const, code: String(ack?.error?.code) }),
+        (ack: any) =>
+          ack?.ok ? { outcome: "ack" as const, id: ack.id as string } : { outcome: "nack" as const, code: String(ack?.error?.code) },
         () => ({ outcome: "timeout" as const }),
       );
       result = await Promise.race([acked, closed]);
@@ -360,7 +385,11 @@ export class Member {
   }
 
   /** Sends a command with an ack on Socket.IO, or as a frame on raw (ERROR arrives separately). */
-  async command(type: string, payload: Record<string, unknown>, timeoutMs = 10_000): Promise<{ ok: boolean; code?: string; timeout?: boolean }> {
+  async command(
+    type: string,
+    payload: Record<string, unknown>,
+    timeoutMs = 10_000,
+  ): Promise<{ ok: boolean; code?: string; timeout?: boolean }> {
     if (!this.open) return { ok: false, code: "CLOSED" };
     if (this.client.kind === "socket.io") {
       try {
@@ -402,7 +431,9 @@ export async function makeRoom(api: Api, guests: number): Promise<{ code: string
 export async function persistedIds(db: pg.Pool, ids: string[]): Promise<Set<string>> {
   const found = new Set<string>();
   for (let i = 0; i < ids.length; i += 1000) {
-    const { rows } = await db.query<{ id: string }>("SELECT id::text FROM chat_messages WHERE id = ANY($1::uuid[])", [ids.slice(i, i + 1000)]);
+    const { rows } = await db.query<{ id: string }>("SELECT id::text FROM chat_messages WHERE id = ANY($1::uuid[])", [
+      ids.slice(i, i + 1000),
+    ]);
     for (const r of rows) found.add(r.id);
   }
   return found;

@@ -13,7 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawClient, sioClient } from "../helpers/clients.js";
 import { hasRedisServer } from "../helpers/cluster.js";
-import { ChaosCluster, makeRoom, Member, persistedIds, type SentMessage, sleep } from "./harness.js";
+import { ChaosCluster, Member, makeRoom, persistedIds, type SentMessage, sleep } from "./harness.js";
 import { canRunPrivatePostgres } from "./postgres.js";
 
 /** A refusal must come within this bound (the pool's connect timeout is 5 s). */
@@ -51,7 +51,10 @@ describe.runIf(canRunPrivatePostgres && hasRedisServer)("chaos: PostgreSQL resta
     const g = room.guests;
     const host = new Member("host raw@A", room.host, room.code, a.baseUrl, "ws");
     const senders = fourSenders("s", room, a.baseUrl, b.baseUrl);
-    const listeners = [new Member("l0 raw@B", g[4]!, room.code, b.baseUrl, "ws"), new Member("l1 sio@A", g[5]!, room.code, a.baseUrl, "socket.io")];
+    const listeners = [
+      new Member("l0 raw@B", g[4]!, room.code, b.baseUrl, "ws"),
+      new Member("l1 sio@A", g[5]!, room.code, a.baseUrl, "socket.io"),
+    ];
     const members = [host, ...senders, ...listeners];
     for (const m of members) await m.connect();
 
@@ -114,14 +117,19 @@ describe.runIf(canRunPrivatePostgres && hasRedisServer)("chaos: PostgreSQL resta
     const stored = await persistedIds(cluster.db(), ids);
     expect(ids.filter((id) => !stored.has(id))).toEqual([]);
     // ...with its text, once.
-    const { rows } = await cluster.db().query<{ id: string; message: string }>("SELECT id::text, message FROM chat_messages WHERE room_id = $1", [room.roomId]);
+    const { rows } = await cluster
+      .db()
+      .query<{ id: string; message: string }>("SELECT id::text, message FROM chat_messages WHERE room_id = $1", [room.roomId]);
     const byText = new Map<string, number>();
     for (const r of rows) byText.set(r.message, (byText.get(r.message) ?? 0) + 1);
     for (const s of acked) expect(byText.get(s.text), s.text).toBe(1);
     // ...and reached every member (all stayed connected), while refused ones reached nobody.
     for (const m of members) {
       expect(m.open, `${m.name} still connected`).toBe(true);
-      expect(ids.filter((id) => !m.delivered.has(id)), `undelivered to ${m.name}`).toEqual([]);
+      expect(
+        ids.filter((id) => !m.delivered.has(id)),
+        `undelivered to ${m.name}`,
+      ).toEqual([]);
     }
     const refusedTexts = new Set(nacked.map((s) => s.text));
     for (const m of members) {
@@ -178,11 +186,17 @@ describe.runIf(canRunPrivatePostgres && hasRedisServer)("chaos: PostgreSQL resta
     );
     // Hard guarantees: nothing unanswered for good, acked chat stored and delivered, sockets up.
     expect(sent.filter((s) => s.outcome === "timeout" || s.outcome === "closed").map((s) => s.text)).toEqual([]);
-    const stored = await persistedIds(cluster.db(), acked.map((s) => s.id!));
+    const stored = await persistedIds(
+      cluster.db(),
+      acked.map((s) => s.id!),
+    );
     expect(acked.filter((s) => !stored.has(s.id!)).map((s) => s.text)).toEqual([]);
     for (const m of senders) {
       expect(m.open, `${m.name} still connected`).toBe(true);
-      expect(acked.filter((s) => !m.delivered.has(s.id!)).map((s) => s.text), `undelivered to ${m.name}`).toEqual([]);
+      expect(
+        acked.filter((s) => !m.delivered.has(s.id!)).map((s) => s.text),
+        `undelivered to ${m.name}`,
+      ).toEqual([]);
     }
     const after = sent.filter((s) => s.sentAt > thawedAt + recoveryMs);
     expect(after.length).toBeGreaterThan(4);

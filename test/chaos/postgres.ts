@@ -76,7 +76,7 @@ export async function startPrivatePostgres(options: { settings?: Record<string, 
       const command = path.join(PG_BIN, bin);
       const [file, argv] = asRoot ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args];
       execFile(file, argv as string[], { encoding: "utf8", timeout: timeoutMs, cwd: dir }, (err, stdout, stderr) => {
-        const status = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : -1) : 0;
+        const status = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : -1) : 0;
         resolve({ status, output: `${stdout}${stderr}` });
       });
     });
@@ -170,7 +170,10 @@ function signalAll(data: string, signal: NodeJS.Signals): void {
   if (!postmaster) return;
   let children: number[] = [];
   try {
-    children = execFileSync("pgrep", ["-P", String(postmaster)], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
+    children = execFileSync("pgrep", ["-P", String(postmaster)], { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean)
+      .map(Number);
   } catch {
     /* no children */
   }

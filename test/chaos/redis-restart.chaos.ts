@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasRedisServer } from "../helpers/cluster.js";
-import { ChaosCluster, eventually, makeRoom, Member, persistedIds, type SentMessage, sleep } from "./harness.js";
+import { ChaosCluster, eventually, Member, makeRoom, persistedIds, type SentMessage, sleep } from "./harness.js";
 import { canRunPrivatePostgres } from "./postgres.js";
 
 /** The bound a refusal should come within (as for a PostgreSQL outage). */
@@ -89,20 +89,31 @@ describe.runIf(canRunPrivatePostgres && hasRedisServer)("chaos: Redis restarted 
       );
     }
     const acked = sent.filter((s) => s.outcome === "ack");
-    const stored = await persistedIds(cluster.db(), acked.map((s) => s.id!));
+    const stored = await persistedIds(
+      cluster.db(),
+      acked.map((s) => s.id!),
+    );
     expect(acked.filter((s) => !stored.has(s.id!)).map((s) => s.text)).toEqual([]);
     // Every socket lived through it, and chat acked after the recovery reached everyone.
     for (const m of members) expect(m.open, `${m.name} still connected`).toBe(true);
     const after = acked.filter((s) => s.sentAt > upAt + recoveryMs);
     expect(after.length).toBeGreaterThan(3);
-    for (const m of members) expect(after.filter((s) => !m.delivered.has(s.id!)).map((s) => s.text), `undelivered to ${m.name}`).toEqual([]);
+    for (const m of members)
+      expect(
+        after.filter((s) => !m.delivered.has(s.id!)).map((s) => s.text),
+        `undelivered to ${m.name}`,
+      ).toEqual([]);
 
     // Presence rebuilds: the room is listed again, with its viewers.
     const relisted = await eventually("room listed again", listed, 10_000).catch(() => undefined);
-    if (relisted?.viewers !== 5) problems.push(`after the restart /public/ shows ${relisted ? `viewers ${relisted.viewers}` : "no room"} (expected 5 viewers)`);
+    if (relisted?.viewers !== 5)
+      problems.push(`after the restart /public/ shows ${relisted ? `viewers ${relisted.viewers}` : "no room"} (expected 5 viewers)`);
     // Mutes are remembered.
     const muted = await viewers[3]!.chat("still muted?");
-    if (muted.code !== "MUTED") problems.push(`a mute set before the restart was forgotten: chat from the muted user got ${muted.outcome}${muted.code ? `:${muted.code}` : ""}`);
+    if (muted.code !== "MUTED")
+      problems.push(
+        `a mute set before the restart was forgotten: chat from the muted user got ${muted.outcome}${muted.code ? `:${muted.code}` : ""}`,
+      );
     // Limits rebuild: a burst past CHAT_RATE (5 per 3 s) is refused again.
     await sleep(3000);
     const burst: SentMessage[] = [];
@@ -111,9 +122,15 @@ describe.runIf(canRunPrivatePostgres && hasRedisServer)("chaos: Redis restarted 
     // The lifecycle works: the host leaving starts grace, seen on both instances.
     await host.close();
     const graced = await Promise.all(
-      viewers.map((v) => v.client.waitFor("HOST_DISCONNECTED", 8000).then(() => true, () => false)),
+      viewers.map((v) =>
+        v.client.waitFor("HOST_DISCONNECTED", 8000).then(
+          () => true,
+          () => false,
+        ),
+      ),
     );
-    if (!graced.every(Boolean)) problems.push(`host left after the restart: HOST_DISCONNECTED reached ${graced.filter(Boolean).length}/4 viewers`);
+    if (!graced.every(Boolean))
+      problems.push(`host left after the restart: HOST_DISCONNECTED reached ${graced.filter(Boolean).length}/4 viewers`);
     const { rows } = await cluster.db().query<{ state: string }>("SELECT state FROM rooms WHERE id = $1", [room.roomId]);
     if (rows[0]!.state !== "GRACE") problems.push(`host left after the restart: room state ${rows[0]!.state} (expected GRACE)`);
     await Promise.all(members.map((m) => m.close()));

@@ -23,7 +23,7 @@ import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bullConnection, jobIdFor, LIFECYCLE_QUEUE } from "../../src/lifecycle/bullmq.js";
 import { hasRedisServer, type Proc } from "../helpers/cluster.js";
-import { ChaosCluster, eventually, makeRoom, Member, sleep } from "./harness.js";
+import { ChaosCluster, eventually, Member, makeRoom, sleep } from "./harness.js";
 import { canRunPrivatePostgres } from "./postgres.js";
 
 const GRACE_SECONDS = 3;
@@ -63,16 +63,26 @@ describe.runIf(canRunPrivatePostgres && hasRedisServer)("chaos: lifecycle worker
     const web = cluster.webs[0]!;
     const room = await makeRoom(cluster.api(0), 2);
     const host = new Member("host", room.host, room.code, web.baseUrl, "ws");
-    const viewers = [new Member("viewer raw", room.guests[0]!, room.code, web.baseUrl, "ws"), new Member("viewer sio", room.guests[1]!, room.code, web.baseUrl, "socket.io")];
+    const viewers = [
+      new Member("viewer raw", room.guests[0]!, room.code, web.baseUrl, "ws"),
+      new Member("viewer sio", room.guests[1]!, room.code, web.baseUrl, "socket.io"),
+    ];
     await host.connect();
     for (const v of viewers) await v.connect();
     await host.close();
-    await eventually("grace job scheduled", async () => (await queue.getJob(jobIdFor(room.roomId)))?.getState().then((s) => s === "delayed"), 5000, 50);
+    await eventually(
+      "grace job scheduled",
+      async () => (await queue.getJob(jobIdFor(room.roomId)))?.getState().then((s) => s === "delayed"),
+      5000,
+      50,
+    );
     return { room, viewers };
   }
 
   async function auditRows(roomId: string): Promise<number> {
-    const { rows } = await cluster.db().query<{ n: number }>("SELECT count(*)::int AS n FROM room_events WHERE room_id = $1 AND event = 'room.expired'", [roomId]);
+    const { rows } = await cluster
+      .db()
+      .query<{ n: number }>("SELECT count(*)::int AS n FROM room_events WHERE room_id = $1 AND event = 'room.expired'", [roomId]);
     return rows[0]!.n;
   }
 
@@ -184,7 +194,10 @@ describe.runIf(canRunPrivatePostgres && hasRedisServer)("chaos: lifecycle worker
       [room.roomId],
     );
     await sleep(1000);
-    expect(viewers.every((v) => v.expiredEvents === 0 && v.closeInfo === undefined), "nobody told yet").toBe(true);
+    expect(
+      viewers.every((v) => v.expiredEvents === 0 && v.closeInfo === undefined),
+      "nobody told yet",
+    ).toBe(true);
     await cluster.addWorker();
     await expectExpiredOnce(room, viewers);
   }, 60_000);

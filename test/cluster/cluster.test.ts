@@ -60,7 +60,11 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
   afterAll(async () => {
     // When something failed, show what the processes said.
     if (failed) {
-      const procs: [string, Proc | undefined][] = [["web A", a], ["web B", b], ...workers.map((w, i) => [`worker ${i}`, w] as [string, Proc])];
+      const procs: [string, Proc | undefined][] = [
+        ["web A", a],
+        ["web B", b],
+        ...workers.map((w, i) => [`worker ${i}`, w] as [string, Proc]),
+      ];
       for (const [name, p] of procs) console.log(`---- ${name}\n${p?.output.join("").slice(-3000)}`);
     }
     for (const p of [a, b, ...workers, ...extraWebs]) p?.kill("SIGKILL");
@@ -73,7 +77,6 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
 
   /** A public room made on A, and the guest "Remote" (`viewer`) who joined it on B; nobody connected. */
   const acrossInstances = () => party({ api: apiA(), baseUrl: a.baseUrl }, { members: { viewer: guest("Remote", { api: apiB() }) } });
-
 
   it("a raw client on one instance and a Socket.IO client on the other hold one party", async () => {
     const { host, room, viewer } = await acrossInstances();
@@ -150,7 +153,10 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
     expect((await onB.waitFor("CLOSE")).code).toBe(4004);
     const db = new pg.Client({ connectionString: pgUrl });
     await db.connect();
-    const { rows } = await db.query(`SELECT count(*)::int AS n FROM "${schema}".room_events WHERE room_id = $1 AND event = 'room.expired'`, [room.room_id]);
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS n FROM "${schema}".room_events WHERE room_id = $1 AND event = 'room.expired'`,
+      [room.room_id],
+    );
     await db.end();
     expect(rows[0].n).toBe(1);
   }, 30_000);
@@ -174,7 +180,9 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
     c.kill("SIGKILL");
     await c.exited;
     // Presence ages out within ~PRESENCE_TTL (2 s) plus a heartbeat.
-    const [away, left] = (await watcher.waitForAll(["USER_LEFT", "HOST_DISCONNECTED"], 10_000)).sort((x, y) => x.type.localeCompare(y.type));
+    const [away, left] = (await watcher.waitForAll(["USER_LEFT", "HOST_DISCONNECTED"], 10_000)).sort((x, y) =>
+      x.type.localeCompare(y.type),
+    );
     expect(away).toMatchObject({ type: "HOST_DISCONNECTED", grace_seconds: 3 });
     expect(left).toMatchObject({ type: "USER_LEFT", user_id: viewer.id });
     const detail = await apiB().get(`/api/rooms/${room.code}/detail/`, { token: survivor.token });
@@ -196,10 +204,13 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
     redis = await startRedis(redisPort);
     // Clients reconnect by themselves; wait until both instances report healthy again.
     for (const instance of [a, b]) {
-      await vi.waitFor(async () => expect((await new Api(instance.baseUrl).get("/health/")).status, `${instance.baseUrl} recovered`).toBe(200), {
-        timeout: 20_000,
-        interval: 200,
-      });
+      await vi.waitFor(
+        async () => expect((await new Api(instance.baseUrl).get("/health/")).status, `${instance.baseUrl} recovered`).toBe(200),
+        {
+          timeout: 20_000,
+          interval: 200,
+        },
+      );
     }
     const { host, room, viewer } = await acrossInstances();
     const hostClient = rawClient(a.baseUrl, room.code, host.token);

@@ -14,8 +14,8 @@ import { openDatabase } from "../../src/db.js";
 import { bootId, type LockRecord, lockDataDir, ownLockRecord, processStartTime, UNREADABLE_GRACE_MS } from "../../src/db-lock.js";
 import { Api } from "../helpers/api.js";
 import { backend } from "../helpers/app.js";
-import { startWeb, type WebInstance } from "../helpers/cluster.js";
 import { rawClient } from "../helpers/clients.js";
+import { startWeb, type WebInstance } from "../helpers/cluster.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const hasProc = processStartTime(process.pid) !== undefined;
@@ -82,11 +82,15 @@ describe("stale locks are taken over", () => {
   const fakeStart = "987654321987"; // no process on this machine started then
 
   // Without /proc (macOS) a live pid is all that can be checked: these locks would be held.
-  it.runIf(hasProc)("a live pid with another start time (pid reuse) does not block openDatabase", async () => {
-    const dataDir = freshDataDir();
-    writeFileSync(`${dataDir}.lock`, JSON.stringify(recordOf(process.ppid, fakeStart)));
-    await openAndClose(dataDir);
-  }, 30_000);
+  it.runIf(hasProc)(
+    "a live pid with another start time (pid reuse) does not block openDatabase",
+    async () => {
+      const dataDir = freshDataDir();
+      writeFileSync(`${dataDir}.lock`, JSON.stringify(recordOf(process.ppid, fakeStart)));
+      await openAndClose(dataDir);
+    },
+    30_000,
+  );
 
   it.runIf(hasProc)("nor pid 1, nor this very process, with another start time", async () => {
     const dataDir = freshDataDir();
@@ -206,7 +210,7 @@ function contender(dataDir: string): Contender {
       messages.push(JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>);
       buffer = buffer.slice(nl + 1);
     }
-    waiters.splice(0).forEach((wake) => wake());
+    for (const wake of waiters.splice(0)) wake();
   });
   const next = async () => {
     while (read >= messages.length) {
@@ -222,26 +226,30 @@ function contender(dataDir: string): Contender {
 }
 
 describe.runIf(backend === "embedded")("starters racing over a stale lock", () => {
-  it.runIf(hasProc)("exactly one wins; the others name it", async () => {
-    const dataDir = freshDataDir();
-    const lockFile = `${dataDir}.lock`;
-    writeFileSync(lockFile, JSON.stringify(recordOf(process.ppid, "987654321987"))); // a reused pid
-    const contenders = Array.from({ length: 4 }, () => contender(dataDir));
-    try {
-      for (const c of contenders) expect(await withTimeout(c.next(), 30_000, () => "contender ready")).toEqual({ ready: true });
-      for (const c of contenders) c.child.stdin!.write("go\n");
-      const results = await Promise.all(contenders.map((c) => withTimeout(c.next(), 15_000, () => "contender result")));
-      const winners = contenders.filter((_, i) => results[i]!.won === true);
-      expect(winners).toHaveLength(1);
-      const winner = winners[0]!.child.pid!;
-      for (const result of results.filter((r) => r.won !== true)) expect(result.error).toBe(inUse(dataDir, winner));
-      expect(JSON.parse(readFileSync(lockFile, "utf8")).pid).toBe(winner);
-    } finally {
-      for (const c of contenders) c.child.stdin!.end();
-      await Promise.all(contenders.map((c) => (c.child.exitCode === null ? new Promise((r) => c.child.once("exit", r)) : undefined)));
-    }
-    expect(existsSync(lockFile)).toBe(false); // the winner released it on the way out
-  }, 60_000);
+  it.runIf(hasProc)(
+    "exactly one wins; the others name it",
+    async () => {
+      const dataDir = freshDataDir();
+      const lockFile = `${dataDir}.lock`;
+      writeFileSync(lockFile, JSON.stringify(recordOf(process.ppid, "987654321987"))); // a reused pid
+      const contenders = Array.from({ length: 4 }, () => contender(dataDir));
+      try {
+        for (const c of contenders) expect(await withTimeout(c.next(), 30_000, () => "contender ready")).toEqual({ ready: true });
+        for (const c of contenders) c.child.stdin!.write("go\n");
+        const results = await Promise.all(contenders.map((c) => withTimeout(c.next(), 15_000, () => "contender result")));
+        const winners = contenders.filter((_, i) => results[i]!.won === true);
+        expect(winners).toHaveLength(1);
+        const winner = winners[0]!.child.pid!;
+        for (const result of results.filter((r) => r.won !== true)) expect(result.error).toBe(inUse(dataDir, winner));
+        expect(JSON.parse(readFileSync(lockFile, "utf8")).pid).toBe(winner);
+      } finally {
+        for (const c of contenders) c.child.stdin!.end();
+        await Promise.all(contenders.map((c) => (c.child.exitCode === null ? new Promise((r) => c.child.once("exit", r)) : undefined)));
+      }
+      expect(existsSync(lockFile)).toBe(false); // the winner released it on the way out
+    },
+    60_000,
+  );
 });
 
 /** The real server, embedded on PGlite under DATA_DIR/pgdata (no PostgreSQL, no Redis). */

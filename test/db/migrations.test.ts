@@ -8,17 +8,23 @@ const database = await openDatabase({ kind: "pglite", dataDir: undefined });
 afterAll(() => database.close());
 
 const columns = async () =>
-  (await sql<{ column_name: string }>`SELECT column_name FROM information_schema.columns WHERE table_name = 'chat_messages'`.execute(database.db)).rows.map(
-    (r) => r.column_name,
-  );
+  (
+    await sql<{ column_name: string }>`SELECT column_name FROM information_schema.columns WHERE table_name = 'chat_messages'`.execute(
+      database.db,
+    )
+  ).rows.map((r) => r.column_name);
 
 it("0002 adds the chat sequence, numbers existing messages, and can be rolled back", async () => {
   const migrator = createMigrator(database.db);
   await migrator.migrateTo("0001_initial");
   expect(await columns()).not.toContain("seq");
   const user = await sql<{ id: string }>`INSERT INTO users (display_name, is_guest) VALUES ('G', true) RETURNING id`.execute(database.db);
-  const room = await sql<{ id: string }>`INSERT INTO rooms (code, host_id) VALUES ('MIGRAT', ${user.rows[0]!.id}) RETURNING id`.execute(database.db);
-  await sql`INSERT INTO chat_messages (room_id, user_id, message) VALUES (${room.rows[0]!.id}, ${user.rows[0]!.id}, 'old')`.execute(database.db);
+  const room = await sql<{ id: string }>`INSERT INTO rooms (code, host_id) VALUES ('MIGRAT', ${user.rows[0]!.id}) RETURNING id`.execute(
+    database.db,
+  );
+  await sql`INSERT INTO chat_messages (room_id, user_id, message) VALUES (${room.rows[0]!.id}, ${user.rows[0]!.id}, 'old')`.execute(
+    database.db,
+  );
 
   await migrateToLatest(database.db);
   expect(await columns()).toContain("seq");
@@ -37,7 +43,9 @@ it("0002 adds the chat sequence, numbers existing messages, and can be rolled ba
     "0002_chat_sequence",
   ]);
   expect(await columns()).not.toContain("seq");
-  const mutes = await sql<{ n: number }>`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'room_mutes'`.execute(database.db);
+  const mutes = await sql<{ n: number }>`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'room_mutes'`.execute(
+    database.db,
+  );
   expect(mutes.rows[0]!.n).toBe(0);
   await migrateToLatest(database.db);
   expect(await columns()).toContain("seq");
@@ -57,8 +65,14 @@ it("0006 numbers existing room events in time order and makes the log append-onl
     (${roomId}, NULL, 'first', now() - interval '2 minutes')`.execute(db);
 
   await migrateToLatest(db);
-  const order = await sql<{ event: string; seq: number }>`SELECT event, seq FROM room_events WHERE room_id = ${roomId} ORDER BY seq`.execute(db);
-  expect(order.rows.map((r) => [r.event, Number(r.seq)])).toEqual([["first", 1], ["second", 2]]);
+  const order = await sql<{
+    event: string;
+    seq: number;
+  }>`SELECT event, seq FROM room_events WHERE room_id = ${roomId} ORDER BY seq`.execute(db);
+  expect(order.rows.map((r) => [r.event, Number(r.seq)])).toEqual([
+    ["first", 1],
+    ["second", 2],
+  ]);
   await sql`INSERT INTO room_events (room_id, event) VALUES (${roomId}, 'third')`.execute(db);
   const third = await sql<{ seq: number }>`SELECT seq FROM room_events WHERE event = 'third'`.execute(db);
   expect(Number(third.rows[0]!.seq), "new rows continue after the numbered ones").toBe(3);

@@ -37,7 +37,7 @@ export class Api {
     }
     const res = await fetch(this.baseUrl + path, { method, headers, body: payload });
     const text = await res.text();
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {

@@ -9,8 +9,8 @@ import path from "node:path";
 import pg from "pg";
 import { createClient } from "redis";
 import { buildApp, type StreamItApp } from "../../src/app.js";
-import { startLifecycleWorker } from "../../src/lifecycle/worker.js";
 import { type Config, loadConfig } from "../../src/config.js";
+import { startLifecycleWorker } from "../../src/lifecycle/worker.js";
 import { Api } from "./api.js";
 
 export const backend = process.env.STREAMIT_TEST_BACKEND === "cluster" ? "cluster" : "embedded";

@@ -91,7 +91,7 @@ class Inbox {
       await this.wait(deadline, `join messages ${types}`);
     }
     const indexes = [...found.values()].sort((a, b) => a - b);
-    indexes.forEach((i) => this.consumed.add(i));
+    for (const i of indexes) this.consumed.add(i);
     this.advance();
     return indexes.map((i) => this.received[i]!);
   }
@@ -127,7 +127,12 @@ export interface RawOptions {
   query?: string;
 }
 
-export function rawClient(baseUrl: string, code: string, token: string | null, opts: RawOptions = {}): TestClient & { socket: WebSocket; sendRaw(data: string | Buffer, binary?: boolean): void } {
+export function rawClient(
+  baseUrl: string,
+  code: string,
+  token: string | null,
+  opts: RawOptions = {},
+): TestClient & { socket: WebSocket; sendRaw(data: string | Buffer, binary?: boolean): void } {
   const inbox = new Inbox();
   const path = opts.path ?? `/ws/room/${code}/`;
   const query = opts.query ?? (token === null ? "" : `?token=${encodeURIComponent(token)}`);
@@ -166,7 +171,11 @@ export function sioClient(
   code: string,
   token: string | null,
   opts: { origin?: string; queryToken?: boolean; auth?: Record<string, unknown> } = {},
-): TestClient & { socket: Socket; emitAck(type: string, payload?: unknown, timeoutMs?: number): Promise<any>; connectError: Promise<Error & { data?: any }> } {
+): TestClient & {
+  socket: Socket;
+  emitAck(type: string, payload?: unknown, timeoutMs?: number): Promise<any>;
+  connectError: Promise<Error & { data?: any }>;
+} {
   const inbox = new Inbox();
   const socket = ioClient(`${baseUrl}/room/${code}`, {
     path: "/socket.io/",

@@ -59,7 +59,13 @@ export interface RunOptions {
  * Spawns a process and resolves once a line of its output matches `readyLine`. Its output is
  * kept bounded (the latest ~200 chunks: enough for a report, fine for a long soak).
  */
-export function run(command: string, args: string[], env: Record<string, string | undefined>, readyLine: RegExp, options: RunOptions = {}): Promise<Proc> {
+export function run(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  readyLine: RegExp,
+  options: RunOptions = {},
+): Promise<Proc> {
   const { timeoutMs = 30_000, onSpawn } = options;
   const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
@@ -129,7 +135,13 @@ export const LISTENING = /StreamIt listening on http:\/\/[^\s:"]+:(\d+)/;
 
 /** A web process on a port of the OS's choosing (PORT=0), read from its "listening" line. */
 export async function startWeb(env: Record<string, string | undefined>, options: RunOptions = {}): Promise<WebInstance> {
-  const proc = await run(process.execPath, ["--import", "tsx", "src/main.ts"], { ...env, PORT: "0", HOST: "127.0.0.1" }, LISTENING, options);
+  const proc = await run(
+    process.execPath,
+    ["--import", "tsx", "src/main.ts"],
+    { ...env, PORT: "0", HOST: "127.0.0.1" },
+    LISTENING,
+    options,
+  );
   return webInstance(proc);
 }
 

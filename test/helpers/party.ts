@@ -22,7 +22,13 @@ export type Transport = "ws" | "socket.io" | ClientFactory;
 export type RawClient = ReturnType<typeof rawClient>;
 export type SioClient = ReturnType<typeof sioClient>;
 /** The client a transport opens. */
-export type ClientOf<T> = T extends "ws" ? RawClient : T extends "socket.io" ? SioClient : T extends (...args: any[]) => infer C ? C : never;
+export type ClientOf<T> = T extends "ws"
+  ? RawClient
+  : T extends "socket.io"
+    ? SioClient
+    : T extends (...args: any[]) => infer C
+      ? C
+      : never;
 
 /** An account as the auth endpoints return it (id, token, display_name, …). */
 export interface Account {
@@ -58,7 +64,11 @@ type SeatTransport = Transport | null | undefined;
 
 // NoInfer: a member's transport comes from its own seat, never from where the spec is used.
 /** A guest member. */
-export const guest = <T extends SeatTransport = undefined>(name?: string, seat: Seat<T> = {}): NoInfer<MemberSpec<T>> => ({ account: "guest", name, ...seat });
+export const guest = <T extends SeatTransport = undefined>(name?: string, seat: Seat<T> = {}): NoInfer<MemberSpec<T>> => ({
+  account: "guest",
+  name,
+  ...seat,
+});
 /** A registered member. */
 export const registered = <T extends SeatTransport = undefined>(seat: Seat<T> & { name?: string } = {}): NoInfer<MemberSpec<T>> => ({
   account: "registered",
@@ -94,13 +104,14 @@ function open(transport: Transport, baseUrl: string, code: string, token: string
 }
 
 export async function party<
-  const M extends Record<string, MemberSpec<SeatTransport>> = {},
+  const M extends Record<string, MemberSpec<SeatTransport>> = Record<never, never>,
   D extends SeatTransport = undefined,
   H extends SeatTransport = undefined,
 >(venue: Venue, options: PartyOptions<M, D, H> = {}): Promise<Party<M, D, H>> {
   const { room: kind = { is_private: false }, members = {} as M, transport, host: hostSeat = {}, hostSeesJoin = false } = options;
   const seats = Object.entries(members) as [string, MemberSpec<SeatTransport>][];
-  for (const [key] of seats) if (["host", "room"].includes(key) || key.endsWith("Client")) throw new Error(`party: "${key}" cannot name a member`);
+  for (const [key] of seats)
+    if (["host", "room"].includes(key) || key.endsWith("Client")) throw new Error(`party: "${key}" cannot name a member`);
   const hostApi = hostSeat.api ?? venue.api;
   const host: Account = await hostApi.register();
   const room = await hostApi.createRoom(host.token, kind);

@@ -3,11 +3,11 @@
  * Each describe names the original file; each test keeps the original's name and assertion.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { markDeleted, markExpired, markGrace, markLive, expireDueRooms } from "../../src/lifecycle/transitions.js";
-import { canControlPlayback, canHost } from "../../src/rooms/permissions.js";
+import { expireDueRooms, markDeleted, markExpired, markGrace, markLive } from "../../src/lifecycle/transitions.js";
 import { ProviderRegistry } from "../../src/providers/registry.js";
 import { TmdbClient } from "../../src/providers/tmdb.js";
 import { VidkingProvider } from "../../src/providers/vidking.js";
+import { canControlPlayback, canHost } from "../../src/rooms/permissions.js";
 import { MemoryCache } from "../../src/state/cache.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { startTmdbStub } from "../helpers/tmdb-stub.js";
@@ -47,7 +47,12 @@ describe("chat/tests/test_chat.py", () => {
 describe("rooms/tests/test_join.py", () => {
   it("test_host_is_auto_approved", async () => {
     const { host, room } = await newRoom();
-    const row = await db().selectFrom("room_participants").selectAll().where("room_id", "=", room.room_id).where("user_id", "=", host.id).executeTakeFirstOrThrow();
+    const row = await db()
+      .selectFrom("room_participants")
+      .selectAll()
+      .where("room_id", "=", room.room_id)
+      .where("user_id", "=", host.id)
+      .executeTakeFirstOrThrow();
     expect(row.status).toBe("APPROVED");
   });
 
@@ -62,7 +67,12 @@ describe("rooms/tests/test_join.py", () => {
     const other = await t.api.register();
     await t.api.join(other.token, room.code);
     await t.api.join(other.token, room.code);
-    const rows = await db().selectFrom("room_participants").selectAll().where("room_id", "=", room.room_id).where("user_id", "=", other.id).execute();
+    const rows = await db()
+      .selectFrom("room_participants")
+      .selectAll()
+      .where("room_id", "=", room.room_id)
+      .where("user_id", "=", other.id)
+      .execute();
     expect(rows).toHaveLength(1);
   });
 });
@@ -150,7 +160,14 @@ describe("rooms/tests/test_resume_api.py", () => {
     const { host, room } = await newRoom();
     await db()
       .insertInto("watch_progress")
-      .values({ user_id: host.id, room_id: room.room_id, media_id: "299534", media_type: "movie", timestamp_seconds: 300, progress_percent: 55.0 })
+      .values({
+        user_id: host.id,
+        room_id: room.room_id,
+        media_id: "299534",
+        media_type: "movie",
+        timestamp_seconds: 300,
+        progress_percent: 55.0,
+      })
       .execute();
     const res = await t.api.get(`/api/rooms/${room.code}/resume/`, { token: host.token });
     expect(res.status).toBe(200);
@@ -306,7 +323,8 @@ describe("users/tests/test_username_flow.py", () => {
 });
 
 describe("providers/tests", () => {
-  const registry = () => new ProviderRegistry([new VidkingProvider(new TmdbClient({ baseUrl: "http://unused", apiKey: "k" }))], new MemoryCache());
+  const registry = () =>
+    new ProviderRegistry([new VidkingProvider(new TmdbClient({ baseUrl: "http://unused", apiKey: "k" }))], new MemoryCache());
 
   it("test_vidking_provider_exists", () => {
     expect(registry().get("vidking").name).toBe("vidking");
@@ -319,7 +337,9 @@ describe("providers/tests", () => {
   it("test_search_returns_normalized_results", async () => {
     const stub = await startTmdbStub();
     try {
-      stub.respond(200, { results: [{ id: 123, media_type: "movie", title: "Test Movie", poster_path: "/poster.jpg", release_date: "2020-01-01" }] });
+      stub.respond(200, {
+        results: [{ id: 123, media_type: "movie", title: "Test Movie", poster_path: "/poster.jpg", release_date: "2020-01-01" }],
+      });
       const provider = new VidkingProvider(new TmdbClient({ baseUrl: stub.url, apiKey: "k" }));
       const results = await provider.search("test", 1);
       expect(results).toHaveLength(1);
@@ -337,7 +357,9 @@ describe("providers/tests", () => {
   });
 
   it("test_movie_url", () => {
-    const url = registry().get("vidking").embedUrl({ provider: "vidking", media_type: "movie", external_id: "1078605", season: null, episode: null });
+    const url = registry()
+      .get("vidking")
+      .embedUrl({ provider: "vidking", media_type: "movie", external_id: "1078605", season: null, episode: null });
     expect(url).toBe("https://www.vidking.net/embed/movie/1078605");
   });
 

@@ -198,14 +198,23 @@ describe("sync/tests/test_playback_versioning.py", () => {
 describe("sync/tests/test_progress_completion.py", () => {
   it("test_video_ended_sets_100_percent", async () => {
     const { host, room } = await liveRoom();
-    await t.app.database.db.updateTable("rooms").set({ video_provider: "vidking", video_id: "y", media_type: "movie" }).where("id", "=", room.room_id).execute();
+    await t.app.database.db
+      .updateTable("rooms")
+      .set({ video_provider: "vidking", video_id: "y", media_type: "movie" })
+      .where("id", "=", room.room_id)
+      .execute();
     const comm = connect(room.code, host.token);
     await comm.drainJoin();
     comm.send({ type: "PLAYER_EVENT", data: { event: "ended", currentTime: 7200, duration: 7200, progress: 100 } });
     comm.send({ type: "TIME_SYNC", client_ts: 0 }); // frames run in order: once this answers, the event is stored
     await comm.waitFor("TIME_SYNC");
     await comm.close();
-    const rows = await t.app.database.db.selectFrom("watch_progress").selectAll().where("user_id", "=", host.id).where("room_id", "=", room.room_id).execute();
+    const rows = await t.app.database.db
+      .selectFrom("watch_progress")
+      .selectAll()
+      .where("user_id", "=", host.id)
+      .where("room_id", "=", room.room_id)
+      .execute();
     expect(rows).toHaveLength(1);
     expect(rows[0]!.progress_percent).toBe(100.0);
     expect(rows[0]!.completed).toBe(true);

@@ -43,7 +43,11 @@ describe.each(transports)("chat over %s", (_name, connect) => {
     viewerClient.send({ type: "CHAT_MESSAGE", message: "same" });
     await viewerClient.waitFor("CHAT_MESSAGE");
     viewerClient.send({ type: "CHAT_MESSAGE", message: "same" });
-    expect(await viewerClient.waitFor("ERROR")).toEqual({ type: "ERROR", code: "DUPLICATE_MESSAGE", message: "Duplicate message blocked." });
+    expect(await viewerClient.waitFor("ERROR")).toEqual({
+      type: "ERROR",
+      code: "DUPLICATE_MESSAGE",
+      message: "Duplicate message blocked.",
+    });
   });
 
   it("empty messages are ignored silently", async () => {
@@ -95,7 +99,8 @@ describe("chat rules", () => {
 
   it("slow mode: viewers get one message per period (SLOW_MODE, not counted by the limiter), the host is exempt", async () => {
     const { host, room, viewer, hostClient, viewerClient } = await hostAndPal();
-    const set = (seconds: unknown, token = host.token) => t.api.post("/api/rooms/slow-mode/", { room_id: room.room_id, seconds }, { token });
+    const set = (seconds: unknown, token = host.token) =>
+      t.api.post("/api/rooms/slow-mode/", { room_id: room.room_id, seconds }, { token });
     for (const bad of [-1, 3601, 1.5, "5", null]) {
       const res = await set(bad);
       expect(res.status, `seconds ${JSON.stringify(bad)}`).toBe(400);
@@ -114,7 +119,11 @@ describe("chat rules", () => {
     expect(await hostClient.waitFor("CHAT_MESSAGE")).toEqual(first);
     for (let i = 0; i < 8; i += 1) {
       viewerClient.send({ type: "CHAT_MESSAGE", message: `too soon ${i}` });
-      expect(await viewerClient.waitFor("ERROR")).toEqual({ type: "ERROR", code: "SLOW_MODE", message: "Slow mode is on: one message every 2 s." });
+      expect(await viewerClient.waitFor("ERROR")).toEqual({
+        type: "ERROR",
+        code: "SLOW_MODE",
+        message: "Slow mode is on: one message every 2 s.",
+      });
     }
     for (let i = 0; i < 3; i += 1) {
       hostClient.send({ type: "CHAT_MESSAGE", message: `host ${i}` });
@@ -132,7 +141,12 @@ describe("chat rules", () => {
     expect(await viewerClient.waitFor("CHAT_STATUS")).toMatchObject({ slow_mode_seconds: 0 });
     viewerClient.send({ type: "CHAT_MESSAGE", message: "free" });
     expect((await viewerClient.waitFor("CHAT_MESSAGE")).message).toBe("free");
-    const events = await t.app.database.db.selectFrom("room_events").select("event").where("room_id", "=", room.room_id).where("event", "=", "room.slow_mode_changed").execute();
+    const events = await t.app.database.db
+      .selectFrom("room_events")
+      .select("event")
+      .where("room_id", "=", room.room_id)
+      .where("event", "=", "room.slow_mode_changed")
+      .execute();
     expect(events).toHaveLength(2);
   });
 
@@ -143,7 +157,14 @@ describe("chat rules", () => {
     const base = Date.now() - 1_000_000;
     await db
       .insertInto("chat_messages")
-      .values(Array.from({ length: 560 }, (_, i) => ({ room_id: room.room_id, user_id: host.id, message: `m${i}`, created_at: new Date(base + i * 10) })))
+      .values(
+        Array.from({ length: 560 }, (_, i) => ({
+          room_id: room.room_id,
+          user_id: host.id,
+          message: `m${i}`,
+          created_at: new Date(base + i * 10),
+        })),
+      )
       .execute();
     const client = sioClient(t.baseUrl, room.code, host.token);
     const history = (await client.drainJoin()).find((m) => m.type === "CHAT_HISTORY")!;
@@ -155,14 +176,29 @@ describe("chat rules", () => {
     const ack = await client.emitAck("CHAT_MESSAGE", { message: "first" });
     expect(ack).toMatchObject({ ok: true, id: expect.any(String) });
     const count = async () =>
-      Number((await db.selectFrom("chat_messages").select((eb) => eb.fn.countAll<number>().as("n")).where("room_id", "=", room.room_id).executeTakeFirstOrThrow()).n);
+      Number(
+        (
+          await db
+            .selectFrom("chat_messages")
+            .select((eb) => eb.fn.countAll<number>().as("n"))
+            .where("room_id", "=", room.room_id)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     // Not trimmed per message...
     expect(await count()).toBe(561);
-    for (let i = 1; i < CHAT_TRIM_EVERY; i += 1) await t.app.services.chat.post(room.room_id, { id: host.id, display_name: "H" }, `bulk ${i}`);
+    for (let i = 1; i < CHAT_TRIM_EVERY; i += 1)
+      await t.app.services.chat.post(room.room_id, { id: host.id, display_name: "H" }, `bulk ${i}`);
     // ...but once per CHAT_TRIM_EVERY inserts, back to the newest CHAT_RETENTION (the trim runs
     // right after the insert, off the sender's path).
     await vi.waitFor(async () => expect(await count()).toBe(CHAT_RETENTION));
-    const oldest = await db.selectFrom("chat_messages").select("message").where("room_id", "=", room.room_id).orderBy("created_at").limit(1).executeTakeFirstOrThrow();
+    const oldest = await db
+      .selectFrom("chat_messages")
+      .select("message")
+      .where("room_id", "=", room.room_id)
+      .orderBy("created_at")
+      .limit(1)
+      .executeTakeFirstOrThrow();
     expect(oldest.message).toBe("m110");
   });
 
@@ -198,7 +234,10 @@ describe("chat rules", () => {
   it("Socket.IO acks carry the result instead of ERROR events", async () => {
     const { viewerClient } = await hostAndPal("socket.io");
     const sio = viewerClient as ReturnType<typeof sioClient>;
-    expect(await sio.emitAck("CHAT_MESSAGE", { message: "x".repeat(600) })).toEqual({ ok: false, error: { code: "MESSAGE_TOO_LONG", message: "Message too long." } });
+    expect(await sio.emitAck("CHAT_MESSAGE", { message: "x".repeat(600) })).toEqual({
+      ok: false,
+      error: { code: "MESSAGE_TOO_LONG", message: "Message too long." },
+    });
     expect(await sio.emitAck("CHAT_MESSAGE", { message: "hi" })).toMatchObject({ ok: true });
     await sio.expectNone(100, "ERROR");
   });
@@ -226,7 +265,9 @@ describe("chat rules", () => {
 
 describe("chat command_id: a resend is not posted twice", () => {
   const rows = async (roomId: string) =>
-    (await t.app.database.db.selectFrom("chat_messages").select("message").where("room_id", "=", roomId).orderBy("created_at").execute()).map((r) => r.message);
+    (
+      await t.app.database.db.selectFrom("chat_messages").select("message").where("room_id", "=", roomId).orderBy("created_at").execute()
+    ).map((r) => r.message);
 
   it("a resent id is acked duplicate from any tab of the same user; another user's same id is their own", async () => {
     const { host, room, viewer, hostClient, viewerClient } = await hostAndPal("socket.io");
@@ -242,7 +283,9 @@ describe("chat command_id: a resend is not posted twice", () => {
     await rawTab.waitFor("TIME_SYNC"); // the resend was handled before this
     await hostClient.expectNone(100, "CHAT_MESSAGE");
     // The host's own m-1 is a different message.
-    expect(await (hostClient as ReturnType<typeof sioClient>).emitAck("CHAT_MESSAGE", { message: "mine", command_id: "m-1" })).toMatchObject({ ok: true });
+    expect(
+      await (hostClient as ReturnType<typeof sioClient>).emitAck("CHAT_MESSAGE", { message: "mine", command_id: "m-1" }),
+    ).toMatchObject({ ok: true });
     expect(await sio.waitFor("CHAT_MESSAGE")).toMatchObject({ message: "once" });
     expect(await sio.waitFor("CHAT_MESSAGE")).toMatchObject({ message: "mine", user_id: host.id });
     expect(await rows(room.room_id)).toEqual(["once", "mine"]);
@@ -253,7 +296,10 @@ describe("chat command_id: a resend is not posted twice", () => {
     const sio = viewerClient as ReturnType<typeof sioClient>;
     hostClient.send({ type: "MUTE_USER", user_id: viewer.id });
     await sio.waitFor("USER_MUTED");
-    expect(await sio.emitAck("CHAT_MESSAGE", { message: "let me", command_id: "m-2" })).toMatchObject({ ok: false, error: { code: "MUTED" } });
+    expect(await sio.emitAck("CHAT_MESSAGE", { message: "let me", command_id: "m-2" })).toMatchObject({
+      ok: false,
+      error: { code: "MUTED" },
+    });
     hostClient.send({ type: "UNMUTE_USER", user_id: viewer.id });
     await sio.waitFor("USER_MUTED");
     expect(await sio.emitAck("CHAT_MESSAGE", { message: "let me", command_id: "m-2" })).toMatchObject({ ok: true, id: expect.any(String) });
@@ -270,7 +316,10 @@ describe("chat command_id: a resend is not posted twice", () => {
     // ...so a try the database committed (the server then lost the answer, released the id and
     // broadcast nothing) is found by the resend instead of stored twice.
     const lostId = chatMessageId(room.room_id, viewer.id, "m-4");
-    await t.app.database.db.insertInto("chat_messages").values({ id: lostId, room_id: room.room_id, user_id: viewer.id, message: "committed" }).execute();
+    await t.app.database.db
+      .insertInto("chat_messages")
+      .values({ id: lostId, room_id: room.room_id, user_id: viewer.id, message: "committed" })
+      .execute();
     expect(await sio.emitAck("CHAT_MESSAGE", { message: "committed", command_id: "m-4" })).toMatchObject({ ok: true, id: lostId });
     await hostClient.waitFor("CHAT_MESSAGE"); // hello
     expect(await hostClient.waitFor("CHAT_MESSAGE")).toMatchObject({ id: lostId, message: "committed", user_id: viewer.id });

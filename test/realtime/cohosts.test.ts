@@ -56,7 +56,10 @@ describe("co-hosts", () => {
     expect((await setCohost(host.token, room.room_id, host.id)).status).toBe(400);
     const guest = await t.api.guest("Guesty");
     await t.api.join(guest.token, room.code);
-    expect((await setCohost(host.token, room.room_id, guest.id)).body).toMatchObject({ code: "VALIDATION_FAILED", error: "Guests cannot be co-hosts" });
+    expect((await setCohost(host.token, room.room_id, guest.id)).body).toMatchObject({
+      code: "VALIDATION_FAILED",
+      error: "Guests cannot be co-hosts",
+    });
     const stranger = await t.api.register();
     expect((await setCohost(host.token, room.room_id, stranger.id)).status).toBe(404);
     expect((await setCohost(host.token, room.room_id, second.id, "yes" as never)).status).toBe(400);
@@ -93,7 +96,10 @@ describe("co-hosts", () => {
     expect(res.body).toMatchObject({ cohosts_control_playback: false, cohosts_moderate: false });
     expect(await secondClient.waitFor("COHOSTS_CHANGED")).toMatchObject({ cohosts_control_playback: false, cohosts_moderate: false });
     expect(await secondClient.emitAck("PAUSE", { time: 7 })).toMatchObject({ ok: false, error: { code: "PERMISSION_DENIED" } });
-    expect(await secondClient.emitAck("UNMUTE_USER", { user_id: first.id })).toMatchObject({ ok: false, error: { code: "PERMISSION_DENIED" } });
+    expect(await secondClient.emitAck("UNMUTE_USER", { user_id: first.id })).toMatchObject({
+      ok: false,
+      error: { code: "PERMISSION_DENIED" },
+    });
     expect((await setPolicy(first.token, room.room_id, { succession: "ANYONE" })).status).toBe(403);
     expect((await setPolicy(host.token, room.room_id, { succession: "SOMEONE" })).status).toBe(400);
   });
@@ -128,7 +134,9 @@ describe("host succession", () => {
   });
 
   it("ANYONE without co-hosts: the longest-present registered viewer takes over; guests never do", async () => {
-    const { host, room, earlyGuest, early, late } = await party(t, { members: { earlyGuest: guest("EarlyGuest"), early: registered(), late: registered() } });
+    const { host, room, earlyGuest, early, late } = await party(t, {
+      members: { earlyGuest: guest("EarlyGuest"), early: registered(), late: registered() },
+    });
     await setPolicy(host.token, room.room_id, { succession: "ANYONE" });
     const hostClient = rawClient(t.baseUrl, room.code, host.token);
     await hostClient.drainJoin();
@@ -188,7 +196,9 @@ describe("reclaim", () => {
     const back = sioClient(t.baseUrl, room.code, host.token);
     await back.drainJoin();
     expect((await t.api.get(`/api/rooms/${room.code}/detail/`, { token: host.token })).body).toMatchObject({ is_host: false });
-    expect(Date.parse((await t.api.get(`/api/rooms/${room.code}/detail/`, { token: host.token })).body.reclaim_until)).toBeGreaterThan(Date.now());
+    expect(Date.parse((await t.api.get(`/api/rooms/${room.code}/detail/`, { token: host.token })).body.reclaim_until)).toBeGreaterThan(
+      Date.now(),
+    );
     expect(await back.emitAck("PLAY", { time: 3 })).toMatchObject({ ok: false, error: { code: "PERMISSION_DENIED" } });
     // Nobody else can reclaim.
     expect(await secondClient.emitAck("RECLAIM_HOST", {})).toMatchObject({ ok: false, error: { code: "PERMISSION_DENIED" } });

@@ -6,8 +6,8 @@
 import { Manager } from "socket.io-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
-import { MAX_FRAME_BYTES } from "../../src/realtime/protocol.js";
 import { MAX_ROOMS_PER_CONNECTION } from "../../src/realtime/engine-gate.js";
+import { MAX_FRAME_BYTES } from "../../src/realtime/protocol.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient, transports } from "../helpers/clients.js";
 import { closeTestClients } from "../helpers/open-clients.js";
@@ -36,8 +36,10 @@ function engineClient(baseUrl: string, nsp: string) {
   socket.on("error", () => {});
   socket.on("message", (data) => {
     const packet = data.toString();
-    if (packet.startsWith("0")) socket.send(nsp === "/" ? "40" : `40${nsp},`); // open → CONNECT
-    else if (packet === "2") socket.send("3"); // ping → pong: it looks alive
+    if (packet.startsWith("0"))
+      socket.send(nsp === "/" ? "40" : `40${nsp},`); // open → CONNECT
+    else if (packet === "2")
+      socket.send("3"); // ping → pong: it looks alive
     else if (packet.startsWith("4")) answered(packet);
   });
   void closed.then(() => answered("closed"));
@@ -52,7 +54,10 @@ describe("engine.io connections that never join a room", () => {
     const attackers = Array.from({ length: 1000 }, () => engineClient(t!.baseUrl, "/"));
     const answers = await Promise.all(attackers.map((a) => a.answer));
     // Every one was refused: a CONNECT_ERROR for `/`, or closed as one over the address's budget.
-    expect(answers.filter((a) => a !== "closed" && !a.startsWith("44")), "only refusals").toEqual([]);
+    expect(
+      answers.filter((a) => a !== "closed" && !a.startsWith("44")),
+      "only refusals",
+    ).toEqual([]);
     expect(answers.filter((a) => a.startsWith("44")).length).toBeGreaterThan(0);
     // Those over the cap go within a second; the others once they have held no room for a few seconds.
     await vi.waitFor(() => expect(engine.clientsCount).toBeLessThanOrEqual(cap), { timeout: 4000, interval: 50 });
@@ -113,7 +118,10 @@ describe.each(transports)("one message size limit over %s", (_name, connect) => 
     const client = connect(t.baseUrl, room.code, host.token);
     await client.drainJoin();
     client.send({ type: "CHAT_MESSAGE", message: "x".repeat(MAX_FRAME_BYTES + 100) });
-    expect(await client.waitFor("ERROR")).toMatchObject({ code: "VALIDATION_FAILED", message: `Message too large (limit ${MAX_FRAME_BYTES} bytes)` });
+    expect(await client.waitFor("ERROR")).toMatchObject({
+      code: "VALIDATION_FAILED",
+      message: `Message too large (limit ${MAX_FRAME_BYTES} bytes)`,
+    });
     client.send({ type: "CHAT_MESSAGE", message: "still here" });
     expect((await client.waitFor("CHAT_MESSAGE")).message).toBe("still here");
   });

@@ -80,7 +80,7 @@ describe("raw WebSocket", () => {
     // earlier would be dropped and then counted as a failure to resume.
     await new Promise((r) => setTimeout(r, 1100));
     client.send({ type: "TIME_SYNC", client_ts: -1 });
-    let reply;
+    let reply: Awaited<ReturnType<typeof client.waitFor>>;
     do reply = await client.waitFor("TIME_SYNC");
     while (reply.client_ts !== -1);
     expect(reply.client_ts).toBe(-1);
@@ -92,7 +92,10 @@ describe("Socket.IO", () => {
     const { host, room } = await hostIn();
     const client = sioClient(t.baseUrl, room.code, host.token);
     await client.drainJoin();
-    expect(await client.emitAck("DANCE", {})).toEqual({ ok: false, error: { code: "UNKNOWN_EVENT", message: "Unknown event type: DANCE" } });
+    expect(await client.emitAck("DANCE", {})).toEqual({
+      ok: false,
+      error: { code: "UNKNOWN_EVENT", message: "Unknown event type: DANCE" },
+    });
     expect((await client.emitAck("PLAY", "fast")).error.code).toBe("VALIDATION_FAILED");
     expect((await client.emitAck("PLAY", [1])).error.code).toBe("VALIDATION_FAILED");
     expect((await client.emitAck("PLAY", { time: -5 })).error.code).toBe("VALIDATION_FAILED");
@@ -101,7 +104,10 @@ describe("Socket.IO", () => {
     client.socket.emit("NOPE");
     expect((await client.waitFor("ERROR")).code).toBe("UNKNOWN_EVENT");
     // The payload's own `type` cannot redirect the event.
-    expect(await client.emitAck("TIME_SYNC", { type: "PLAY", client_ts: 5, time: 1 })).toMatchObject({ ok: true, server_ts: expect.any(Number) });
+    expect(await client.emitAck("TIME_SYNC", { type: "PLAY", client_ts: 5, time: 1 })).toMatchObject({
+      ok: true,
+      server_ts: expect.any(Number),
+    });
     expect(await client.emitAck("PLAY", { time: 3 })).toEqual({ ok: true, version: 1 });
   });
 

@@ -76,34 +76,37 @@ describe.each(transports)("admission over %s", (_name, connect) => {
 });
 
 describe("join and leave sequences", () => {
-  it.each(transports)("over %s: joiner gets CHAT_HISTORY, PLAYBACK_STATE, ROOM_PARTICIPANTS; others ROOM_PARTICIPANTS then USER_JOINED", async (_n, connect) => {
-    const { host, room, viewer } = await roomWithViewer();
-    const hostClient = connect(t.baseUrl, room.code, host.token);
-    expect((await hostClient.next()).type).toBe("CHAT_HISTORY");
-    const state = await hostClient.next();
-    expect(state).toMatchObject({ type: "PLAYBACK_STATE", is_playing: false, time: 0, version: 0, rate: 1 });
-    expect(Math.abs(state.server_time - Date.now())).toBeLessThan(5000);
-    const roster = await hostClient.next("ROOM_PARTICIPANTS");
-    expect(roster).toMatchObject({ participants: [host.display_name, "Viewer"], host: host.display_name, online: 1 });
-    expect(roster.members).toEqual([
-      { id: host.id, display_name: host.display_name, is_host: true, is_cohost: false, online: true },
-      { id: viewer.id, display_name: "Viewer", is_host: false, is_cohost: false, online: false },
-    ]);
+  it.each(transports)(
+    "over %s: joiner gets CHAT_HISTORY, PLAYBACK_STATE, ROOM_PARTICIPANTS; others ROOM_PARTICIPANTS then USER_JOINED",
+    async (_n, connect) => {
+      const { host, room, viewer } = await roomWithViewer();
+      const hostClient = connect(t.baseUrl, room.code, host.token);
+      expect((await hostClient.next()).type).toBe("CHAT_HISTORY");
+      const state = await hostClient.next();
+      expect(state).toMatchObject({ type: "PLAYBACK_STATE", is_playing: false, time: 0, version: 0, rate: 1 });
+      expect(Math.abs(state.server_time - Date.now())).toBeLessThan(5000);
+      const roster = await hostClient.next("ROOM_PARTICIPANTS");
+      expect(roster).toMatchObject({ participants: [host.display_name, "Viewer"], host: host.display_name, online: 1 });
+      expect(roster.members).toEqual([
+        { id: host.id, display_name: host.display_name, is_host: true, is_cohost: false, online: true },
+        { id: viewer.id, display_name: "Viewer", is_host: false, is_cohost: false, online: false },
+      ]);
 
-    const viewerClient = connect(t.baseUrl, room.code, viewer.token);
-    const joinTypes = (await viewerClient.drainJoin()).map((m) => m.type);
-    expect(joinTypes).toEqual(["CHAT_HISTORY", "PLAYBACK_STATE", "ROOM_PARTICIPANTS"]);
-    const update = await hostClient.next("ROOM_PARTICIPANTS");
-    expect(update.online).toBe(2);
-    expect(await hostClient.next("USER_JOINED")).toEqual({ type: "USER_JOINED", user: "Viewer", user_id: viewer.id });
-    await viewerClient.expectNone(100, "USER_JOINED");
+      const viewerClient = connect(t.baseUrl, room.code, viewer.token);
+      const joinTypes = (await viewerClient.drainJoin()).map((m) => m.type);
+      expect(joinTypes).toEqual(["CHAT_HISTORY", "PLAYBACK_STATE", "ROOM_PARTICIPANTS"]);
+      const update = await hostClient.next("ROOM_PARTICIPANTS");
+      expect(update.online).toBe(2);
+      expect(await hostClient.next("USER_JOINED")).toEqual({ type: "USER_JOINED", user: "Viewer", user_id: viewer.id });
+      await viewerClient.expectNone(100, "USER_JOINED");
 
-    await viewerClient.close();
-    expect(await hostClient.next("USER_LEFT")).toEqual({ type: "USER_LEFT", user: "Viewer", user_id: viewer.id });
-    const after = await hostClient.next("ROOM_PARTICIPANTS");
-    expect(after.online).toBe(1);
-    expect(after.members[1].online).toBe(false);
-  });
+      await viewerClient.close();
+      expect(await hostClient.next("USER_LEFT")).toEqual({ type: "USER_LEFT", user: "Viewer", user_id: viewer.id });
+      const after = await hostClient.next("ROOM_PARTICIPANTS");
+      expect(after.online).toBe(1);
+      expect(after.members[1].online).toBe(false);
+    },
+  );
 
   it("counts a user once across tabs: the second tab is not announced, closing one tab is not a leave", async () => {
     const { host, room, viewer } = await roomWithViewer();

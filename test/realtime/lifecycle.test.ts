@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
-import { startApp, backend, testEnv, type TestApp } from "../helpers/app.js";
+import { backend, startApp, type TestApp, testEnv } from "../helpers/app.js";
 import { rawClient, sioClient } from "../helpers/clients.js";
 import { guest, party } from "../helpers/party.js";
 
@@ -81,7 +81,12 @@ describe("room lifecycle", () => {
     await sioViewer.waitFor("ROOM_EXPIRED");
     expect((await sioViewer.waitFor("CLOSE")).code).toBe(4004);
     expect(await stateOf(t, room.room_id)).toBe("EXPIRED");
-    const audit = await t.app.database.db.selectFrom("room_events").select("event").where("room_id", "=", room.room_id).where("event", "=", "room.expired").execute();
+    const audit = await t.app.database.db
+      .selectFrom("room_events")
+      .select("event")
+      .where("room_id", "=", room.room_id)
+      .where("event", "=", "room.expired")
+      .execute();
     expect(audit).toHaveLength(1);
     expect((await rawClient(t.baseUrl, room.code, viewer.token).closed).code).toBe(4005);
   });
@@ -111,7 +116,11 @@ describe.runIf(backend === "embedded")("restart recovery (embedded)", () => {
     const a = await first.api.createRoom(host.token);
     const b = await first.api.createRoom(host.token);
     const db = first.app.database.db;
-    await db.updateTable("rooms").set({ state: "GRACE", grace_ends_at: new Date(Date.now() - 1000), host_disconnected_at: new Date() }).where("id", "=", a.room_id).execute();
+    await db
+      .updateTable("rooms")
+      .set({ state: "GRACE", grace_ends_at: new Date(Date.now() - 1000), host_disconnected_at: new Date() })
+      .where("id", "=", a.room_id)
+      .execute();
     await db.updateTable("rooms").set({ state: "LIVE" }).where("id", "=", b.room_id).execute();
     await first.app.close();
 

@@ -1,7 +1,7 @@
 /** Socket abuse limits: open sockets per user and per address, connection attempts per address. */
 import { afterEach, describe, expect, it } from "vitest";
 import { startApp, type TestApp } from "../helpers/app.js";
-import { transports, type TestClient } from "../helpers/clients.js";
+import { type TestClient, transports } from "../helpers/clients.js";
 import { closeTestClients } from "../helpers/open-clients.js";
 
 let t: TestApp | undefined;

@@ -100,7 +100,12 @@ describe("moderation", () => {
     await hostClient.waitFor("TIME_SYNC"); // the unban ran before this
     const back = sioClient(t.baseUrl, room.code, viewer.token);
     await back.drainJoin();
-    const audit = await t.app.database.db.selectFrom("room_events").select("event").where("room_id", "=", room.room_id).where("event", "like", "moderation.%").execute();
+    const audit = await t.app.database.db
+      .selectFrom("room_events")
+      .select("event")
+      .where("room_id", "=", room.room_id)
+      .where("event", "like", "moderation.%")
+      .execute();
     expect(audit.map((a) => a.event)).toEqual(["moderation.banned", "moderation.unbanned"]);
   });
 
@@ -118,13 +123,20 @@ describe("moderation", () => {
     hostClient.send({ type: "UNBAN_USER", user_id: viewer.id });
     expect(await hostClient.waitFor("ERROR")).toMatchObject({ code: "PARTICIPANT_NOT_FOUND", message: "User is not banned" });
     const sio = tabB as ReturnType<typeof sioClient>;
-    expect(await sio.emitAck("KICK_USER", { user_id: host.id })).toEqual({ ok: false, error: { code: "PERMISSION_DENIED", message: "Only host can moderate" } });
+    expect(await sio.emitAck("KICK_USER", { user_id: host.id })).toEqual({
+      ok: false,
+      error: { code: "PERMISSION_DENIED", message: "Only host can moderate" },
+    });
   });
   it("mutes are durable: the realtime state forgets them (restart), the room reloads them from the database", async () => {
     const { room, viewer, hostClient, tabA, tabB } = await hostAndTarget();
     hostClient.send({ type: "MUTE_USER", user_id: viewer.id });
     await tabA.waitFor("USER_MUTED");
-    const rows = await t.app.database.db.selectFrom("room_mutes").select(["user_id", "muted_by"]).where("room_id", "=", room.room_id).execute();
+    const rows = await t.app.database.db
+      .selectFrom("room_mutes")
+      .select(["user_id", "muted_by"])
+      .where("room_id", "=", room.room_id)
+      .execute();
     expect(rows).toEqual([{ user_id: viewer.id, muted_by: expect.any(String) }]);
     // The state loses the mute (an embedded restart, a Redis restart without persistence)...
     await t.app.realtime.state.mutes.unmute(room.room_id, viewer.id);
@@ -147,7 +159,8 @@ describe("moderation", () => {
     hostClient.send({ type: "MUTE_USER", user_id: viewer.id });
     await tabA.waitFor("USER_MUTED");
     const redis = t.app.redis!;
-    for await (const keys of redis.scanIterator({ MATCH: `${t.config.REDIS_PREFIX}rt:*`, COUNT: 500 })) if (keys.length) await redis.del(keys);
+    for await (const keys of redis.scanIterator({ MATCH: `${t.config.REDIS_PREFIX}rt:*`, COUNT: 500 }))
+      if (keys.length) await redis.del(keys);
     expect(await state.presence.onlineUsers(room.room_id)).toEqual(new Set());
     expect(await state.presence.restoreLost(), "the host's and both of the viewer's connections").toBe(3);
     expect(await state.presence.onlineUsers(room.room_id)).toEqual(new Set([host.id, viewer.id]));
@@ -174,7 +187,12 @@ describe("moderation", () => {
     expect(row).toMatchObject({ user_id: viewer.id, muted_by: host.id, reason: "spoilers" });
     expect(row!.expires_at!.getTime()).toBe(until);
     expect(await timeline(room.room_id)).toEqual([
-      { event: "moderation.muted", actor_id: host.id, reason: "spoilers", data: { user_id: viewer.id, duration_seconds: 1, expires_at: muted.until } },
+      {
+        event: "moderation.muted",
+        actor_id: host.id,
+        reason: "spoilers",
+        data: { user_id: viewer.id, duration_seconds: 1, expires_at: muted.until },
+      },
     ]);
     // An expired mute is not restored when the room is loaded again.
     expect(await t.app.services.moderation.mutedUsers(room.room_id)).toEqual([]);
@@ -186,7 +204,11 @@ describe("moderation", () => {
     expect(await tabA.waitFor("USER_MUTED")).toMatchObject({ reason: "calm down" });
     hostClient.send({ type: "MUTE_USER", user_id: viewer.id });
     expect(await tabA.waitFor("USER_MUTED")).toEqual({ type: "USER_MUTED", user_id: viewer.id, muted: true });
-    const rows = await t.app.database.db.selectFrom("room_mutes").select(["reason", "expires_at"]).where("room_id", "=", room.room_id).execute();
+    const rows = await t.app.database.db
+      .selectFrom("room_mutes")
+      .select(["reason", "expires_at"])
+      .where("room_id", "=", room.room_id)
+      .execute();
     expect(rows).toEqual([{ reason: null, expires_at: null }]);
     expect(await t.app.services.moderation.mutedUsers(room.room_id)).toEqual([{ userId: viewer.id, until: null }]);
     hostClient.send({ type: "UNMUTE_USER", user_id: viewer.id });
@@ -220,9 +242,9 @@ describe("moderation", () => {
       ["moderation.kicked", "cool off", { user_id: viewer.id }],
       ["moderation.banned", long, { user_id: viewer.id, duration_seconds: null, expires_at: null }],
     ]);
-    expect((await t.app.database.db.selectFrom("room_bans").select(["banned_by", "reason"]).where("room_id", "=", room.room_id).execute())).toEqual([
-      { banned_by: host.id, reason: long },
-    ]);
+    expect(
+      await t.app.database.db.selectFrom("room_bans").select(["banned_by", "reason"]).where("room_id", "=", room.room_id).execute(),
+    ).toEqual([{ banned_by: host.id, reason: long }]);
   });
 
   it("a timed ban refuses socket and HTTP joins until it expires, then lets the user back in", async () => {
@@ -231,7 +253,10 @@ describe("moderation", () => {
     expect(await tabA.closed).toEqual({ code: 4011, reason: "Banned by host: timeout" });
     expect((await tabB.closed).code).toBe(4011);
     expect((await rawClient(t.baseUrl, room.code, viewer.token).closed).code).toBe(4010);
-    const mine = async () => ((await t.api.get("/api/rooms/mine/", { token: viewer.token })).body as { room_id: string }[]).some((r) => r.room_id === room.room_id);
+    const mine = async () =>
+      ((await t.api.get("/api/rooms/mine/", { token: viewer.token })).body as { room_id: string }[]).some(
+        (r) => r.room_id === room.room_id,
+      );
     expect(await mine()).toBe(false);
     // Poll HTTP join until the ban is over (a refusal is 403 BANNED, nothing else).
     const join = await vi.waitFor(

@@ -214,7 +214,11 @@ describe("permission changes take effect when their call answers", () => {
       const problems: string[] = [];
       await hostClient.close();
       await heirClient.waitFor("HOST_DISCONNECTED");
-      await t.app.database.db.updateTable("rooms").set({ grace_ends_at: sql`now() - interval '1 second'` }).where("id", "=", room.room_id).execute();
+      await t.app.database.db
+        .updateTable("rooms")
+        .set({ grace_ends_at: sql`now() - interval '1 second'` })
+        .where("id", "=", room.room_id)
+        .execute();
       expect(await t.app.realtime.lifecycle.expire(room.room_id)).toBe(false);
       const row = await t.app.database.db.selectFrom("rooms").select("host_id").where("id", "=", room.room_id).executeTakeFirstOrThrow();
       expect(row.host_id).toBe(heir.id);

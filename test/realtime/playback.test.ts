@@ -34,7 +34,11 @@ describe("playback", () => {
   it("non-hosts cannot control playback; their PLAYER_EVENTs are ignored", async () => {
     const { hostClient, viewerClient } = await hostAndWatcher();
     viewerClient.send({ type: "PLAY", time: 100 });
-    expect(await viewerClient.waitFor("ERROR")).toEqual({ type: "ERROR", code: "PERMISSION_DENIED", message: "Only host can control playback" });
+    expect(await viewerClient.waitFor("ERROR")).toEqual({
+      type: "ERROR",
+      code: "PERMISSION_DENIED",
+      message: "Only host can control playback",
+    });
     viewerClient.send({ type: "PLAYER_EVENT", data: { event: "ended", currentTime: 1, duration: 1, progress: 100 } });
     await viewerClient.expectNone(150);
     await hostClient.expectNone(0, "PLAYBACK_STATE");
@@ -48,7 +52,11 @@ describe("playback", () => {
       Array.from({ length: 10 }, (_, i) => (i % 2 ? hostClient : tab2).emitAck(i % 3 ? "SEEK" : "PLAY", { time: i })),
     );
     expect(acks.map((a) => a.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    const row = await t.app.database.db.selectFrom("playback_states").select("version").where("room_id", "=", room.room_id).executeTakeFirstOrThrow();
+    const row = await t.app.database.db
+      .selectFrom("playback_states")
+      .select("version")
+      .where("room_id", "=", room.room_id)
+      .executeTakeFirstOrThrow();
     expect(row.version).toBe(10);
   });
 
@@ -78,7 +86,10 @@ describe("playback", () => {
     // Time passing is the point: the anchor stays at 200 while a playing client moves on.
     await new Promise((r) => setTimeout(r, 1200));
     // A client that kept playing is ~1.2 s ahead of the anchor: not "corrected" backwards.
-    expect(await (hostClient as ReturnType<typeof sioClient>).emitAck("SYNC_CHECK", { client_time: 201.2 })).toMatchObject({ ok: true, corrected: false });
+    expect(await (hostClient as ReturnType<typeof sioClient>).emitAck("SYNC_CHECK", { client_time: 201.2 })).toMatchObject({
+      ok: true,
+      corrected: false,
+    });
   });
 
   it("TIME_SYNC answers with the server clock", async () => {
@@ -91,15 +102,34 @@ describe("playback", () => {
 
   it("host PLAYER_EVENTs store progress under the room's real media identity; ended completes it", async () => {
     const { host, room, hostClient, viewerClient } = await hostAndWatcher();
-    await t.api.post("/api/rooms/source/", { room_id: room.room_id, provider: "vidking", video_id: "119051", media_type: "tv", season: 2, episode: 3 }, { token: host.token });
-    expect(await viewerClient.waitFor("SOURCE_CHANGED")).toMatchObject({ video_id: "119051", media_type: "tv", season: 2, episode: 3, embed_url: "https://www.vidking.net/embed/tv/119051/2/3" });
+    await t.api.post(
+      "/api/rooms/source/",
+      { room_id: room.room_id, provider: "vidking", video_id: "119051", media_type: "tv", season: 2, episode: 3 },
+      { token: host.token },
+    );
+    expect(await viewerClient.waitFor("SOURCE_CHANGED")).toMatchObject({
+      video_id: "119051",
+      media_type: "tv",
+      season: 2,
+      episode: 3,
+      embed_url: "https://www.vidking.net/embed/tv/119051/2/3",
+    });
     expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ is_playing: false, time: 0, version: 1 });
     const sio = hostClient as ReturnType<typeof sioClient>;
     await sio.emitAck("PLAYER_EVENT", { data: { event: "pause", currentTime: 60, duration: 1200, progress: 5 } });
     await sio.emitAck("PLAYER_EVENT", { data: { event: "ended", currentTime: 1199, duration: 1200, progress: 99.9 } });
     const rows = await t.app.database.db.selectFrom("watch_progress").selectAll().where("room_id", "=", room.room_id).execute();
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ user_id: host.id, media_id: "119051", media_type: "tv", season: 2, episode: 3, progress_percent: 100, completed: true, timestamp_seconds: 1200 });
+    expect(rows[0]).toMatchObject({
+      user_id: host.id,
+      media_id: "119051",
+      media_type: "tv",
+      season: 2,
+      episode: 3,
+      progress_percent: 100,
+      completed: true,
+      timestamp_seconds: 1200,
+    });
   });
 });
 
@@ -116,32 +146,54 @@ describe("commands that cannot fight (command_id, expected_version)", () => {
     await otherTab.waitFor("TIME_SYNC"); // the duplicate was handled before this
     await viewerClient.expectNone(100, "PLAYBACK_STATE");
     // A refused command (stale) releases its id: the same id applies once the state is right.
-    expect(await hostClient.emitAck("PAUSE", { time: 12, command_id: "c-2", expected_version: 0 })).toMatchObject({ ok: false, error: { code: "STALE_VERSION" } });
+    expect(await hostClient.emitAck("PAUSE", { time: 12, command_id: "c-2", expected_version: 0 })).toMatchObject({
+      ok: false,
+      error: { code: "STALE_VERSION" },
+    });
     expect(await hostClient.emitAck("PAUSE", { time: 12, command_id: "c-2", expected_version: 1 })).toEqual({ ok: true, version: 2 });
     expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ version: 2, is_playing: false, time: 12 });
   });
 
-  it.each(transports)("a stale expected_version over %s gets STALE_VERSION and the current state, and changes nothing", async (_n, connect) => {
-    const { host, room, hostClient, viewerClient } = await hostAndWatcher();
-    expect(await hostClient.emitAck("SEEK", { time: 30, expected_version: 0 })).toEqual({ ok: true, version: 1 });
-    await viewerClient.waitFor("PLAYBACK_STATE");
-    const second = connect(t.baseUrl, room.code, host.token);
-    await second.drainJoin();
-    second.send({ type: "PLAY", time: 5, expected_version: 0 });
-    expect(await second.waitFor("PLAYBACK_STATE")).toMatchObject({ version: 1, time: 30, is_playing: false });
-    expect(await second.waitFor("ERROR")).toEqual({ type: "ERROR", code: "STALE_VERSION", message: "The playback state is at version 1, not 0" });
-    await viewerClient.expectNone(150, "PLAYBACK_STATE");
-    const row = await t.app.database.db.selectFrom("playback_states").select(["version", "position_seconds"]).where("room_id", "=", room.room_id).executeTakeFirstOrThrow();
-    expect(row).toEqual({ version: 1, position_seconds: 30 });
-    second.send({ type: "PLAY", time: 5, expected_version: 1 });
-    expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ version: 2, is_playing: true, time: 5 });
-  });
+  it.each(transports)(
+    "a stale expected_version over %s gets STALE_VERSION and the current state, and changes nothing",
+    async (_n, connect) => {
+      const { host, room, hostClient, viewerClient } = await hostAndWatcher();
+      expect(await hostClient.emitAck("SEEK", { time: 30, expected_version: 0 })).toEqual({ ok: true, version: 1 });
+      await viewerClient.waitFor("PLAYBACK_STATE");
+      const second = connect(t.baseUrl, room.code, host.token);
+      await second.drainJoin();
+      second.send({ type: "PLAY", time: 5, expected_version: 0 });
+      expect(await second.waitFor("PLAYBACK_STATE")).toMatchObject({ version: 1, time: 30, is_playing: false });
+      expect(await second.waitFor("ERROR")).toEqual({
+        type: "ERROR",
+        code: "STALE_VERSION",
+        message: "The playback state is at version 1, not 0",
+      });
+      await viewerClient.expectNone(150, "PLAYBACK_STATE");
+      const row = await t.app.database.db
+        .selectFrom("playback_states")
+        .select(["version", "position_seconds"])
+        .where("room_id", "=", room.room_id)
+        .executeTakeFirstOrThrow();
+      expect(row).toEqual({ version: 1, position_seconds: 30 });
+      second.send({ type: "PLAY", time: 5, expected_version: 1 });
+      expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ version: 2, is_playing: true, time: 5 });
+    },
+  );
 
   it.each(transports)("bad command_id / expected_version over %s are VALIDATION_FAILED", async (_n, connect) => {
     const { host, room, viewerClient } = await hostAndWatcher();
     const client = connect(t.baseUrl, room.code, host.token);
     await client.drainJoin();
-    for (const bad of [{ command_id: "" }, { command_id: "x".repeat(65) }, { command_id: "no spaces" }, { command_id: 7 }, { expected_version: -1 }, { expected_version: 1.5 }, { expected_version: "1" }]) {
+    for (const bad of [
+      { command_id: "" },
+      { command_id: "x".repeat(65) },
+      { command_id: "no spaces" },
+      { command_id: 7 },
+      { expected_version: -1 },
+      { expected_version: 1.5 },
+      { expected_version: "1" },
+    ]) {
       client.send({ type: "SEEK", time: 1, ...bad });
       expect((await client.waitFor("ERROR")).code, JSON.stringify(bad)).toBe("VALIDATION_FAILED");
     }
@@ -161,7 +213,11 @@ describe.each(transports)("playback validation over %s", (_n, connect) => {
     }
     client.send({ type: "PLAY" });
     expect((await client.waitFor("ERROR")).code).toBe("VALIDATION_FAILED");
-    const row = await t.app.database.db.selectFrom("playback_states").select("version").where("room_id", "=", room.room_id).executeTakeFirstOrThrow();
+    const row = await t.app.database.db
+      .selectFrom("playback_states")
+      .select("version")
+      .where("room_id", "=", room.room_id)
+      .executeTakeFirstOrThrow();
     expect(row.version).toBe(0);
   });
 });

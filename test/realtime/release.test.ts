@@ -32,7 +32,8 @@ function footprint(app: StreamItApp) {
   return { namespaces: nsps.length, adapterRooms: nsps.reduce((n, nsp) => n + nsp.adapter.rooms.size, 0) };
 }
 
-const shardChannels = async () => (redis ? (await redis.sendCommand(["PUBSUB", "SHARDCHANNELS", `${t.config.REDIS_PREFIX}*`])) as string[] : []);
+const shardChannels = async () =>
+  redis ? ((await redis.sendCommand(["PUBSUB", "SHARDCHANNELS", `${t.config.REDIS_PREFIX}*`])) as string[]) : [];
 const liveRooms = (app: StreamItApp) => app.realtime.hub.roomCodes.length;
 
 describe("after everyone leaves", () => {
@@ -61,6 +62,7 @@ describe("after everyone leaves", () => {
     }
     await vi.waitFor(() => expect(apps.map(liveRooms)).toEqual(apps.map(() => 0)), { timeout: 10_000, interval: 50 });
     await vi.waitFor(() => expect(apps.map(footprint)).toEqual(before.apps), { timeout: 10_000, interval: 50 });
-    if (redis) await vi.waitFor(async () => expect((await shardChannels()).sort()).toEqual(before.channels), { timeout: 10_000, interval: 100 });
+    if (redis)
+      await vi.waitFor(async () => expect((await shardChannels()).sort()).toEqual(before.channels), { timeout: 10_000, interval: 100 });
   }, 120_000);
 });

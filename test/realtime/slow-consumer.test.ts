@@ -23,7 +23,7 @@ const ROUNDS = 200;
 /** Stops reading from the socket: the server's writes pile up in the kernel, then in the server. */
 function pause(client: TestClient & { socket: unknown }): void {
   if (client.kind === "ws") (client.socket as WebSocket).pause();
-  else ((client.socket as { io: { engine: { transport: { ws: WebSocket } } } }).io.engine.transport.ws).pause();
+  else (client.socket as { io: { engine: { transport: { ws: WebSocket } } } }).io.engine.transport.ws.pause();
 }
 
 describe.each(["ws", "socket.io"] as const)("a viewer that stops reading (%s)", (kind) => {
@@ -48,12 +48,19 @@ describe.each(["ws", "socket.io"] as const)("a viewer that stops reading (%s)", 
     for (let i = 0; i < ROUNDS; i += 1) {
       // A steady stream (each message out before the next), not one burst: what is measured is a
       // reader that stopped, not how big a single burst may be.
-      await hub.sendHere(room.code, { type: "CHAT_MESSAGE", id: randomUUID(), user: "Load", user_id: host.id, message: BIG, created_at: new Date().toISOString() });
+      await hub.sendHere(room.code, {
+        type: "CHAT_MESSAGE",
+        id: randomUUID(),
+        user: "Load",
+        user_id: host.id,
+        message: BIG,
+        created_at: new Date().toISOString(),
+      });
       await new Promise((resolve) => setImmediate(resolve));
     }
 
     // The stalled viewer is gone for everyone else, and nobody else lost anything.
-    let left;
+    let left: Awaited<ReturnType<typeof hostClient.waitFor>>;
     do left = await hostClient.waitFor("USER_LEFT", 15_000);
     while (left.user_id !== slow.id);
     for (const reader of readers) {
@@ -84,7 +91,14 @@ describe("a burst is not a stalled reader", () => {
     const hub = t.app.realtime.hub;
     // 12 × 64 KB against a 256 KB bound, all handed over before any of it can be written out.
     const burst = Array.from({ length: 12 }, () =>
-      hub.sendHere(room.code, { type: "CHAT_MESSAGE", id: randomUUID(), user: "Load", user_id: host.id, message: BIG, created_at: new Date().toISOString() }),
+      hub.sendHere(room.code, {
+        type: "CHAT_MESSAGE",
+        id: randomUUID(),
+        user: "Load",
+        user_id: host.id,
+        message: BIG,
+        created_at: new Date().toISOString(),
+      }),
     );
     await Promise.all(burst);
     for (const reader of readers) {

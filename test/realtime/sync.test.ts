@@ -3,7 +3,7 @@
  * nobody else's), the Prometheus series, and the host seeing viewers of another instance.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { percentile, reportDrift, summarizeSync, SYNC } from "../../src/sync/telemetry.js";
+import { percentile, reportDrift, SYNC, summarizeSync } from "../../src/sync/telemetry.js";
 import { backend, secondInstance, startApp, type TestApp } from "../helpers/app.js";
 import { type Message, rawClient, sioClient, type TestClient, transports } from "../helpers/clients.js";
 import { guest, party, type Transport } from "../helpers/party.js";
@@ -23,7 +23,7 @@ const hostSlowBuffy = (connect: Transport, viewersAt?: string) =>
 /** A host command, once its PLAYBACK_STATE is back (the room's state is then in place). */
 async function command(client: TestClient, type: "PLAY" | "PAUSE", time: number): Promise<void> {
   client.send({ type, time });
-  let state;
+  let state: Awaited<ReturnType<typeof client.waitFor>>;
   do state = await client.waitFor("PLAYBACK_STATE");
   while (state.time !== time || state.is_playing !== (type === "PLAY"));
 }
@@ -156,7 +156,10 @@ describe.each(transports)("SYNC_REPORT over %s", (name, connect) => {
     const stored = await t.app.realtime.state.syncRecords.read(room.room_id);
     expect(stored.corrections).toBe(1);
     await buffyClient.close();
-    expect(await roomSync(hostClient, (m) => m.reporting === 1)).toMatchObject({ buffering: 0, viewers: [expect.objectContaining({ user_id: slow.id })] });
+    expect(await roomSync(hostClient, (m) => m.reporting === 1)).toMatchObject({
+      buffering: 0,
+      viewers: [expect.objectContaining({ user_id: slow.id })],
+    });
   });
 });
 
@@ -165,7 +168,11 @@ describe("acks and throttling (Socket.IO acks)", () => {
     const { room, slow, hostClient, slowClient } = await hostSlowBuffy("socket.io");
     const sio = slowClient as ReturnType<typeof sioClient>;
     await command(hostClient, "PAUSE", 30);
-    expect(await sio.emitAck("SYNC_REPORT", { position: 28.5, rtt_ms: 12, buffering: false })).toEqual({ ok: true, drift: -1.5, corrected: false });
+    expect(await sio.emitAck("SYNC_REPORT", { position: 28.5, rtt_ms: 12, buffering: false })).toEqual({
+      ok: true,
+      drift: -1.5,
+      corrected: false,
+    });
     expect(await sio.emitAck("SYNC_REPORT", { position: 0, rtt_ms: 12, buffering: false })).toEqual({ ok: true, ignored: true });
     expect((await t.app.realtime.state.syncRecords.read(room.room_id)).records.get(slow.id)).toMatchObject({ drift: -1.5, rttMs: 12 });
   });
@@ -184,7 +191,9 @@ describe("co-hosts", () => {
     const { host, room, slowClient, hostClient } = await hostSlowBuffy("ws");
     const co = await t.api.register();
     await t.api.join(co.token, room.code);
-    expect((await t.api.post("/api/rooms/cohosts/", { room_id: room.room_id, user_id: co.id, cohost: true }, { token: host.token })).status).toBe(200);
+    expect(
+      (await t.api.post("/api/rooms/cohosts/", { room_id: room.room_id, user_id: co.id, cohost: true }, { token: host.token })).status,
+    ).toBe(200);
     const coClient = sioClient(t.baseUrl, room.code, co.token);
     await coClient.drainJoin();
     slowClient.send(report(0));

@@ -47,7 +47,12 @@ describe.each(transports)("socket text over %s", (_name, connect) => {
       client.send({ type: "CHAT_MESSAGE", message: text });
       expect((await client.waitFor("CHAT_MESSAGE")).message).toBe(text);
     }
-    const stored = await t.app.database.db.selectFrom("chat_messages").select("message").where("room_id", "=", room.room_id).orderBy("created_at").execute();
+    const stored = await t.app.database.db
+      .selectFrom("chat_messages")
+      .select("message")
+      .where("room_id", "=", room.room_id)
+      .orderBy("created_at")
+      .execute();
     expect(stored.map((r) => r.message)).toEqual(POSTED);
   });
 
@@ -59,7 +64,10 @@ describe.each(transports)("socket text over %s", (_name, connect) => {
     const client = connect(t.baseUrl, room.code, host.token);
     await client.drainJoin();
     client.send({ type: "MUTE_USER", user_id: guest.id, reason: "spam\u202Emaps" });
-    expect(await client.waitFor("ERROR")).toMatchObject({ code: "VALIDATION_FAILED", message: expect.stringMatching(/reason .*bidirectional/) });
+    expect(await client.waitFor("ERROR")).toMatchObject({
+      code: "VALIDATION_FAILED",
+      message: expect.stringMatching(/reason .*bidirectional/),
+    });
     client.send({ type: "KICK_USER", user_id: guest.id, reason: "x\u0000" });
     expect(await client.waitFor("ERROR")).toMatchObject({ code: "VALIDATION_FAILED" });
   });

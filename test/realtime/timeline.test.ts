@@ -5,7 +5,7 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type TestApp } from "../helpers/app.js";
-import { sioClient, transports, type TestClient } from "../helpers/clients.js";
+import { type sioClient, type TestClient, transports } from "../helpers/clients.js";
 import { guest, party, type Transport } from "../helpers/party.js";
 
 let t: TestApp;
@@ -76,12 +76,17 @@ describe("playback in the timeline", () => {
     const rows = (await playbackRows(room.room_id)).sort((a, b) => Number(a.data.version) - Number(b.data.version));
     expect(rows.map((r) => r.data.version)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     // Paused throughout: each seek replaced exactly the position the one before it set.
-    rows.forEach((row, i) => expect(row.data.from).toBe(i === 0 ? 0 : rows[i - 1]!.data.to));
+    for (const [i, row] of rows.entries()) expect(row.data.from).toBe(i === 0 ? 0 : rows[i - 1]!.data.to);
   });
 
   it("a source change records the actor and the old and new source", async () => {
     const { host, room } = await hostAndWatcher();
-    const set = (video_id: string) => t.api.post("/api/rooms/source/", { room_id: room.room_id, provider: "vidking", video_id, media_type: "movie" }, { token: host.token });
+    const set = (video_id: string) =>
+      t.api.post(
+        "/api/rooms/source/",
+        { room_id: room.room_id, provider: "vidking", video_id, media_type: "movie" },
+        { token: host.token },
+      );
     expect((await set("111")).status).toBe(200);
     expect((await set("222")).status).toBe(200);
     const rows = await t.app.database.db
@@ -100,29 +105,43 @@ describe("playback in the timeline", () => {
 });
 
 describe("UNDO_SEEK", () => {
-  it.each(transports)("over %s: undoes the latest seek, then the one before (not the undo), keeps the play state, then NOTHING_TO_UNDO", async (_n, connect) => {
-    const { host, room, hostClient, viewerClient } = await hostAndWatcher(connect);
-    expect(await command(hostClient, { type: "PAUSE", time: 10 })).toEqual({ ok: true });
-    expect(await command(hostClient, { type: "SEEK", time: 100 })).toEqual({ ok: true });
-    expect(await command(hostClient, { type: "SEEK", time: 200 })).toEqual({ ok: true });
-    for (const type of ["PAUSE", "SEEK", "SEEK"]) expect((await viewerClient.waitFor("PLAYBACK_STATE")).type, type).toBe("PLAYBACK_STATE");
+  it.each(transports)(
+    "over %s: undoes the latest seek, then the one before (not the undo), keeps the play state, then NOTHING_TO_UNDO",
+    async (_n, connect) => {
+      const { host, room, hostClient, viewerClient } = await hostAndWatcher(connect);
+      expect(await command(hostClient, { type: "PAUSE", time: 10 })).toEqual({ ok: true });
+      expect(await command(hostClient, { type: "SEEK", time: 100 })).toEqual({ ok: true });
+      expect(await command(hostClient, { type: "SEEK", time: 200 })).toEqual({ ok: true });
+      for (const type of ["PAUSE", "SEEK", "SEEK"])
+        expect((await viewerClient.waitFor("PLAYBACK_STATE")).type, type).toBe("PLAYBACK_STATE");
 
-    expect(await command(hostClient, { type: "UNDO_SEEK" })).toEqual({ ok: true });
-    expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ is_playing: false, time: 100, version: 4 });
-    expect(await command(hostClient, { type: "UNDO_SEEK" })).toEqual({ ok: true });
-    expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ is_playing: false, time: 10, version: 5 });
-    expect(await command(hostClient, { type: "UNDO_SEEK" })).toEqual({ ok: false, code: "NOTHING_TO_UNDO" });
-    await viewerClient.expectNone(100, "PLAYBACK_STATE");
+      expect(await command(hostClient, { type: "UNDO_SEEK" })).toEqual({ ok: true });
+      expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ is_playing: false, time: 100, version: 4 });
+      expect(await command(hostClient, { type: "UNDO_SEEK" })).toEqual({ ok: true });
+      expect(await viewerClient.waitFor("PLAYBACK_STATE")).toMatchObject({ is_playing: false, time: 10, version: 5 });
+      expect(await command(hostClient, { type: "UNDO_SEEK" })).toEqual({ ok: false, code: "NOTHING_TO_UNDO" });
+      await viewerClient.expectNone(100, "PLAYBACK_STATE");
 
-    const rows = await playbackRows(room.room_id);
-    const seeks = await t.app.database.db.selectFrom("room_events").select("seq").where("room_id", "=", room.room_id).where("event", "=", "playback.seek").orderBy("seq").execute();
-    expect(rows.slice(3)).toEqual([
-      { event: "playback.seek_undone", actor_id: host.id, data: { from: 200, to: 100, version: 4, undone_seq: seeks[1]!.seq } },
-      { event: "playback.seek_undone", actor_id: host.id, data: { from: 100, to: 10, version: 5, undone_seq: seeks[0]!.seq } },
-    ]);
-    const state = await t.app.database.db.selectFrom("playback_states").select(["position_seconds", "is_playing", "version"]).where("room_id", "=", room.room_id).executeTakeFirstOrThrow();
-    expect(state).toEqual({ position_seconds: 10, is_playing: false, version: 5 });
-  });
+      const rows = await playbackRows(room.room_id);
+      const seeks = await t.app.database.db
+        .selectFrom("room_events")
+        .select("seq")
+        .where("room_id", "=", room.room_id)
+        .where("event", "=", "playback.seek")
+        .orderBy("seq")
+        .execute();
+      expect(rows.slice(3)).toEqual([
+        { event: "playback.seek_undone", actor_id: host.id, data: { from: 200, to: 100, version: 4, undone_seq: seeks[1]!.seq } },
+        { event: "playback.seek_undone", actor_id: host.id, data: { from: 100, to: 10, version: 5, undone_seq: seeks[0]!.seq } },
+      ]);
+      const state = await t.app.database.db
+        .selectFrom("playback_states")
+        .select(["position_seconds", "is_playing", "version"])
+        .where("room_id", "=", room.room_id)
+        .executeTakeFirstOrThrow();
+      expect(state).toEqual({ position_seconds: 10, is_playing: false, version: 5 });
+    },
+  );
 
   it("keeps playing when the room was playing; a resent command_id is not undone twice", async () => {
     const { hostClient, viewerClient } = await hostAndWatcher();
@@ -132,7 +151,7 @@ describe("UNDO_SEEK", () => {
     await sio.emitAck("SEEK", { time: 600 });
     expect(await sio.emitAck("UNDO_SEEK", { command_id: "undo-1" })).toEqual({ ok: true, version: 4 });
     expect(await sio.emitAck("UNDO_SEEK", { command_id: "undo-1" })).toEqual({ ok: true, duplicate: true, version: 4 });
-    let state;
+    let state: Awaited<ReturnType<typeof viewerClient.waitFor>>;
     do state = await viewerClient.waitFor("PLAYBACK_STATE");
     while (state.version < 4);
     expect(state.is_playing).toBe(true);
@@ -145,12 +164,23 @@ describe("UNDO_SEEK", () => {
     const { host, room, hostClient, viewerClient } = await hostAndWatcher();
     const sio = hostClient as ReturnType<typeof sioClient>;
     viewerClient.send({ type: "UNDO_SEEK" });
-    expect(await viewerClient.waitFor("ERROR")).toEqual({ type: "ERROR", code: "PERMISSION_DENIED", message: "Only host can control playback" });
-    expect(await sio.emitAck("UNDO_SEEK", {})).toEqual({ ok: false, error: { code: "NOTHING_TO_UNDO", message: "There is no seek to undo" } });
+    expect(await viewerClient.waitFor("ERROR")).toEqual({
+      type: "ERROR",
+      code: "PERMISSION_DENIED",
+      message: "Only host can control playback",
+    });
+    expect(await sio.emitAck("UNDO_SEEK", {})).toEqual({
+      ok: false,
+      error: { code: "NOTHING_TO_UNDO", message: "There is no seek to undo" },
+    });
     expect(await sio.emitAck("SEEK", { time: 30 })).toMatchObject({ ok: true });
     viewerClient.send({ type: "UNDO_SEEK", command_id: "x" });
     expect((await viewerClient.waitFor("ERROR")).code).toBe("PERMISSION_DENIED");
-    const res = await t.api.post("/api/rooms/source/", { room_id: room.room_id, provider: "vidking", video_id: "42", media_type: "movie" }, { token: host.token });
+    const res = await t.api.post(
+      "/api/rooms/source/",
+      { room_id: room.room_id, provider: "vidking", video_id: "42", media_type: "movie" },
+      { token: host.token },
+    );
     expect(res.status).toBe(200);
     // The seek was in the previous video: going back to it would make no sense.
     expect(await sio.emitAck("UNDO_SEEK", {})).toMatchObject({ ok: false, error: { code: "NOTHING_TO_UNDO" } });
@@ -164,8 +194,12 @@ describe("the log is append-only in the database", () => {
     const room = await t.api.createRoom(host.token);
     await t.api.join((await t.api.guest()).token, room.code);
     const db = t.app.database.db;
-    await expect(db.updateTable("room_events").set({ event: "rewritten" }).where("room_id", "=", room.room_id).execute()).rejects.toThrow(/append-only/);
-    await expect(sql`UPDATE room_events SET created_at = now() - interval '1 day' WHERE room_id = ${room.room_id}`.execute(db)).rejects.toThrow(/append-only/);
+    await expect(db.updateTable("room_events").set({ event: "rewritten" }).where("room_id", "=", room.room_id).execute()).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(
+      sql`UPDATE room_events SET created_at = now() - interval '1 day' WHERE room_id = ${room.room_id}`.execute(db),
+    ).rejects.toThrow(/append-only/);
     const before = await db.selectFrom("room_events").select("id").where("room_id", "=", room.room_id).execute();
     expect(before.length).toBeGreaterThan(1);
     await db.deleteFrom("rooms").where("id", "=", room.room_id).where("host_id", "=", host.id).execute();
@@ -183,7 +217,13 @@ describe("GET /api/rooms/<code>/events/", () => {
     expect(res.status).toBe(200);
     const { events, next_before } = res.body;
     expect(next_before).toBeNull();
-    expect(events.map((e: { event: string }) => e.event)).toEqual(["moderation.muted", "playback.seek", "room.live", "participant.joined", "room.created"]);
+    expect(events.map((e: { event: string }) => e.event)).toEqual([
+      "moderation.muted",
+      "playback.seek",
+      "room.live",
+      "participant.joined",
+      "room.created",
+    ]);
     expect(events[0]).toEqual({
       id: expect.any(String),
       seq: expect.any(Number),
@@ -207,7 +247,10 @@ describe("GET /api/rooms/<code>/events/", () => {
     const { host, room, hostClient } = await hostAndWatcher();
     const sio = hostClient as ReturnType<typeof sioClient>;
     for (let i = 1; i <= 6; i += 1) await sio.emitAck("SEEK", { time: i });
-    const all = (await t.api.get(`/api/rooms/${room.code}/events/?limit=100`, { token: host.token })).body.events as { seq: number; event: string }[];
+    const all = (await t.api.get(`/api/rooms/${room.code}/events/?limit=100`, { token: host.token })).body.events as {
+      seq: number;
+      event: string;
+    }[];
     const paged: { seq: number }[] = [];
     let before: number | null | undefined;
     let pages = 0;

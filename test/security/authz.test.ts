@@ -65,12 +65,39 @@ type SignedInKind = Exclude<Kind, keyof typeof SIGNED_OUT>;
 const everyone = (outcome: Outcome) => Object.fromEntries(KINDS.map((k) => [k, outcome])) as Record<Kind, Outcome>;
 const signedIn = (cells: Record<SignedInKind, Outcome>): Record<Kind, Outcome> => ({ ...SIGNED_OUT, ...cells });
 const hostOnly = (allowed: Outcome) =>
-  signedIn({ guest: DENIED, nonMember: DENIED, participant: DENIED, pending: DENIED, banned: DENIED, host: allowed, staff: DENIED, otherHost: DENIED });
+  signedIn({
+    guest: DENIED,
+    nonMember: DENIED,
+    participant: DENIED,
+    pending: DENIED,
+    banned: DENIED,
+    host: allowed,
+    staff: DENIED,
+    otherHost: DENIED,
+  });
 const staffOnly = () =>
-  signedIn({ guest: DENIED, nonMember: DENIED, participant: DENIED, pending: DENIED, banned: DENIED, host: DENIED, staff: OK, otherHost: DENIED });
+  signedIn({
+    guest: DENIED,
+    nonMember: DENIED,
+    participant: DENIED,
+    pending: DENIED,
+    banned: DENIED,
+    host: DENIED,
+    staff: OK,
+    otherHost: DENIED,
+  });
 /** Allowed to every signed-in caller: its own data only (see the checks below). */
 const anySignedIn = (outcome: Outcome) =>
-  signedIn({ guest: outcome, nonMember: outcome, participant: outcome, pending: outcome, banned: outcome, host: outcome, staff: outcome, otherHost: outcome });
+  signedIn({
+    guest: outcome,
+    nonMember: outcome,
+    participant: outcome,
+    pending: outcome,
+    banned: outcome,
+    host: outcome,
+    staff: outcome,
+    otherHost: outcome,
+  });
 /**
  * Room-scoped data of R: approved, non-banned members only. A ban keeps the participant row
  * APPROVED (so that UNBAN restores access), so every room-scoped read must also ask room_bans:
@@ -78,7 +105,16 @@ const anySignedIn = (outcome: Outcome) =>
  * save/get still do not (src/progress/service.ts requireMember) — those two cells fail until fixed.
  */
 const membersOfR = (pending: Outcome) =>
-  signedIn({ guest: OK, nonMember: NOT_MEMBER, participant: OK, pending, banned: "403 BANNED", host: OK, staff: NOT_MEMBER, otherHost: NOT_MEMBER });
+  signedIn({
+    guest: OK,
+    nonMember: NOT_MEMBER,
+    participant: OK,
+    pending,
+    banned: "403 BANNED",
+    host: OK,
+    staff: NOT_MEMBER,
+    otherHost: NOT_MEMBER,
+  });
 
 // ---- REST: (operation, caller kind) → outcome ------------------------------------------------
 
@@ -106,12 +142,25 @@ const REST_MATRIX: Record<string, Record<Kind, Outcome>> = {
   "GET /api/rooms/{room_code}/resume/": anySignedIn(OK),
 
   "POST /api/rooms/create/": signedIn({
-    guest: "403 AUTH_REQUIRED", nonMember: CREATED, participant: CREATED, pending: CREATED,
-    banned: CREATED, host: CREATED, staff: CREATED, otherHost: CREATED,
+    guest: "403 AUTH_REQUIRED",
+    nonMember: CREATED,
+    participant: CREATED,
+    pending: CREATED,
+    banned: CREATED,
+    host: CREATED,
+    staff: CREATED,
+    otherHost: CREATED,
   }),
   // Joining R: idempotent for members; newcomers wait for approval (undone after the cell).
   "POST /api/rooms/join/": signedIn({
-    guest: OK, nonMember: OK, participant: OK, pending: OK, banned: "403 BANNED", host: OK, staff: OK, otherHost: OK,
+    guest: OK,
+    nonMember: OK,
+    participant: OK,
+    pending: OK,
+    banned: "403 BANNED",
+    host: OK,
+    staff: OK,
+    otherHost: OK,
   }),
   "GET /api/rooms/{room_code}/detail/": membersOfR("403 NOT_APPROVED"),
   "POST /api/rooms/progress/save/": membersOfR(NOT_MEMBER),
@@ -127,14 +176,28 @@ const REST_MATRIX: Record<string, Record<Kind, Outcome>> = {
   "GET /api/rooms/participants/": hostOnly(OK),
   // The room's timeline: its host, and staff (who read any room's, as the staff tools do).
   "GET /api/rooms/{room_code}/events/": signedIn({
-    guest: DENIED, nonMember: DENIED, participant: DENIED, pending: DENIED, banned: DENIED, host: OK, staff: OK, otherHost: DENIED,
+    guest: DENIED,
+    nonMember: DENIED,
+    participant: DENIED,
+    pending: DENIED,
+    banned: DENIED,
+    host: OK,
+    staff: OK,
+    otherHost: DENIED,
   }),
   "POST /api/rooms/source/": hostOnly(OK),
   "POST /api/rooms/cohosts/": hostOnly(OK),
   "POST /api/rooms/host-policy/": hostOnly(OK),
   // Only a host who lost R to succession, within the window: nobody here.
   "POST /api/rooms/reclaim-host/": signedIn({
-    guest: DENIED, nonMember: DENIED, participant: DENIED, pending: DENIED, banned: DENIED, host: DENIED, staff: DENIED, otherHost: DENIED,
+    guest: DENIED,
+    nonMember: DENIED,
+    participant: DENIED,
+    pending: DENIED,
+    banned: DENIED,
+    host: DENIED,
+    staff: DENIED,
+    otherHost: DENIED,
   }),
 
   // Staff-only operations.
@@ -182,23 +245,23 @@ const ev = (guest: Outcome, participant: Outcome, host: Outcome, otherHost: Outc
 
 const EVENT_MATRIX: Record<string, Record<Kind, Outcome>> = {
   //                guest      participant  host      otherHost (in its own room O, aiming at R's users)
-  CHAT_MESSAGE: ev(APPLIED,   APPLIED,     APPLIED,  APPLIED),
-  MUTE_USER:    ev(NOT_HOST,  NOT_HOST,    APPLIED,  NOT_IN_ROOM),
-  UNMUTE_USER:  ev(NOT_HOST,  NOT_HOST,    APPLIED,  NOT_IN_ROOM),
-  KICK_USER:    ev(NOT_HOST,  NOT_HOST,    APPLIED,  NOT_IN_ROOM),
-  BAN_USER:     ev(NOT_HOST,  NOT_HOST,    APPLIED,  NOT_IN_ROOM),
-  UNBAN_USER:   ev(NOT_HOST,  NOT_HOST,    APPLIED,  NOT_IN_ROOM),
-  PLAY:         ev(NOT_HOST,  NOT_HOST,    APPLIED,  APPLIED),
-  PAUSE:        ev(NOT_HOST,  NOT_HOST,    APPLIED,  APPLIED),
-  SEEK:         ev(NOT_HOST,  NOT_HOST,    APPLIED,  APPLIED),
-  UNDO_SEEK:    ev(NOT_HOST,  NOT_HOST,    APPLIED,  APPLIED), // (after SEEK: each undoes its room's seek)
-  PLAYER_EVENT: ev(IGNORED,   IGNORED,     APPLIED,  IGNORED), // O has no media: nothing to record
-  SET_COHOST:   ev(NOT_HOST,  NOT_HOST,    APPLIED,  NOT_IN_ROOM),
-  RECLAIM_HOST: ev(NOT_HOST,  NOT_HOST,    NOT_HOST, NOT_HOST), // nobody lost R to succession
-  SYNC_CHECK:   ev(APPLIED,   APPLIED,     APPLIED,  APPLIED),
-  TIME_SYNC:    ev(APPLIED,   APPLIED,     APPLIED,  APPLIED),
-  SYNC_REPORT:  ev(APPLIED,   APPLIED,     APPLIED,  APPLIED), // telemetry: recorded for any member
-  REAUTH:       ev(APPLIED,   APPLIED,     APPLIED,  APPLIED), // each with its own token (another's: see token-expiry.test.ts)
+  CHAT_MESSAGE: ev(APPLIED, APPLIED, APPLIED, APPLIED),
+  MUTE_USER: ev(NOT_HOST, NOT_HOST, APPLIED, NOT_IN_ROOM),
+  UNMUTE_USER: ev(NOT_HOST, NOT_HOST, APPLIED, NOT_IN_ROOM),
+  KICK_USER: ev(NOT_HOST, NOT_HOST, APPLIED, NOT_IN_ROOM),
+  BAN_USER: ev(NOT_HOST, NOT_HOST, APPLIED, NOT_IN_ROOM),
+  UNBAN_USER: ev(NOT_HOST, NOT_HOST, APPLIED, NOT_IN_ROOM),
+  PLAY: ev(NOT_HOST, NOT_HOST, APPLIED, APPLIED),
+  PAUSE: ev(NOT_HOST, NOT_HOST, APPLIED, APPLIED),
+  SEEK: ev(NOT_HOST, NOT_HOST, APPLIED, APPLIED),
+  UNDO_SEEK: ev(NOT_HOST, NOT_HOST, APPLIED, APPLIED), // (after SEEK: each undoes its room's seek)
+  PLAYER_EVENT: ev(IGNORED, IGNORED, APPLIED, IGNORED), // O has no media: nothing to record
+  SET_COHOST: ev(NOT_HOST, NOT_HOST, APPLIED, NOT_IN_ROOM),
+  RECLAIM_HOST: ev(NOT_HOST, NOT_HOST, NOT_HOST, NOT_HOST), // nobody lost R to succession
+  SYNC_CHECK: ev(APPLIED, APPLIED, APPLIED, APPLIED),
+  TIME_SYNC: ev(APPLIED, APPLIED, APPLIED, APPLIED),
+  SYNC_REPORT: ev(APPLIED, APPLIED, APPLIED, APPLIED), // telemetry: recorded for any member
+  REAUTH: ev(APPLIED, APPLIED, APPLIED, APPLIED), // each with its own token (another's: see token-expiry.test.ts)
 };
 
 // ---- the fixture ----------------------------------------------------------------------------
@@ -244,8 +307,7 @@ let f: Fixture;
 /** Every 2xx body and socket message each kind received, for the leak checks. */
 const received: { kind: Kind; where: string; text: string }[] = [];
 
-const account = (kind: Kind): Account | undefined =>
-  kind === "anonymous" || kind === "badToken" ? undefined : f.accounts[kind];
+const account = (kind: Kind): Account | undefined => (kind === "anonymous" || kind === "badToken" ? undefined : f.accounts[kind]);
 const idOf = (kind: Kind): string => account(kind)?.id ?? "";
 const roomOf = (kind: SocketKind): RoomRef => (kind === "otherHost" ? f.otherRoom : f.room);
 
@@ -257,9 +319,8 @@ beforeAll(async () => {
     const r = await t.api.register(`${name}${tag}`);
     return { id: r.id, token: r.token, refresh: r.refresh_token, username: r.username, email: r.email, password: r.password };
   };
-  const [host, participant, pending, banned, nonMember, staff, otherHost, expiredUser, revokedUser, victim, watcher, loginee] = await Promise.all(
-    ["host", "part", "pend", "bann", "nonm", "staf", "ohst", "expd", "revk", "vict", "wtch", "logn"].map(register),
-  );
+  const [host, participant, pending, banned, nonMember, staff, otherHost, expiredUser, revokedUser, victim, watcher, loginee] =
+    await Promise.all(["host", "part", "pend", "bann", "nonm", "staf", "ohst", "expd", "revk", "vict", "wtch", "logn"].map(register));
   const g = await t.api.guest(`guest${tag}`);
   const guest: Account = { id: g.id, token: g.token, refresh: g.refresh_token, username: g.username };
   // What createsuperuser does to the account (test/admin.test.ts runs the command itself).
@@ -268,16 +329,26 @@ beforeAll(async () => {
   const room = await t.api.createRoom(host!.token, { is_private: true, entry_mode: "APPROVAL" });
   const pwRoom = await t.api.createRoom(host!.token, { is_private: true, entry_mode: "PASSWORD" });
   const otherRoom = await t.api.createRoom(otherHost!.token, { is_private: false });
-  const source = await t.api.post("/api/rooms/source/", { room_id: room.room_id, provider: "vidking", video_id: SECRET_VIDEO, media_type: "movie" }, { token: host!.token });
+  const source = await t.api.post(
+    "/api/rooms/source/",
+    { room_id: room.room_id, provider: "vidking", video_id: SECRET_VIDEO, media_type: "movie" },
+    { token: host!.token },
+  );
   expect(source.status).toBe(200);
 
   for (const member of [participant!, guest, pending!, banned!, expiredUser!, revokedUser!, victim!, watcher!]) {
     expect((await t.api.join(member.token, room.code)).body.status).toBe("PENDING");
     if (member === pending) continue;
-    expect((await t.api.post("/api/rooms/approve/", { room_id: room.room_id, user_id: member.id }, { token: host!.token })).status).toBe(200);
+    expect((await t.api.post("/api/rooms/approve/", { room_id: room.room_id, user_id: member.id }, { token: host!.token })).status).toBe(
+      200,
+    );
   }
   const saveProgress = async (kind: Kind, token: string) => {
-    const res = await t.api.post("/api/rooms/progress/save/", { room_id: room.room_id, media_id: SECRET_VIDEO, media_type: "movie", ...PROGRESS[kind] }, { token });
+    const res = await t.api.post(
+      "/api/rooms/progress/save/",
+      { room_id: room.room_id, media_id: SECRET_VIDEO, media_type: "movie", ...PROGRESS[kind] },
+      { token },
+    );
     expect(res.status).toBe(200);
   };
   await saveProgress("host", host!.token);
@@ -342,7 +413,12 @@ async function snapshot() {
   const db = t.app.database.db;
   const ids = [f.room.room_id, f.pwRoom.room_id];
   const count = (table: "chat_messages" | "room_events") =>
-    db.selectFrom(table).select((eb) => eb.fn.countAll().as("n")).where("room_id", "in", ids).executeTakeFirstOrThrow().then((r) => String(r.n));
+    db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll().as("n"))
+      .where("room_id", "in", ids)
+      .executeTakeFirstOrThrow()
+      .then((r) => String(r.n));
   const members = [...Object.values(f.accounts), f.victim, f.watcher].map((a) => a.id);
   const [rooms, playback, participants, bans, progress, chat, audit, online, muted] = await Promise.all([
     db.selectFrom("rooms").selectAll().where("id", "in", ids).orderBy("id").execute(),
@@ -397,7 +473,13 @@ const ownProgress = (kind: Kind, body: any, field: string) => {
 const MINE_KEYS = ["code", "created_at", "entry_mode", "is_host", "is_private", "room_id", "state", "status"].join();
 const MEMBERSHIP_OF_R: Partial<Record<Kind, string>> = { guest: "APPROVED", participant: "APPROVED", pending: "PENDING", host: "APPROVED" };
 const JOIN_STATUS: Partial<Record<Kind, string>> = {
-  guest: "APPROVED", nonMember: "PENDING", participant: "APPROVED", pending: "PENDING", host: "APPROVED", staff: "PENDING", otherHost: "PENDING",
+  guest: "APPROVED",
+  nonMember: "PENDING",
+  participant: "APPROVED",
+  pending: "PENDING",
+  host: "APPROVED",
+  staff: "PENDING",
+  otherHost: "PENDING",
 };
 
 const REST_CALLS: Record<string, RestCall> = {
@@ -415,7 +497,8 @@ const REST_CALLS: Record<string, RestCall> = {
   "POST /api/auth/refresh/": { request: (kind) => ({ body: { refresh_token: f.tokens[kind] ?? "not-a-refresh-token" } }) },
   "GET /api/rooms/public/": {
     request: () => ({}),
-    check: (_kind, body) => (body.some((r: any) => r.code === f.room.code || r.code === f.pwRoom.code) ? "lists a private room" : undefined),
+    check: (_kind, body) =>
+      body.some((r: any) => r.code === f.room.code || r.code === f.pwRoom.code) ? "lists a private room" : undefined,
   },
   "GET /api/rooms/search/": { request: () => ({ query: { q: "matrix" } }) },
   "POST /api/auth/logout/": { request: () => ({ body: {} }), mutates: true },
@@ -457,7 +540,11 @@ const REST_CALLS: Record<string, RestCall> = {
     // A newcomer's request is withdrawn again, so that it stays a non-member for the other rows.
     async undo(kind, body) {
       if (body.status !== "PENDING" || kind === "pending") return;
-      const res = await t.api.post("/api/rooms/reject/", { room_id: f.room.room_id, user_id: idOf(kind) }, { token: f.accounts.host.token });
+      const res = await t.api.post(
+        "/api/rooms/reject/",
+        { room_id: f.room.room_id, user_id: idOf(kind) },
+        { token: f.accounts.host.token },
+      );
       expect(res.status).toBe(200);
     },
   },
@@ -466,7 +553,9 @@ const REST_CALLS: Record<string, RestCall> = {
     check: (kind, body) => (body.room_id === f.room.room_id && body.is_host === (kind === "host") ? undefined : "wrong room or is_host"),
   },
   "POST /api/rooms/progress/save/": {
-    request: (kind) => ({ body: { ...progressQuery(), ...(PROGRESS[kind] ?? { timestamp: 9999.5, duration: 10_000, progress_percent: 99 }) } }),
+    request: (kind) => ({
+      body: { ...progressQuery(), ...(PROGRESS[kind] ?? { timestamp: 9999.5, duration: 10_000, progress_percent: 99 }) },
+    }),
     mutates: true, // same values again, but a new updated_at
     check: (kind, body) => ownProgress(kind, body, "timestamp"),
   },
@@ -476,11 +565,15 @@ const REST_CALLS: Record<string, RestCall> = {
   },
 
   "POST /api/rooms/approve/": {
-    request: async (kind) => ({ body: { room_id: f.room.room_id, user_id: kind === "host" ? await pendingSpare() : f.accounts.pending.id } }),
+    request: async (kind) => ({
+      body: { room_id: f.room.room_id, user_id: kind === "host" ? await pendingSpare() : f.accounts.pending.id },
+    }),
     mutates: true,
   },
   "POST /api/rooms/reject/": {
-    request: async (kind) => ({ body: { room_id: f.room.room_id, user_id: kind === "host" ? await pendingSpare() : f.accounts.pending.id } }),
+    request: async (kind) => ({
+      body: { room_id: f.room.room_id, user_id: kind === "host" ? await pendingSpare() : f.accounts.pending.id },
+    }),
     mutates: true,
   },
   "POST /api/rooms/delete/": {
@@ -624,7 +717,13 @@ const within = <T>(promise: Promise<T>, ms: number): Promise<T | undefined> =>
 async function settleRoster(client: TestClient, first: Message, online: string[]): Promise<void> {
   const want = [...online].sort().join();
   let roster = first;
-  while ((roster.members as { id: string; online: boolean }[]).filter((m) => m.online).map((m) => m.id).sort().join() !== want) {
+  while (
+    (roster.members as { id: string; online: boolean }[])
+      .filter((m) => m.online)
+      .map((m) => m.id)
+      .sort()
+      .join() !== want
+  ) {
     roster = await client.waitFor("ROOM_PARTICIPANTS", 10_000);
   }
 }
@@ -635,7 +734,12 @@ async function joined(client: TestClient): Promise<Message> {
 }
 
 const isBannedFromR = async (userId: string) =>
-  (await t.app.database.db.selectFrom("room_bans").select("user_id").where("room_id", "=", f.room.room_id).where("user_id", "=", userId).executeTakeFirst()) !== undefined;
+  (await t.app.database.db
+    .selectFrom("room_bans")
+    .select("user_id")
+    .where("room_id", "=", f.room.room_id)
+    .where("user_id", "=", userId)
+    .executeTakeFirst()) !== undefined;
 
 const lastProgressWrite = async (kind: SocketKind): Promise<number> => {
   const row = await t.app.database.db
@@ -734,7 +838,14 @@ const EVENT_CALLS: Record<string, EventCall> = {
   },
   PLAYER_EVENT: {
     // The host's own figures again: its stored progress keeps its values.
-    payload: () => ({ data: { event: "pause", currentTime: PROGRESS.host!.timestamp, duration: PROGRESS.host!.duration, progress: PROGRESS.host!.progress_percent } }),
+    payload: () => ({
+      data: {
+        event: "pause",
+        currentTime: PROGRESS.host!.timestamp,
+        duration: PROGRESS.host!.duration,
+        progress: PROGRESS.host!.progress_percent,
+      },
+    }),
     mutates: true,
     applied: async ({ kind, stamp: before }) => (await lastProgressWrite(kind)) > before,
   },
@@ -752,7 +863,8 @@ const EVENT_CALLS: Record<string, EventCall> = {
   },
   TIME_SYNC: {
     payload: () => ({ client_ts: 770_000 + (stamp += 1) }),
-    applied: ({ client, seen, payload, waitMs }) => sees(client, seen, (m) => m.type === "TIME_SYNC" && m.client_ts === payload.client_ts, waitMs),
+    applied: ({ client, seen, payload, waitMs }) =>
+      sees(client, seen, (m) => m.type === "TIME_SYNC" && m.client_ts === payload.client_ts, waitMs),
   },
   REAUTH: {
     payload: (kind) => ({ token: account(kind)!.token }),
@@ -774,7 +886,12 @@ const EVENT_CALLS: Record<string, EventCall> = {
 };
 
 /** Sends one command and reports the outcome: "ERROR <code>", "ignored" or "applied". */
-async function runEvent(type: string, kind: SocketKind, client: TestClient, expected: Outcome): Promise<{ got: Outcome; victim?: TestClient }> {
+async function runEvent(
+  type: string,
+  kind: SocketKind,
+  client: TestClient,
+  expected: Outcome,
+): Promise<{ got: Outcome; victim?: TestClient }> {
   const call = EVENT_CALLS[type]!;
   let victim: TestClient | undefined;
   if (call.needsVictim && kind === "host") {
@@ -812,7 +929,11 @@ describe("the matrix covers", () => {
   it("every operation of the OpenAPI document, and only those", async () => {
     const schema = await t.api.get("/api/schema/");
     const operations = Object.entries(schema.body.paths as Record<string, Record<string, unknown>>)
-      .flatMap(([path, ops]) => Object.keys(ops).filter((m) => m !== "head").map((m) => `${m.toUpperCase()} ${path}`))
+      .flatMap(([path, ops]) =>
+        Object.keys(ops)
+          .filter((m) => m !== "head")
+          .map((m) => `${m.toUpperCase()} ${path}`),
+      )
       .sort();
     expect(Object.keys(REST_MATRIX).sort(), "REST_MATRIX rows vs /api/schema/ operations").toEqual(operations);
     expect(Object.keys(REST_CALLS).sort()).toEqual(operations);
@@ -835,7 +956,9 @@ describe("the token kinds", () => {
     expect(control.body.id).toBe(owner.id);
     const refused = async (token: string) => outcomeOf(await t.api.get("/api/auth/me/", { token }));
     expect(await refused(f.tokens.expiredToken!)).toBe("401 INVALID_TOKEN");
-    expect(await refused(forge(f.accounts.participant.token, { secret: "another-secret-another-secret-0123456" }))).toBe("401 INVALID_TOKEN");
+    expect(await refused(forge(f.accounts.participant.token, { secret: "another-secret-another-secret-0123456" }))).toBe(
+      "401 INVALID_TOKEN",
+    );
     const [, payload] = f.accounts.participant.token.split(".");
     const none = `${Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url")}.${payload}.`;
     expect(await refused(none)).toBe("401 INVALID_TOKEN");
@@ -902,7 +1025,9 @@ describe("sockets", () => {
       const mismatches: string[] = [];
       const transports: Transport[] = ["ws", "socket.io"];
       // Refusals first, while nothing else moves in the room; then the members.
-      const cells = [...REFUSED_KINDS, ...KINDS.filter((k) => !REFUSED_KINDS.includes(k))].flatMap((kind) => transports.map((tr) => [tr, kind] as const));
+      const cells = [...REFUSED_KINDS, ...KINDS.filter((k) => !REFUSED_KINDS.includes(k))].flatMap((kind) =>
+        transports.map((tr) => [tr, kind] as const),
+      );
       for (const [transport, kind] of cells) {
         const cell = `connect ${transport} × ${kind}`;
         const expected = CONNECT[kind];
@@ -912,8 +1037,11 @@ describe("sockets", () => {
         // A refused caller fires every event at once, before the server has decided: each is an
         // (event, kind) cell of EVENT_MATRIX, and must be dropped unanswered.
         const frames = refusedExpected ? Object.keys(EVENT_MATRIX).map(frameFor) : [];
-        if (client.kind === "ws") (client as ReturnType<typeof rawClient>).socket.once("open", () => frames.forEach((m) => client.send(m)));
-        else frames.forEach((m) => client.send(m));
+        if (client.kind === "ws")
+          (client as ReturnType<typeof rawClient>).socket.once("open", () => {
+            for (const m of frames) client.send(m);
+          });
+        else for (const m of frames) client.send(m);
         const got = await Promise.race([
           client.closed.then((c) => (client.kind === "ws" ? `${c.code}` : `${c.code} ${c.reason}`)),
           client.waitFor("PLAYBACK_STATE", 5000).then(
@@ -925,7 +1053,8 @@ describe("sockets", () => {
         const want = client.kind === "ws" && refusedExpected ? expected.split(" ")[0]! : expected;
         if (got !== want) mismatches.push(`${cell}: expected ${want}, got ${got}`);
         if (refusedExpected) {
-          if (client.received.length) mismatches.push(`${cell}: a refused socket received ${JSON.stringify(client.received).slice(0, 300)}`);
+          if (client.received.length)
+            mismatches.push(`${cell}: a refused socket received ${JSON.stringify(client.received).slice(0, 300)}`);
           const probe = -(probes += 1) - 1;
           watcher.send({ type: "TIME_SYNC", client_ts: probe });
           const noise = (await collectUntilProbe(watcher, probe)).filter((m) => /^(USER_|ROOM_PARTICIPANTS|HOST_)/.test(m.type));
@@ -1049,8 +1178,14 @@ describe("no leaks", () => {
     expect(join.body).toEqual({ room_id: f.room.room_id, code: f.room.code, status: "PENDING", is_host: false });
     const mine = (await t.api.get("/api/rooms/mine/", { token })).body.find((r: any) => r.room_id === f.room.room_id);
     expect(mine).toEqual({
-      room_id: f.room.room_id, code: f.room.code, state: expect.any(String), is_private: true, entry_mode: "APPROVAL",
-      status: "PENDING", is_host: false, created_at: expect.any(String),
+      room_id: f.room.room_id,
+      code: f.room.code,
+      state: expect.any(String),
+      is_private: true,
+      entry_mode: "APPROVAL",
+      status: "PENDING",
+      is_host: false,
+      created_at: expect.any(String),
     });
     expect(outcomeOf(await t.api.get(`/api/rooms/${f.room.code}/detail/`, { token }))).toBe("403 NOT_APPROVED");
     expect(outcomeOf(await t.api.get(`/api/rooms/participants/?room_id=${f.room.room_id}`, { token }))).toBe(DENIED);
@@ -1063,9 +1198,15 @@ describe("no leaks", () => {
     const other = f.otherRoom.room_id;
     expect(outcomeOf(await t.api.get(`/api/rooms/participants/?room_id=${other}`, { token: host }))).toBe(DENIED);
     expect(outcomeOf(await t.api.get(`/api/rooms/${f.otherRoom.code}/detail/`, { token: host }))).toBe(NOT_MEMBER);
-    expect(outcomeOf(await t.api.post("/api/rooms/approve/", { room_id: other, user_id: f.accounts.otherHost.id }, { token: host }))).toBe(DENIED);
-    expect(outcomeOf(await t.api.post("/api/rooms/source/", { room_id: other, provider: "vidking", video_id: "1" }, { token: host }))).toBe(DENIED);
-    const progress = await t.api.get(`/api/rooms/progress/get/?room_id=${other}&media_id=${SECRET_VIDEO}&media_type=movie`, { token: host });
+    expect(outcomeOf(await t.api.post("/api/rooms/approve/", { room_id: other, user_id: f.accounts.otherHost.id }, { token: host }))).toBe(
+      DENIED,
+    );
+    expect(outcomeOf(await t.api.post("/api/rooms/source/", { room_id: other, provider: "vidking", video_id: "1" }, { token: host }))).toBe(
+      DENIED,
+    );
+    const progress = await t.api.get(`/api/rooms/progress/get/?room_id=${other}&media_id=${SECRET_VIDEO}&media_type=movie`, {
+      token: host,
+    });
     expect(outcomeOf(progress)).toBe(NOT_MEMBER);
   });
 });

@@ -60,7 +60,11 @@ const fieldValue = fc.oneof(
 const structured = (userIds: string[]) =>
   fc.record(
     {
-      type: fc.oneof(fc.constantFrom(...MESSAGE_TYPES), fc.constantFrom("__proto__", "toString", "play", "PLAY ", ""), fc.string({ maxLength: 16 })),
+      type: fc.oneof(
+        fc.constantFrom(...MESSAGE_TYPES),
+        fc.constantFrom("__proto__", "toString", "play", "PLAY ", ""),
+        fc.string({ maxLength: 16 }),
+      ),
       time: fieldValue,
       message: fc.oneof(fieldValue, fc.string({ maxLength: 600 })),
       user_id: userIds.length ? fc.oneof(fc.constantFrom(...userIds), fieldValue) : fieldValue,
@@ -75,7 +79,12 @@ const structured = (userIds: string[]) =>
       data: fc.oneof(
         fieldValue,
         fc.record(
-          { event: fc.oneof(fc.constantFrom("ended", "timeupdate", "pause", "seeked"), fieldValue), currentTime: fieldValue, duration: fieldValue, progress: fieldValue },
+          {
+            event: fc.oneof(fc.constantFrom("ended", "timeupdate", "pause", "seeked"), fieldValue),
+            currentTime: fieldValue,
+            duration: fieldValue,
+            progress: fieldValue,
+          },
           { requiredKeys: [] },
         ),
       ),
@@ -131,8 +140,16 @@ async function crowd(transport: "ws" | "socket.io", size: number) {
 async function roomState(roomId: string, hostId: string) {
   const db = t.app.database.db;
   const [room, playback, bans, participants] = await Promise.all([
-    db.selectFrom("rooms").select(["state", "host_id", "video_id", "is_chat_enabled", "entry_mode", "entry_password_hash"]).where("id", "=", roomId).executeTakeFirstOrThrow(),
-    db.selectFrom("playback_states").select(["version", "is_playing", "position_seconds"]).where("room_id", "=", roomId).executeTakeFirstOrThrow(),
+    db
+      .selectFrom("rooms")
+      .select(["state", "host_id", "video_id", "is_chat_enabled", "entry_mode", "entry_password_hash"])
+      .where("id", "=", roomId)
+      .executeTakeFirstOrThrow(),
+    db
+      .selectFrom("playback_states")
+      .select(["version", "is_playing", "position_seconds"])
+      .where("room_id", "=", roomId)
+      .executeTakeFirstOrThrow(),
     db.selectFrom("room_bans").select("user_id").where("room_id", "=", roomId).execute(),
     db.selectFrom("room_participants").select(["user_id", "status"]).where("room_id", "=", roomId).orderBy("user_id").execute(),
   ]);
@@ -148,37 +165,39 @@ describe.each(["ws", "socket.io"] as const)("viewers sending generated frames ov
     let turn = 0;
     const closes: number[] = [];
 
-    await fc.assert(
-      fc.asyncProperty(rawFrame(ids), fc.string({ maxLength: 24 }), async (frame, eventName) => {
-        // Round robin over the viewers keeps each under its flood budget.
-        const viewer = viewers[turn++ % viewers.length]!;
-        const client = viewer.client as unknown as FuzzClient;
-        if (transport === "ws") {
-          if ("binary" in frame) client.sendRaw(frame.binary!, true);
-          else client.sendRaw(frame.text!);
-        } else {
-          // Socket.IO: an arbitrary event name (or the frame's type) with any payload shape.
-          const parsed = "text" in frame ? safeJson(frame.text!) : frame.binary;
-          const name = isPlainObject(parsed) && typeof parsed.type === "string" && parsed.type ? parsed.type : eventName || "x";
-          if (!RESERVED.has(name)) client.socket.emit(name, parsed);
+    await fc
+      .assert(
+        fc.asyncProperty(rawFrame(ids), fc.string({ maxLength: 24 }), async (frame, eventName) => {
+          // Round robin over the viewers keeps each under its flood budget.
+          const viewer = viewers[turn++ % viewers.length]!;
+          const client = viewer.client as unknown as FuzzClient;
+          if (transport === "ws") {
+            if ("binary" in frame) client.sendRaw(frame.binary!, true);
+            else client.sendRaw(frame.text!);
+          } else {
+            // Socket.IO: an arbitrary event name (or the frame's type) with any payload shape.
+            const parsed = "text" in frame ? safeJson(frame.text!) : frame.binary;
+            const name = isPlainObject(parsed) && typeof parsed.type === "string" && parsed.type ? parsed.type : eventName || "x";
+            if (!RESERVED.has(name)) client.socket.emit(name, parsed);
+          }
+          // A probe after the frame: its answer proves the frame was handled and the socket lives.
+          probe += 1;
+          if (transport === "ws") {
+            client.send({ type: "TIME_SYNC", client_ts: probe });
+            await probeReply(client, probe);
+          } else {
+            const ack = await client.emitAck("TIME_SYNC", { client_ts: probe });
+            expect(ack).toMatchObject({ ok: true });
+          }
+        }),
+        { ...runs(400), examples: REGRESSIONS.map((r) => [{ text: JSON.stringify(r) }, ""] as [{ text: string }, string]) },
+      )
+      .finally(async () => {
+        for (const { client } of viewers) {
+          const outcome = await Promise.race([client.closed, new Promise<null>((r) => setTimeout(() => r(null), 0))]);
+          if (outcome) closes.push(outcome.code);
         }
-        // A probe after the frame: its answer proves the frame was handled and the socket lives.
-        probe += 1;
-        if (transport === "ws") {
-          client.send({ type: "TIME_SYNC", client_ts: probe });
-          await probeReply(client, probe);
-        } else {
-          const ack = await client.emitAck("TIME_SYNC", { client_ts: probe });
-          expect(ack).toMatchObject({ ok: true });
-        }
-      }),
-      { ...runs(400), examples: REGRESSIONS.map((r) => [{ text: JSON.stringify(r) }, ""] as [{ text: string }, string]) },
-    ).finally(async () => {
-      for (const { client } of viewers) {
-        const outcome = await Promise.race([client.closed, new Promise<null>((r) => setTimeout(() => r(null), 0))]);
-        if (outcome) closes.push(outcome.code);
-      }
-    });
+      });
     expect(closes.filter((c) => c === 1011)).toEqual([]);
 
     // Viewers may chat; nothing else of the room may have changed.
@@ -194,39 +213,43 @@ describe.each(["ws", "socket.io"] as const)("viewers sending generated frames ov
 });
 
 describe("the host sending generated frames", () => {
-  it.each(["ws", "socket.io"] as const)("over %s: never crashes the server or closes with 1011; the room still works", { timeout: 120_000 }, async (transport) => {
-    const { host, viewers, hostClient } = await crowd(transport, 2);
-    const ids = [host.id, ...viewers.map((v) => v.id)];
-    // Kick and ban are the host's right; keep the viewers, fuzz everything else.
-    const harmless = rawFrame(ids).filter((f) => !("text" in f) || !/KICK_USER|BAN_USER/.test(f.text!));
-    let probe = 0;
-    await fc.assert(
-      fc.asyncProperty(harmless, async (frame) => {
-        const client = hostClient as unknown as FuzzClient;
-        probe += 1;
-        if (transport === "ws") {
-          if ("binary" in frame) client.sendRaw(frame.binary!, true);
-          else client.sendRaw(frame.text!);
-          client.send({ type: "TIME_SYNC", client_ts: probe });
-          await probeReply(client, probe);
-        } else {
-          const parsed = "text" in frame ? safeJson(frame.text!) : frame.binary;
-          const name = isPlainObject(parsed) && typeof parsed.type === "string" && parsed.type ? parsed.type : "x";
-          if (!RESERVED.has(name)) client.socket.emit(name, parsed);
-          expect(await client.emitAck("TIME_SYNC", { client_ts: probe })).toMatchObject({ ok: true });
-        }
-        // The host's own flood budget refills at 20/s (two messages per run): stay under it.
-        await new Promise((r) => setTimeout(r, 110));
-      }),
-      runs(150),
-    );
-    hostClient.send({ type: "SEEK", time: 7777 });
-    for (const { client } of viewers) {
-      let state;
-      do state = await client.waitFor("PLAYBACK_STATE");
-      while (state.time !== 7777);
-    }
-  });
+  it.each(["ws", "socket.io"] as const)(
+    "over %s: never crashes the server or closes with 1011; the room still works",
+    { timeout: 120_000 },
+    async (transport) => {
+      const { host, viewers, hostClient } = await crowd(transport, 2);
+      const ids = [host.id, ...viewers.map((v) => v.id)];
+      // Kick and ban are the host's right; keep the viewers, fuzz everything else.
+      const harmless = rawFrame(ids).filter((f) => !("text" in f) || !/KICK_USER|BAN_USER/.test(f.text!));
+      let probe = 0;
+      await fc.assert(
+        fc.asyncProperty(harmless, async (frame) => {
+          const client = hostClient as unknown as FuzzClient;
+          probe += 1;
+          if (transport === "ws") {
+            if ("binary" in frame) client.sendRaw(frame.binary!, true);
+            else client.sendRaw(frame.text!);
+            client.send({ type: "TIME_SYNC", client_ts: probe });
+            await probeReply(client, probe);
+          } else {
+            const parsed = "text" in frame ? safeJson(frame.text!) : frame.binary;
+            const name = isPlainObject(parsed) && typeof parsed.type === "string" && parsed.type ? parsed.type : "x";
+            if (!RESERVED.has(name)) client.socket.emit(name, parsed);
+            expect(await client.emitAck("TIME_SYNC", { client_ts: probe })).toMatchObject({ ok: true });
+          }
+          // The host's own flood budget refills at 20/s (two messages per run): stay under it.
+          await new Promise((r) => setTimeout(r, 110));
+        }),
+        runs(150),
+      );
+      hostClient.send({ type: "SEEK", time: 7777 });
+      for (const { client } of viewers) {
+        let state: Awaited<ReturnType<typeof client.waitFor>>;
+        do state = await client.waitFor("PLAYBACK_STATE");
+        while (state.time !== 7777);
+      }
+    },
+  );
 });
 
 describe("REST operations with generated bodies, queries and path parameters", () => {
@@ -236,10 +259,11 @@ describe("REST operations with generated bodies, queries and path parameters", (
     const before = await roomState(target.room_id, owner.id);
     const attacker = await t.api.register();
     const schema = await t.api.get("/api/schema/");
-    const operations = Object.entries(schema.body.paths as Record<string, Record<string, { requestBody?: unknown }>>).flatMap(([path, ops]) =>
-      Object.keys(ops)
-        .filter((m) => m !== "head")
-        .map((method) => ({ method: method.toUpperCase(), path })),
+    const operations = Object.entries(schema.body.paths as Record<string, Record<string, { requestBody?: unknown }>>).flatMap(
+      ([path, ops]) =>
+        Object.keys(ops)
+          .filter((m) => m !== "head")
+          .map((method) => ({ method: method.toUpperCase(), path })),
     );
     // Logout would end the attacker's session: it is fuzzed too, but with throwaway tokens.
     const pathParam = fc.oneof(fc.constantFrom(target.code, target.room_id, owner.id, "ABC123"), fc.uuid(), fc.string({ maxLength: 12 }));
@@ -269,13 +293,24 @@ describe("REST operations with generated bodies, queries and path parameters", (
         { requiredKeys: [] },
       ),
     );
-    const query = fc.dictionary(fc.constantFrom("q", "limit", "offset", "page", "code", "media_id", "media_type", "season", "episode", "type", "before"), fieldValue, { maxKeys: 3 });
+    const query = fc.dictionary(
+      fc.constantFrom("q", "limit", "offset", "page", "code", "media_id", "media_type", "season", "episode", "type", "before"),
+      fieldValue,
+      { maxKeys: 3 },
+    );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...operations), pathParam, body, query, fc.boolean(), async (op, param, payload, params, authed) => {
         const path = op.path.replace(/\{[^}]+\}/g, encodeURIComponent(String(param)));
-        const search = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, typeof v === "string" ? v : JSON.stringify(v)])).toString();
+        const search = new URLSearchParams(
+          Object.entries(params).map(([k, v]): [string, string] => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+        ).toString();
         const token = op.path.includes("logout") ? (await t.api.guest("Throwaway")).token : attacker.token;
-        const res = await t.api.request(op.method, path + (search ? `?${search}` : ""), ["GET", "DELETE"].includes(op.method) ? undefined : payload, authed ? { token } : {});
+        const res = await t.api.request(
+          op.method,
+          path + (search ? `?${search}` : ""),
+          ["GET", "DELETE"].includes(op.method) ? undefined : payload,
+          authed ? { token } : {},
+        );
         // The one documented 5xx: catalogue search without a TMDB key (503 PROVIDER_UNAVAILABLE).
         if (!(res.status === 503 && res.body?.code === "PROVIDER_UNAVAILABLE")) {
           expect(res.status, `${op.method} ${path}: ${res.text.slice(0, 200)}`).toBeLessThan(500);

@@ -21,10 +21,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { ChaosCluster, eventually, Member, makeRoom, persistedIds, type SentMessage, sleep, type Transport } from "../chaos/harness.js";
+import { canRunPrivatePostgres } from "../chaos/postgres.js";
 import { Api } from "../helpers/api.js";
 import { hasRedisServer, type WebInstance } from "../helpers/cluster.js";
-import { ChaosCluster, eventually, makeRoom, Member, persistedIds, type SentMessage, sleep, type Transport } from "../chaos/harness.js";
-import { canRunPrivatePostgres } from "../chaos/postgres.js";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 180);
 const ROOMS = Number(process.env.SOAK_ROOMS ?? 6);
@@ -131,7 +131,12 @@ async function keepConnected(member: Member, stop: () => boolean = () => ending)
           await member.connect(pick(webs).baseUrl, 10_000);
           reconnects.succeeded += 1;
         } catch (err) {
-          count(reconnects.failures, String((err as Error).message).replace(/^[^:]*: /, "").slice(0, 60));
+          count(
+            reconnects.failures,
+            String((err as Error).message)
+              .replace(/^[^:]*: /, "")
+              .slice(0, 60),
+          );
           await member.close();
           await sleep(500 + Math.random() * 500);
         }
@@ -241,7 +246,9 @@ async function injectFault(kind: Fault["kind"]): Promise<void> {
   } catch {
     fault.detail = `${fault.detail ?? ""} (not healthy within 30 s)`.trim();
   }
-  log(`fault ${kind} done in ${fault.endedAt - fault.startedAt} ms, healthy after ${fault.healthyAt ? fault.healthyAt - fault.endedAt : "?"} ms ${fault.detail ?? ""}`);
+  log(
+    `fault ${kind} done in ${fault.endedAt - fault.startedAt} ms, healthy after ${fault.healthyAt ? fault.healthyAt - fault.endedAt : "?"} ms ${fault.detail ?? ""}`,
+  );
 }
 
 function sampleRss(): void {
@@ -273,7 +280,9 @@ async function main(): Promise<number> {
     const room = await makeRoom(c.api(r % 2), VIEWERS);
     const transports: Transport[] = ["ws", "socket.io"];
     const host = new Member(`r${r} host`, room.host, room.code, c.webs[r % 2]!.baseUrl, transports[r % 2]!);
-    const viewers = room.guests.map((guest, i) => new Member(`r${r} v${i}`, guest, room.code, c.webs[(r + i + 1) % 2]!.baseUrl, transports[(r + i) % 2]!));
+    const viewers = room.guests.map(
+      (guest, i) => new Member(`r${r} v${i}`, guest, room.code, c.webs[(r + i + 1) % 2]!.baseUrl, transports[(r + i) % 2]!),
+    );
     const members = [host, ...viewers];
     for (const m of members) await m.connect();
     rooms.push({ code: room.code, roomId: room.roomId, members, host });
@@ -329,7 +338,8 @@ async function main(): Promise<number> {
     );
     const events = room.viewers.map((v) => v.expiredEvents);
     const row = rows[0]!;
-    if (row.state === "EXPIRED" && row.audits === 1 && room.viewers.every(told) && events.every((n) => n <= 1)) room.outcome = "expired-once";
+    if (row.state === "EXPIRED" && row.audits === 1 && room.viewers.every(told) && events.every((n) => n <= 1))
+      room.outcome = "expired-once";
     else if (events.some((n) => n > 1) || row.audits > 1) room.outcome = "duplicate";
     else room.outcome = "not-expired";
     if (room.outcome !== "expired-once") {
@@ -340,7 +350,10 @@ async function main(): Promise<number> {
 
   // ---- the ledger -------------------------------------------------------------------------
   const acked = sent.filter((s) => s.outcome === "ack");
-  const stored = await persistedIds(db, acked.map((s) => s.id!));
+  const stored = await persistedIds(
+    db,
+    acked.map((s) => s.id!),
+  );
   const { rows: roomCounts } = await db.query<{ code: string; n: number }>(
     "SELECT r.code, count(m.id)::int AS n FROM rooms r LEFT JOIN chat_messages m ON m.room_id = r.id WHERE r.code = ANY($1) GROUP BY r.code",
     [rooms.map((r) => r.code)],
@@ -360,7 +373,8 @@ async function main(): Promise<number> {
   const refusedBroadcast = refused.filter((s) => refusedStored.has(s.text) && everDelivered.has(refusedStored.get(s.text)!));
 
   // Delivery: a recipient owes a message when connected from its send until a second after its ack.
-  const inFault = (from: number, to: number) => faults.some((f) => from <= (f.healthyAt ?? f.endedAt ?? Date.now()) + 2000 && to >= f.startedAt - 1000);
+  const inFault = (from: number, to: number) =>
+    faults.some((f) => from <= (f.healthyAt ?? f.endedAt ?? Date.now()) + 2000 && to >= f.startedAt - 1000);
   let owed = 0;
   let delivered = 0;
   let missedInFault = 0;
@@ -388,7 +402,9 @@ async function main(): Promise<number> {
   );
   const versionOf = new Map(versions.map((v) => [v.room_id, v.version]));
   const diverged = rooms.flatMap((r) =>
-    r.members.filter((m) => m.open && m.lastPlayback?.version !== versionOf.get(r.roomId)).map((m) => `${m.name}: v${m.lastPlayback?.version} (db v${versionOf.get(r.roomId)})`),
+    r.members
+      .filter((m) => m.open && m.lastPlayback?.version !== versionOf.get(r.roomId))
+      .map((m) => `${m.name}: v${m.lastPlayback?.version} (db v${versionOf.get(r.roomId)})`),
   );
 
   // Presence: each long-lived room should be listed with all its members online.
@@ -397,7 +413,8 @@ async function main(): Promise<number> {
   for (const r of rooms) {
     const online = new Set(r.members.filter((m) => m.open).map((m) => m.user.id)).size;
     const listed = (listing.body as { code: string; viewers: number }[] | undefined)?.find((x) => x.code === r.code);
-    if (!listed || listed.viewers !== online) presence.push(`${r.code}: listed ${listed ? listed.viewers : "not at all"}, online ${online}`);
+    if (!listed || listed.viewers !== online)
+      presence.push(`${r.code}: listed ${listed ? listed.viewers : "not at all"}, online ${online}`);
   }
 
   const errorsByCode = new Map<string, number>();
@@ -414,7 +431,10 @@ async function main(): Promise<number> {
       if (extra > 0) errorsByCode.set(`playback ${code} (raw ERROR)`, (errorsByCode.get(`playback ${code} (raw ERROR)`) ?? 0) + extra);
     }
   }
-  const latencies = sent.filter((s) => s.settledAt).map((s) => s.settledAt! - s.sentAt).sort((x, y) => x - y);
+  const latencies = sent
+    .filter((s) => s.settledAt)
+    .map((s) => s.settledAt! - s.sentAt)
+    .sort((x, y) => x - y);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
   const late = sent.filter((s) => s.settledAt! - s.sentAt > ANSWER_BOUND_MS);
 

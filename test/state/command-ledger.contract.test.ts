@@ -7,7 +7,11 @@ import { RedisCommandLedger } from "../../src/state/command-ledger/redis-command
 import { contractRedis, implementations } from "../helpers/redis.js";
 
 const r = contractRedis("commands");
-const subjects = implementations<CommandLedger>(r, () => new MemoryCommandLedger(), (client, prefix) => new RedisCommandLedger(client, prefix));
+const subjects = implementations<CommandLedger>(
+  r,
+  () => new MemoryCommandLedger(),
+  (client, prefix) => new RedisCommandLedger(client, prefix),
+);
 
 describe.each(subjects)("%s command ledger", (_name, make) => {
   it("claims a command id once per room, atomically; a released id can be claimed again", async () => {
@@ -31,10 +35,13 @@ describe.each(subjects)("%s command ledger", (_name, make) => {
     expect(await s.claim(room, "cmd-2", 60_000), "claimed again, for the new TTL").toBe(false);
     expect(await s.claim(room, "cmd-3", 60_000), "an unexpired claim is kept while others lapse").toBe(false);
     expect(await s.claim(room, "cmd-4", 1)).toBe(true);
-    await vi.waitFor(async () => {
-      const claims = await Promise.all(Array.from({ length: 8 }, () => s.claim(room, "cmd-4", 60_000)));
-      expect(claims.filter(Boolean), "once lapsed, one of concurrent claims wins").toHaveLength(1);
-    }, { timeout: 2000, interval: 10 });
+    await vi.waitFor(
+      async () => {
+        const claims = await Promise.all(Array.from({ length: 8 }, () => s.claim(room, "cmd-4", 60_000)));
+        expect(claims.filter(Boolean), "once lapsed, one of concurrent claims wins").toHaveLength(1);
+      },
+      { timeout: 2000, interval: 10 },
+    );
   });
 
   it("releasing an id nobody claimed is harmless", async () => {

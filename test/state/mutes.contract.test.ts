@@ -8,7 +8,11 @@ import { contractRedis, implementations } from "../helpers/redis.js";
 import { clockPasses } from "./clock.js";
 
 const r = contractRedis("mutes");
-const subjects = implementations<Mutes>(r, () => new MemoryMutes(), (client, prefix) => new RedisMutes(client, prefix));
+const subjects = implementations<Mutes>(
+  r,
+  () => new MemoryMutes(),
+  (client, prefix) => new RedisMutes(client, prefix),
+);
 
 describe.each(subjects)("%s mutes", (_name, make) => {
   it("a mute holds until lifted; lifting twice, or lifting nobody, is harmless", async () => {

@@ -7,7 +7,11 @@ import { RedisPresence } from "../../src/state/presence/redis-presence.js";
 import { contractRedis, implementations } from "../helpers/redis.js";
 
 const r = contractRedis("presence");
-const subjects = implementations<Presence>(r, () => new MemoryPresence(), (client, prefix) => new RedisPresence(client, prefix));
+const subjects = implementations<Presence>(
+  r,
+  () => new MemoryPresence(),
+  (client, prefix) => new RedisPresence(client, prefix),
+);
 
 describe.each(subjects)("%s presence", (_name, make) => {
   it("counts users once across connections and reports first and last", async () => {
@@ -40,7 +44,12 @@ describe.each(subjects)("%s presence", (_name, make) => {
     await s.connect(b, host, randomUUID(), "v1");
     await s.connect(b, host, randomUUID(), "v2");
     const presence = await s.roomPresence([a, empty, b]);
-    expect(presence).toEqual(new Map([[a, { viewers: 1, hostOnline: true }], [b, { viewers: 2, hostOnline: false }]]));
+    expect(presence).toEqual(
+      new Map([
+        [a, { viewers: 1, hostOnline: true }],
+        [b, { viewers: 2, hostOnline: false }],
+      ]),
+    );
     expect(await s.roomPresence([])).toEqual(new Map());
   });
 
@@ -166,7 +175,10 @@ describe.runIf(Boolean(r.url))("redis presence across instances", () => {
     const prefix2 = `${r.prefix}lost:`;
     let restoredCalls = 0;
     const state = new RedisPresence(r.client!, prefix2, { heartbeatMs: 60_000 });
-    await state.start(async () => {}, async () => void (restoredCalls += 1));
+    await state.start(
+      async () => {},
+      async () => void (restoredCalls += 1),
+    );
     const [room, host, user] = [randomUUID(), randomUUID(), randomUUID()];
     await state.connect(room, host, host, "h1");
     await state.connect(room, host, user, "u1");

@@ -9,7 +9,11 @@ import { RedisRealtimeState } from "../../src/state/redis-realtime-state.js";
 import { contractRedis, implementations } from "../helpers/redis.js";
 
 const r = contractRedis("state");
-const subjects = implementations<RealtimeState>(r, () => new MemoryRealtimeState(), (client, prefix) => new RedisRealtimeState(client, prefix));
+const subjects = implementations<RealtimeState>(
+  r,
+  () => new MemoryRealtimeState(),
+  (client, prefix) => new RedisRealtimeState(client, prefix),
+);
 const empty = { records: new Map(), corrections: 0 };
 
 describe.each(subjects)("%s realtime state", (_name, make) => {
@@ -71,7 +75,10 @@ describe.runIf(Boolean(r.url))("redis realtime state", () => {
     let restored = 0;
     const s = new RedisRealtimeState(r.client!, prefix, { heartbeatMs: 60_000 });
     expect(s.instanceId).toBe(s.presence.instanceId);
-    await s.start(async () => {}, async () => void (restored += 1));
+    await s.start(
+      async () => {},
+      async () => void (restored += 1),
+    );
     const [room, host] = [randomUUID(), randomUUID()];
     await s.presence.connect(room, host, host, "h1");
     await s.mutes.mute(room, host);

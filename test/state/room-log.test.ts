@@ -5,7 +5,11 @@ import { LOG_MAX_ENTRIES, MemoryRoomLog, RedisRoomLog, type RoomLog } from "../.
 import { contractRedis, implementations } from "../helpers/redis.js";
 
 const r = contractRedis("log");
-const subjects = implementations<RoomLog>(r, () => new MemoryRoomLog(), (client, prefix) => new RedisRoomLog(client, prefix));
+const subjects = implementations<RoomLog>(
+  r,
+  () => new MemoryRoomLog(),
+  (client, prefix) => new RedisRoomLog(client, prefix),
+);
 
 describe.each(subjects)("%s room log", (_name, make) => {
   it("numbers appends in order, once per key, and returns what follows a position", async () => {

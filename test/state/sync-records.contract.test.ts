@@ -8,9 +8,19 @@ import { contractRedis, implementations } from "../helpers/redis.js";
 import { clockPasses } from "./clock.js";
 
 const r = contractRedis("sync");
-const subjects = implementations<SyncRecords>(r, () => new MemorySyncRecords(), (client, prefix) => new RedisSyncRecords(client, prefix));
+const subjects = implementations<SyncRecords>(
+  r,
+  () => new MemorySyncRecords(),
+  (client, prefix) => new RedisSyncRecords(client, prefix),
+);
 const empty = { records: new Map(), corrections: 0 };
-const record = (drift: number, buffering = false): SyncRecord => ({ drift, rttMs: 40, buffering, at: 1_700_000_000_000, displayName: "Zoë \"Z\"" });
+const record = (drift: number, buffering = false): SyncRecord => ({
+  drift,
+  rttMs: 40,
+  buffering,
+  at: 1_700_000_000_000,
+  displayName: 'Zoë "Z"',
+});
 
 describe.each(subjects)("%s sync records", (_name, make) => {
   it("keeps the latest sync report per user and counts corrections, per room, until the TTL", async () => {
@@ -20,10 +30,19 @@ describe.each(subjects)("%s sync records", (_name, make) => {
     await s.record(room, a, record(-3.25), true, 60_000);
     await s.record(room, a, record(-4.5), true, 60_000);
     await Promise.all([s.record(room, b, record(0.5, true), false, 60_000), s.record(other, b, record(9), true, 60_000)]);
-    expect(await s.read(room)).toEqual({ records: new Map([[a, record(-4.5)], [b, record(0.5, true)]]), corrections: 2 });
+    expect(await s.read(room)).toEqual({
+      records: new Map([
+        [a, record(-4.5)],
+        [b, record(0.5, true)],
+      ]),
+      corrections: 2,
+    });
     expect((await s.read(other)).corrections).toBe(1);
     await s.record(other, a, record(1), false, 1);
-    await vi.waitFor(async () => expect(await s.read(other), "expired with its last report").toEqual(empty), { timeout: 2000, interval: 10 });
+    await vi.waitFor(async () => expect(await s.read(other), "expired with its last report").toEqual(empty), {
+      timeout: 2000,
+      interval: 10,
+    });
     expect((await s.read(room)).records.size, "another room's TTL is its own").toBe(2);
   });
 
@@ -36,12 +55,18 @@ describe.each(subjects)("%s sync records", (_name, make) => {
     await s.record(room, b, record(2), false, 1000);
     await clockPasses(firstExpiry + 50); // past the first report's own expiry
     expect(await s.read(room), "a's report lives as long as the room's last one").toEqual({
-      records: new Map([[a, record(1)], [b, record(2)]]),
+      records: new Map([
+        [a, record(1)],
+        [b, record(2)],
+      ]),
       corrections: 1,
     });
     await vi.waitFor(async () => expect(await s.read(room)).toEqual(empty), { timeout: 3000, interval: 20 });
     await s.record(room, a, record(3), false, 60_000);
-    expect(await s.read(room), "a new start after expiry: no old reports or count").toEqual({ records: new Map([[a, record(3)]]), corrections: 0 });
+    expect(await s.read(room), "a new start after expiry: no old reports or count").toEqual({
+      records: new Map([[a, record(3)]]),
+      corrections: 0,
+    });
   });
 
   it("counts every one of concurrent corrections", async () => {

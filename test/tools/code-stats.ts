@@ -27,7 +27,12 @@ for (const file of files) {
     let name = owner;
     if (ts.isClassDeclaration(node) && node.name) name = node.name.text;
     if (ts.isFunctionLike(node) && "body" in node && node.body) {
-      const label = node.name && ts.isIdentifier(node.name) ? node.name.text : ts.isPropertyAssignment(node.parent) && ts.isIdentifier(node.parent.name) ? node.parent.name.text : "(anonymous)";
+      const label =
+        node.name && ts.isIdentifier(node.name)
+          ? node.name.text
+          : ts.isPropertyAssignment(node.parent) && ts.isIdentifier(node.parent.name)
+            ? node.parent.name.text
+            : "(anonymous)";
       const lines = lineOf(node.end) - lineOf(node.getStart(source)) + 1;
       functions.push([`${file}:${lineOf(node.getStart(source)) + 1} ${owner ? `${owner}.` : ""}${label}`, lines]);
     }
@@ -36,5 +41,10 @@ for (const file of files) {
   visit(source, "");
 }
 
-const top = (rows: [string, number][]) => rows.sort((a, b) => b[1] - a[1]).slice(0, 10).map(([what, n]) => `${String(n).padStart(5)}  ${what}`).join("\n");
+const top = (rows: [string, number][]) =>
+  rows
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10)
+    .map(([what, n]) => `${String(n).padStart(5)}  ${what}`)
+    .join("\n");
 console.log(`Largest files (lines):\n${top(sizes)}\n\nLongest functions (lines):\n${top(functions)}`);

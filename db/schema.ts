@@ -14,11 +14,11 @@ export const ENTRY_MODES = ["APPROVAL", "PASSWORD"] as const;
 export type EntryMode = (typeof ENTRY_MODES)[number];
 export const PARTICIPANT_STATUSES = ["PENDING", "APPROVED"] as const;
 export type ParticipantStatus = (typeof PARTICIPANT_STATUSES)[number];
-export const MEDIA_TYPES = ["movie", "tv"] as const;
-/** Who takes over when the host's grace runs out (see migration 0007). */
-export const SUCCESSION_POLICIES = ["EXPIRE", "COHOST", "ANYONE"] as const;
-export type SuccessionPolicy = (typeof SUCCESSION_POLICIES)[number];
-export type MediaType = (typeof MEDIA_TYPES)[number];
+
+/** Shared with the wire protocol; SUCCESSION_POLICIES: who takes over when the host's grace runs out (see migration 0007). */
+import type { MediaType, SuccessionPolicy } from "@streamit/protocol";
+
+export { MEDIA_TYPES, type MediaType, SUCCESSION_POLICIES, type SuccessionPolicy } from "@streamit/protocol";
 
 export interface UsersTable {
   id: Generated<string>;

@@ -3,48 +3,10 @@
  * each transport maps them (HTTP status + JSON body, WebSocket ERROR frame, close code).
  */
 
-export const ERROR_CODES = {
-  AUTH_REQUIRED: 401,
-  INVALID_TOKEN: 401,
-  INVALID_CREDENTIALS: 401,
-  USERNAME_REQUIRED: 403,
-  USERNAME_TAKEN: 400,
-  EMAIL_TAKEN: 409,
-  WEAK_PASSWORD: 400,
-  VALIDATION_FAILED: 400,
-  PERMISSION_DENIED: 403,
-  NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  ROOM_NOT_FOUND: 404,
-  ROOM_INACTIVE: 410,
-  ROOM_EXPIRED: 410,
-  INVALID_ROOM_PASSWORD: 403,
-  NOT_APPROVED: 403,
-  JOIN_REJECTED: 403,
-  BANNED: 403,
-  NOT_A_PARTICIPANT: 403,
-  PARTICIPANT_NOT_FOUND: 404,
-  UNKNOWN_PROVIDER: 400,
-  PROVIDER_UNAVAILABLE: 503,
-  PROVIDER_ERROR: 502,
-  RATE_LIMITED: 429,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  CHAT_FORBIDDEN: 403,
-  CHAT_DISABLED: 403,
-  MESSAGE_TOO_LONG: 400,
-  DUPLICATE_MESSAGE: 429,
-  SLOW_MODE: 429,
-  MUTED: 403,
-  UNKNOWN_EVENT: 400,
-  CONFLICT: 409,
-  STALE_VERSION: 409,
-  NOTHING_TO_UNDO: 409,
-  INTERNAL_ERROR: 500,
-  SERVICE_UNAVAILABLE: 503,
-} as const satisfies Record<string, number>;
+import { ERROR_CODES, type ErrorCode } from "@streamit/protocol";
 
-export type ErrorCode = keyof typeof ERROR_CODES;
+/** The codes are the wire contract's (@streamit/protocol), each with its HTTP status. */
+export { ERROR_CODES, type ErrorCode };
 
 export interface AppErrorOptions {
   /** Extra keys merged into the HTTP body (e.g. the original's `type`/`message` pair). */

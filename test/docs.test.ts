@@ -5,12 +5,12 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { CLOSE_CODES } from "@streamit/protocol";
 import { describe, expect, it } from "vitest";
 import { openApiDocument, unknownNoteKeys } from "../src/docs/api.js";
 import { ROUTE_NOTES } from "../src/docs/api-notes.js";
 import { PAGES } from "../src/docs/pages.js";
 import { CLOSE_CODE_MEANINGS } from "../src/docs/protocol.js";
-import { CLOSE_CODES } from "../src/realtime/protocol.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 

@@ -1,5 +1,5 @@
 /** The session's client message: a fresh access token keeps a connection open past the old one's expiry. */
-import { z } from "zod";
+import { clientMessages } from "@streamit/protocol";
 import { isAppError } from "../errors.js";
 import { defineFeature, entry, type Sender } from "../protocol/feature.js";
 import { fail, ok } from "../protocol/results.js";
@@ -13,7 +13,7 @@ export interface SessionServices {
 
 export const sessionFeature = defineFeature<SessionServices>()("session", {
   REAUTH: entry<SessionServices>()({
-    schema: z.object({ token: z.string({ error: "token must be a string" }).min(1, "token required").max(4096) }),
+    schema: clientMessages.REAUTH,
     who: "member",
     summary:
       "Added: a fresh access token of the same user (from `POST /api/auth/refresh/`), sent before the current one expires: the connection then lives until the new token's expiry instead of closing with 4001 `Token expired`. Answered by REAUTHED (and the ack, with `expires_at`).",

@@ -1,9 +1,10 @@
 /** /api/auth/* (and /api/set-username/): accounts, guests, tokens. */
+
+import { displayNameProblem } from "@streamit/protocol";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { createAuthGuards, currentUser } from "../http/auth-guard.js";
 import { bearerAuth, errorResponses, requiredText, says } from "../http/schemas.js";
-import { displayNameProblem } from "../text.js";
 import { PASSWORD_MAX_LENGTH } from "./passwords.js";
 import type { AuthService } from "./service.js";
 import { USERNAME_PATTERN } from "./users.js";

@@ -1,14 +1,10 @@
 /** The chat feature's client messages. */
-import { z } from "zod";
+import { CHAT_MAX_LENGTH, clientMessages } from "@streamit/protocol";
 import type { ModerationService } from "../moderation/service.js";
 import { defineFeature, entry } from "../protocol/feature.js";
-import { commandId, shownText } from "../protocol/fields.js";
 import { fail, ok } from "../protocol/results.js";
 import type { ChatGate } from "../state/chat-gate/chat-gate.js";
 import { type ChatService, chatMessageId } from "./service.js";
-
-/** The longest chat message, in code points (as the original, Python, counted). */
-export const CHAT_MAX_LENGTH = 500;
 
 export interface ChatServices {
   chat: ChatService;
@@ -20,14 +16,7 @@ const on = entry<ChatServices>();
 
 export const chatFeature = defineFeature<ChatServices>()("chat", {
   CHAT_MESSAGE: on({
-    schema: z.object({
-      message: shownText(z.string({ error: "message must be a string" }).max(10_000), "message"),
-      /**
-       * Added, optional: a resend (after a drop or SERVICE_UNAVAILABLE) is acked with
-       * `duplicate: true` and not posted again. Ids are per user, remembered for 10 minutes.
-       */
-      command_id: commandId,
-    }),
+    schema: clientMessages.CHAT_MESSAGE,
     who: "member",
     summary:
       "Posts a chat message (trimmed; blank ones are acked `ignored`). Everyone gets CHAT_MESSAGE; the ack carries `id` and `created_at`.",

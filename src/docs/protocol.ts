@@ -3,10 +3,11 @@
  * per message type and direction, with its zod schema), the close codes and the error registry.
  * Whatever the catalog leaves empty (feature, summary, who, errors) is simply left out.
  */
+
+import { CLOSE_CODES } from "@streamit/protocol";
 import { z } from "zod";
 import { ERROR_CODES } from "../errors.js";
 import type { MessageDoc } from "../realtime/catalog.js";
-import { CLOSE_CODES } from "../realtime/protocol.js";
 import { fieldRows, type JsonSchema } from "./json-schema.js";
 import { code, compactTable, generatedNote, page, table } from "./markdown.js";
 

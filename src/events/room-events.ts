@@ -7,8 +7,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
+import type { ServerMessage } from "@streamit/protocol";
 import type { PlaybackSnapshot } from "../playback/snapshot.js";
-import type { ServerMessage } from "../protocol/server-messages.js";
 import type { MediaSource } from "../rooms/media.js";
 import type { RoomRoles } from "../rooms/roles-model.js";
 

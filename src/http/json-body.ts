@@ -8,9 +8,10 @@
  * Checking the decoded value, not the raw text, is what tells the escape `\u0000` (a NUL) from
  * the text `\\u0000` (a backslash, then "u0000").
  */
+
+import { findEncodingProblem } from "@streamit/protocol";
 import type { FastifyInstance } from "fastify";
 import { AppError } from "../errors.js";
-import { findEncodingProblem } from "../text.js";
 
 /** Replaces Fastify's body parsers with the JSON-only one; call before any route is added. */
 export function installJsonBodyParser(http: FastifyInstance): void {

@@ -3,11 +3,10 @@
  * (host, co-hosts, the room's policy, the target's presence) in the transaction that writes the
  * action, and throws the refusal (PERMISSION_DENIED, PARTICIPANT_NOT_FOUND, …).
  */
+
 import { randomUUID } from "node:crypto";
-import { z } from "zod";
-import { CLOSE_CODES } from "../protocol/close-codes.js";
+import { CLOSE_CODES, clientMessages } from "@streamit/protocol";
 import { defineFeature, entry } from "../protocol/feature.js";
-import { durationSeconds, reason, userId } from "../protocol/fields.js";
 import { fail, ok } from "../protocol/results.js";
 import type { Mutes } from "../state/mutes/mutes.js";
 import type { ModerationService } from "./service.js";
@@ -26,8 +25,7 @@ const MODERATION_ERRORS = ["PERMISSION_DENIED", "PARTICIPANT_NOT_FOUND"] as cons
 
 export const moderationFeature = defineFeature<ModerationServices>()("moderation", {
   MUTE_USER: on({
-    /** `reason` and `duration_seconds` added, optional (a timed mute ends by itself). */
-    schema: z.object({ user_id: userId, reason, duration_seconds: durationSeconds }),
+    schema: clientMessages.MUTE_USER,
     who: "moderator",
     summary:
       "Mutes a member (optionally for `duration_seconds`, with a `reason`): everyone gets USER_MUTED; the muted user's chat is refused with MUTED.",
@@ -48,7 +46,7 @@ export const moderationFeature = defineFeature<ModerationServices>()("moderation
     },
   }),
   UNMUTE_USER: on({
-    schema: z.object({ user_id: userId }),
+    schema: clientMessages.UNMUTE_USER,
     who: "moderator",
     summary: "Lifts a member's mute: everyone gets USER_MUTED with `muted: false`.",
     errors: MODERATION_ERRORS,
@@ -62,7 +60,7 @@ export const moderationFeature = defineFeature<ModerationServices>()("moderation
     },
   }),
   KICK_USER: on({
-    schema: z.object({ user_id: userId, reason }),
+    schema: clientMessages.KICK_USER,
     who: "moderator",
     summary: "Closes the member's connections (close 4011 `Kicked by host[: reason]`); they may join again.",
     errors: MODERATION_ERRORS,
@@ -76,7 +74,7 @@ export const moderationFeature = defineFeature<ModerationServices>()("moderation
     },
   }),
   BAN_USER: on({
-    schema: z.object({ user_id: userId, reason, duration_seconds: durationSeconds }),
+    schema: clientMessages.BAN_USER,
     who: "moderator",
     summary:
       "Bans a member (optionally for `duration_seconds`): their connections close (4011 `Banned by host[: reason]`) and they cannot join until unbanned.",
@@ -91,7 +89,7 @@ export const moderationFeature = defineFeature<ModerationServices>()("moderation
     },
   }),
   UNBAN_USER: on({
-    schema: z.object({ user_id: userId }),
+    schema: clientMessages.UNBAN_USER,
     who: "moderator",
     summary: "Lifts a ban.",
     errors: MODERATION_ERRORS,

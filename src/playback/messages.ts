@@ -4,9 +4,8 @@
  * the roles. Command ids are per user (one person's tabs share them): whoever may not drive
  * cannot take, or be answered "duplicate" for, an id someone else used.
  */
-import { z } from "zod";
+import { type ClientMessageOf, clientMessages } from "@streamit/protocol";
 import { defineFeature, entry, type MessageContext } from "../protocol/feature.js";
-import { commandId, expectedVersion, seconds } from "../protocol/fields.js";
 import { type CommandResult, fail, ok } from "../protocol/results.js";
 import type { PlaybackService } from "./service.js";
 import { snapshotAt } from "./snapshot.js";
@@ -18,13 +17,8 @@ export interface PlaybackServices {
 const on = entry<PlaybackServices>();
 type Context = MessageContext<PlaybackServices>;
 
-/**
- * Added, optional: `command_id` makes a resent command a no-op (acked with `duplicate: true`;
- * ids are per user, remembered for 10 minutes); `expected_version` refuses a command based on a
- * stale state (ERROR STALE_VERSION, and the current PLAYBACK_STATE to the sender).
- */
-const command = z.object({ time: seconds, command_id: commandId, expected_version: expectedVersion });
-type Command = z.output<typeof command>;
+/** PLAY, PAUSE and SEEK carry the same fields (see @streamit/protocol for command_id and expected_version). */
+type Command = ClientMessageOf<"PLAY">;
 const ERRORS = ["PERMISSION_DENIED", "STALE_VERSION"] as const;
 
 /** Runs a playback change once per command id; everyone gets the new PLAYBACK_STATE. */
@@ -57,28 +51,28 @@ async function changed(ctx: Context, playback: Awaited<ReturnType<PlaybackServic
 
 export const playbackFeature = defineFeature<PlaybackServices>()("playback", {
   PLAY: on({
-    schema: command,
+    schema: clientMessages.PLAY,
     who: "playback",
     summary: "Plays from `time` (seconds). Everyone gets PLAYBACK_STATE; the ack carries `version`.",
     errors: ERRORS,
     handle: set("PLAY"),
   }),
   PAUSE: on({
-    schema: command,
+    schema: clientMessages.PAUSE,
     who: "playback",
     summary: "Pauses at `time`. Everyone gets PLAYBACK_STATE; the ack carries `version`.",
     errors: ERRORS,
     handle: set("PAUSE"),
   }),
   SEEK: on({
-    schema: command,
+    schema: clientMessages.SEEK,
     who: "playback",
     summary: "Moves to `time`, play state kept. Everyone gets PLAYBACK_STATE; the ack carries `version`.",
     errors: ERRORS,
     handle: set("SEEK"),
   }),
   UNDO_SEEK: on({
-    schema: z.object({ command_id: commandId }),
+    schema: clientMessages.UNDO_SEEK,
     who: "playback",
     summary: "Added: back to where the latest seek not yet undone started, play state kept (a second undo takes the seek before).",
     errors: ["PERMISSION_DENIED", "NOTHING_TO_UNDO"],

@@ -1,10 +1,11 @@
 /** /api/rooms/source/: the host sets the room's media over REST. */
+
+import { mediaSourceFields } from "@streamit/protocol";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { MEDIA_TYPES } from "../../db/schema.js";
 import { type AuthGuards, currentUser } from "../http/auth-guard.js";
 import { bearerAuth, errorResponses, requiredText, uuid } from "../http/schemas.js";
-import { mediaSourceFields } from "../rooms/media.js";
 import type { SourceService } from "./source.js";
 
 const tags = ["rooms"];

@@ -1,7 +1,6 @@
 /** The progress feature's client message: the host player's events store the host's progress. */
-import { z } from "zod";
+import { clientMessages } from "@streamit/protocol";
 import { defineFeature, entry, type RoomView } from "../protocol/feature.js";
-import { seconds } from "../protocol/fields.js";
 import { ok } from "../protocol/results.js";
 import type { ProgressService } from "./service.js";
 
@@ -18,14 +17,7 @@ const lastWrite = new WeakMap<RoomView, number>();
 
 export const progressFeature = defineFeature<ProgressServices>()("progress", {
   PLAYER_EVENT: entry<ProgressServices>()({
-    schema: z.object({
-      data: z.object({
-        event: z.string().max(40),
-        currentTime: seconds.optional(),
-        duration: seconds.optional(),
-        progress: z.number().min(0).max(100).optional(),
-      }),
-    }),
+    schema: clientMessages.PLAYER_EVENT,
     who: "member",
     summary:
       "The sender's player event (`ended`, `timeupdate`, `seeked`, `pause`, …). The host's store the host's watch progress for the room's media (timeupdate at most every 5 s); anyone else's are acked `ignored`.",

@@ -6,6 +6,8 @@
  * knows it, the sender, `reply`, `broadcast`, `publish`, the command ledger and the feature's
  * own services. (Models: Colyseus `onMessage(type, validate(schema, handler))`, Hocuspocus hooks.)
  */
+
+import type { ServerMessage } from "@streamit/protocol";
 import type { z } from "zod";
 import type { AuthenticatedUser } from "../auth/service.js";
 import type { ErrorCode } from "../errors.js";
@@ -14,7 +16,6 @@ import type { PlaybackSnapshot } from "../playback/snapshot.js";
 import type { MediaSource } from "../rooms/media.js";
 import type { RoomRoles } from "../rooms/roles-model.js";
 import type { CommandResult } from "./results.js";
-import type { ServerMessage } from "./server-messages.js";
 
 /** Who may send a message, as the docs say it (the feature's service enforces it, in the database). */
 export const WHO = {

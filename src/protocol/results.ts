@@ -1,13 +1,7 @@
-/** What a client message comes back with: the ack of both transports, or an ERROR. */
-import type { ErrorCode } from "../errors.js";
+/** The outcome of one client message, as a handler returns it (the transport maps it to an ack or an ERROR). */
+import type { ErrorCode, ProtocolError } from "@streamit/protocol";
 
-export interface ProtocolError {
-  code: ErrorCode;
-  message: string;
-}
-
-/** The Socket.IO acknowledgement (and, raw, the ERROR frame when `ok` is false). */
-export type Ack = ({ ok: true } & Record<string, unknown>) | { ok: false; error: ProtocolError };
+export type { Ack, ProtocolError } from "@streamit/protocol";
 
 /** The outcome of one client message, mapped by the transport to an ack or an ERROR frame. */
 export type CommandResult = { ok: true; data?: Record<string, unknown> } | { ok: false; error: ProtocolError };

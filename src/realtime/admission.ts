@@ -3,6 +3,9 @@
  * state, participant status), the wait of a pending user for the host's answer, and the join
  * snapshot's data. Every refusal is a JoinRejected with the contract's close code.
  */
+
+import type { ServerMessageOf } from "@streamit/protocol";
+import { CLOSE_CODES } from "@streamit/protocol";
 import type { Room } from "../../db/schema.js";
 import type { AuthenticatedUser, AuthService } from "../auth/service.js";
 import type { ChatEntry, ChatService } from "../chat/service.js";
@@ -11,8 +14,6 @@ import { isAppError, isDependencyDown } from "../errors.js";
 import type { RoomLifecycle } from "../lifecycle/service.js";
 import type { PlaybackService } from "../playback/service.js";
 import type { PlaybackSnapshot } from "../playback/snapshot.js";
-import { CLOSE_CODES } from "../protocol/close-codes.js";
-import type { ServerMessageOf } from "../protocol/server-messages.js";
 import { findRoomForUser } from "../rooms/codes.js";
 import { isHost } from "../rooms/permissions.js";
 import type { RoomLog } from "../state/room-log.js";

@@ -3,9 +3,10 @@
  * both directions with its schema, who may send it, the errors it can answer with and what it
  * does. Built from the message registry.
  */
+
+import { type ServerMessageType, serverMessageDocs, serverMessages } from "@streamit/protocol";
 import type { z } from "zod";
 import { type MessageEntry, WHO } from "../protocol/feature.js";
-import { type ServerMessageType, serverMessageDocs, serverMessages } from "../protocol/server-messages.js";
 import { features } from "./protocol.js";
 
 export interface MessageDoc {

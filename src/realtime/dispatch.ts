@@ -2,14 +2,16 @@
  * One client frame: flood control, validation against the registry, then the owning feature's
  * handler with its narrow context. Failures become the contract's ERROR codes.
  */
+
+import type { ServerMessage } from "@streamit/protocol";
+import { parseClientMessage } from "@streamit/protocol";
 import { isAppError, isDependencyDown } from "../errors.js";
 import type { RoomEvent } from "../events/room-events.js";
 import type { EventOfRoom, MessageContext } from "../protocol/feature.js";
 import { type CommandResult, fail } from "../protocol/results.js";
-import type { ServerMessage } from "../protocol/server-messages.js";
 import type { CommandLedger } from "../state/command-ledger/command-ledger.js";
 import type { LiveRoom } from "./live-room.js";
-import { entryOf, type FeatureServices, featureOf, parseClientMessage } from "./protocol.js";
+import { entryOf, type FeatureServices, featureOf } from "./protocol.js";
 import { type HubLogger, InvalidFrame, type Member } from "./types.js";
 
 /** Per-connection flood control: a token bucket of messages. */

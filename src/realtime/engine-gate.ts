@@ -5,9 +5,10 @@
  * and is closed when it holds no room for a few seconds: connections that never join a room
  * (to `/`, to a namespace that is refused, or to none) cannot pile up.
  */
+
+import { CLOSE_CODES } from "@streamit/protocol";
 import type { Socket } from "socket.io";
 import { type ConnectionGuard, clientAddress } from "./guard.js";
-import { CLOSE_CODES } from "./protocol.js";
 import { JoinRejected } from "./types.js";
 
 type EngineSocket = Socket["conn"];

@@ -4,7 +4,7 @@
  * goes out with its seq. A room's messages leave in call order. Other instances get the room's
  * messages as room events (room-events.ts): this module never crosses instances.
  */
-import type { ServerMessage } from "../protocol/server-messages.js";
+import type { ServerMessage } from "@streamit/protocol";
 import type { RoomLog } from "../state/room-log.js";
 import type { LiveRoom, Seq } from "./live-room.js";
 import type { HubLogger, Transport } from "./types.js";

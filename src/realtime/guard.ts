@@ -7,8 +7,8 @@
  * (TOO_MANY_CONNECTIONS) and the RATE_LIMITED code.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import { CLOSE_CODES } from "@streamit/protocol";
 import type { AttemptLimiter } from "../state/limiter.js";
-import { CLOSE_CODES } from "./protocol.js";
 import { JoinRejected } from "./types.js";
 
 export interface SocketLimits {

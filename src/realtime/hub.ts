@@ -5,6 +5,9 @@
  * (room-events.ts) and client frames (dispatch.ts). Features plug in through the message
  * registry (protocol.ts) and room hooks (sync telemetry, approval waits).
  */
+
+import type { ServerMessage } from "@streamit/protocol";
+import { CLOSE_CODES } from "@streamit/protocol";
 import type { AuthService } from "../auth/service.js";
 import type { ChatService } from "../chat/service.js";
 import type { DB } from "../db.js";
@@ -13,10 +16,8 @@ import type { GraceScheduler } from "../lifecycle/scheduler.js";
 import type { RoomLifecycle } from "../lifecycle/service.js";
 import type { ModerationService } from "../moderation/service.js";
 import type { PlaybackService } from "../playback/service.js";
-import { CLOSE_CODES } from "../protocol/close-codes.js";
 import type { RoomHooks } from "../protocol/feature.js";
 import { type CommandResult, fail } from "../protocol/results.js";
-import type { ServerMessage } from "../protocol/server-messages.js";
 import type { RealtimeState } from "../state/realtime-state.js";
 import { type Admission, Admissions, type ApprovalWait } from "./admission.js";
 import type { ApprovalWaits } from "./approvals.js";

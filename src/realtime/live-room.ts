@@ -1,8 +1,9 @@
 /** What this instance knows about a room that has local connections. */
+
+import type { ServerMessage } from "@streamit/protocol";
 import type { Room } from "../../db/schema.js";
 import type { PlaybackSnapshot } from "../playback/snapshot.js";
 import type { RoomView } from "../protocol/feature.js";
-import type { ServerMessage } from "../protocol/server-messages.js";
 import type { MediaSource } from "../rooms/media.js";
 import { type RoomRoles, rolesOf } from "../rooms/roles-model.js";
 import type { RosterRoom } from "./roster.js";

@@ -3,9 +3,9 @@
  * holds for it (see BacklogWatch).
  */
 import { randomUUID } from "node:crypto";
+import { CLOSE_CODES, type ServerMessage } from "@streamit/protocol";
 import { WebSocket } from "ws";
 import { BacklogWatch } from "./backlog.js";
-import { CLOSE_CODES, type ServerMessage } from "./protocol.js";
 import { type Connection, SLOW_CONSUMER_CUT_MS, withSeq } from "./types.js";
 
 export class RawConnection implements Connection {

@@ -5,10 +5,10 @@
  */
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
+import { MAX_FRAME_BYTES, type ServerMessage } from "@streamit/protocol";
 import { type RawData, WebSocket, WebSocketServer } from "ws";
 import type { ConnectionGuard } from "./guard.js";
 import type { Admission, ApprovalWait, RoomHub } from "./hub.js";
-import { MAX_FRAME_BYTES, type ServerMessage } from "./protocol.js";
 import { RawConnection } from "./rawws-connection.js";
 import { type Handshake, readHandshake, refuse } from "./rawws-handshake.js";
 import { InvalidFrame, type JoinRejected, type Transport, withSeq } from "./types.js";

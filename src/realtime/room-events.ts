@@ -5,12 +5,12 @@
  * handler per event type; each settles once its messages are out here.
  */
 import { randomUUID } from "node:crypto";
+import type { ServerMessage } from "@streamit/protocol";
+import { CLOSE_CODES } from "@streamit/protocol";
 import type { ChatService } from "../chat/service.js";
 import type { PublishedRoomEvent, RoomEvent, RoomEventBus } from "../events/room-events.js";
 import type { GraceScheduler } from "../lifecycle/scheduler.js";
-import { CLOSE_CODES } from "../protocol/close-codes.js";
 import type { RoomHooks } from "../protocol/feature.js";
-import type { ServerMessage } from "../protocol/server-messages.js";
 import { isHost } from "../rooms/permissions.js";
 import type { RoomLog } from "../state/room-log.js";
 import type { RoomFanout } from "./fanout.js";

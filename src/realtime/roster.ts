@@ -1,6 +1,7 @@
 /** ROOM_PARTICIPANTS: the approved roster (the original's names) plus who is online. */
+
+import type { ServerMessageOf } from "@streamit/protocol";
 import type { DB } from "../db.js";
-import type { ServerMessageOf } from "../protocol/server-messages.js";
 import { approvedParticipants } from "../rooms/participants.js";
 import type { Presence } from "../state/presence/presence.js";
 

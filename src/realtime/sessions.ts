@@ -4,8 +4,9 @@
  * window, so a quick reconnect replays what it missed instead of a full re-join. Every
  * connection lives as long as the access token it presented, or a fresher one from REAUTH.
  */
+
+import { CLOSE_CODES } from "@streamit/protocol";
 import type { AuthenticatedUser } from "../auth/service.js";
-import { CLOSE_CODES } from "../protocol/close-codes.js";
 import type { RoomLog } from "../state/room-log.js";
 import type { RoomFanout } from "./fanout.js";
 import type { LiveRoom } from "./live-room.js";

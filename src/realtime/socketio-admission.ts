@@ -3,9 +3,10 @@
  * connection's door first (EngineGate), then hub.admit. A refusal reaches the client as
  * connect_error with `data.code` (the close code).
  */
+
+import { CLOSE_CODES } from "@streamit/protocol";
 import type { EngineGate } from "./engine-gate.js";
 import type { RoomHub } from "./hub.js";
-import { CLOSE_CODES } from "./protocol.js";
 import type { RoomSocket } from "./socketio-connection.js";
 import { namespaceOf, type RoomNamespaces } from "./socketio-namespaces.js";
 import { JoinRejected, type ResumeRequest, resumeRequest } from "./types.js";

@@ -2,10 +2,11 @@
  * One Socket.IO client in a room namespace: event name = message type, and the slow-consumer
  * bound on what engine.io holds for it (see BacklogWatch).
  */
+
+import { CLOSE_CODES, type ClientToServerEvents, type ServerMessage, type ServerToClientEvents } from "@streamit/protocol";
 import type { Namespace, Server, Socket } from "socket.io";
 import { BacklogWatch } from "./backlog.js";
 import type { Admission } from "./hub.js";
-import { CLOSE_CODES, type ClientToServerEvents, type ServerMessage, type ServerToClientEvents } from "./protocol.js";
 import { type Connection, SLOW_CONSUMER_CUT_MS } from "./types.js";
 
 /** The Socket.IO room of a namespace's resumable sockets (they get logged messages with their seq). */

@@ -3,12 +3,6 @@
  * acks `{ok}` / `{ok:false, error}`, refusals as connect_error with `data.code` (the close code).
  */
 import type { Server as HttpServer } from "node:http";
-import { type Namespace, Server, type ServerOptions, type Socket } from "socket.io";
-import type { CommandResult } from "../protocol/results.js";
-import { EngineGate } from "./engine-gate.js";
-import type { ConnectionGuard } from "./guard.js";
-import type { RoomHub } from "./hub.js";
-import { originAllowed } from "./origins.js";
 import {
   type Ack,
   CLOSE_CODES,
@@ -16,7 +10,13 @@ import {
   MAX_FRAME_BYTES,
   type ServerMessage,
   type ServerToClientEvents,
-} from "./protocol.js";
+} from "@streamit/protocol";
+import { type Namespace, Server, type ServerOptions, type Socket } from "socket.io";
+import type { CommandResult } from "../protocol/results.js";
+import { EngineGate } from "./engine-gate.js";
+import type { ConnectionGuard } from "./guard.js";
+import type { RoomHub } from "./hub.js";
+import { originAllowed } from "./origins.js";
 import { refusal, roomAdmission } from "./socketio-admission.js";
 import {
   type EngineSocket,

@@ -1,7 +1,8 @@
 /** The seams between the transport-agnostic room hub and the transports. */
+
+import type { ServerMessage } from "@streamit/protocol";
 import type { AuthenticatedUser } from "../auth/service.js";
 import type { ErrorCode } from "../errors.js";
-import type { ServerMessage } from "../protocol/server-messages.js";
 
 /**
  * A client dropped as a slow consumer (close 4008) gets this long for its close to get through

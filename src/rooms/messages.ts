@@ -1,8 +1,7 @@
 /** The room roles' client messages: co-hosts and taking the room back after succession. */
-import { z } from "zod";
+import { clientMessages } from "@streamit/protocol";
 import type { RoomLifecycle } from "../lifecycle/service.js";
 import { defineFeature, entry } from "../protocol/feature.js";
-import { userId } from "../protocol/fields.js";
 import { ok } from "../protocol/results.js";
 import type { RoleService } from "./roles.js";
 
@@ -15,8 +14,7 @@ const on = entry<RoleServices>();
 
 export const rolesFeature = defineFeature<RoleServices>()("roles", {
   SET_COHOST: on({
-    /** Added: the host names (`cohost: true`) or un-names a co-host. */
-    schema: z.object({ user_id: userId, cohost: z.boolean({ error: "cohost must be true or false" }) }),
+    schema: clientMessages.SET_COHOST,
     who: "host",
     summary: "Added: names (`cohost: true`) or un-names a co-host. Everyone gets COHOSTS_CHANGED; the ack carries `cohosts`.",
     errors: ["PERMISSION_DENIED", "PARTICIPANT_NOT_FOUND", "VALIDATION_FAILED"],
@@ -27,7 +25,7 @@ export const rolesFeature = defineFeature<RoleServices>()("roles", {
     },
   }),
   RECLAIM_HOST: on({
-    schema: z.object({}),
+    schema: clientMessages.RECLAIM_HOST,
     who: "previousHost",
     summary:
       "Added: the host who lost the room to succession takes it back (within the reclaim window). Everyone gets HOST_CHANGED `reclaimed`.",

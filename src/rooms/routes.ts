@@ -2,6 +2,8 @@
  * /api/rooms/*: room lifecycle and membership over REST. The room's chat settings are in
  * src/chat/routes.ts, its media source in src/playback/routes.ts (same prefix).
  */
+
+import { mediaSourceFields } from "@streamit/protocol";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { ENTRY_MODES, PARTICIPANT_STATUSES, ROOM_STATES, SUCCESSION_POLICIES } from "../../db/schema.js";
@@ -10,7 +12,6 @@ import { currentUser } from "../http/auth-guard.js";
 import { codeLookupBudget, perClientBudget } from "../http/rate-limit.js";
 import { bearerAuth, errorResponses, requiredText, says, uuid } from "../http/schemas.js";
 import type { AttemptLimiter, LimitRule } from "../state/limiter.js";
-import { mediaSourceFields } from "./media.js";
 import type { RoomService } from "./service.js";
 
 const tags = ["rooms"];

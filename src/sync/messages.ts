@@ -1,8 +1,7 @@
 /** The sync feature's client messages: the clock, drift checks and sync telemetry. */
-import { z } from "zod";
+import { clientMessages } from "@streamit/protocol";
 import { currentPosition, snapshotAt } from "../playback/snapshot.js";
 import { defineFeature, entry } from "../protocol/feature.js";
-import { seconds } from "../protocol/fields.js";
 import { ok } from "../protocol/results.js";
 import type { SyncTelemetry } from "./telemetry.js";
 
@@ -16,7 +15,7 @@ const on = entry<SyncServices>();
 
 export const syncFeature = defineFeature<SyncServices>()("sync", {
   SYNC_CHECK: on({
-    schema: z.object({ client_time: seconds }),
+    schema: clientMessages.SYNC_CHECK,
     who: "member",
     summary:
       "The sender's player position: when it is further than DRIFT_THRESHOLD_SECONDS from the room's, the sender gets SYNC_CORRECTION. The ack carries `corrected` and `drift`.",
@@ -31,7 +30,7 @@ export const syncFeature = defineFeature<SyncServices>()("sync", {
     },
   }),
   TIME_SYNC: on({
-    schema: z.object({ client_ts: z.number() }),
+    schema: clientMessages.TIME_SYNC,
     who: "member",
     summary: "Clock sync: answered with TIME_SYNC `{client_ts, server_ts}` (epoch ms); the ack carries `server_ts`.",
     handle({ sender }, message) {
@@ -41,8 +40,7 @@ export const syncFeature = defineFeature<SyncServices>()("sync", {
     },
   }),
   SYNC_REPORT: on({
-    /** Added: sync telemetry, every few seconds (see sync/telemetry.ts). */
-    schema: z.object({ position: seconds, rtt_ms: z.number().min(0).max(60_000), buffering: z.boolean() }),
+    schema: clientMessages.SYNC_REPORT,
     who: "member",
     summary:
       "Added: sync telemetry, every few seconds. Acked `{drift, corrected}` (signed drift in seconds; a SYNC_CORRECTION follows when off while playing) or `{ignored: true}` when sooner than 1 s after the last. Hosts get ROOM_SYNC summaries.",

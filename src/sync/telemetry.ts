@@ -7,11 +7,12 @@
  * host connection of a room sums the room's fresh reports up into a ROOM_SYNC for the host and
  * into the room's gauges.
  */
+
+import type { ServerMessageOf } from "@streamit/protocol";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { currentPosition, type PlaybackSnapshot, snapshotAt } from "../playback/snapshot.js";
 import type { RoomHooks, RoomView, Sender } from "../protocol/feature.js";
 import { type CommandResult, ok } from "../protocol/results.js";
-import type { ServerMessageOf } from "../protocol/server-messages.js";
 import type { Presence } from "../state/presence/presence.js";
 import type { SyncRecord, SyncRecords } from "../state/sync-records/sync-records.js";
 

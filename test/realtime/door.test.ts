@@ -3,11 +3,12 @@
  * opening many rooms, oversized Socket.IO messages, and admissions that fail for the server's own
  * reasons (1013, never 1011).
  */
+
+import { MAX_FRAME_BYTES } from "@streamit/protocol";
 import { Manager } from "socket.io-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { MAX_ROOMS_PER_CONNECTION } from "../../src/realtime/engine-gate.js";
-import { MAX_FRAME_BYTES } from "../../src/realtime/protocol.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient, transports } from "../helpers/clients.js";
 import { closeTestClients } from "../helpers/open-clients.js";

@@ -1,7 +1,8 @@
 /** One party, two transports: raw and Socket.IO clients see the same events; typed client API. */
+
+import type { ClientToServerEvents, ServerToClientEvents } from "@streamit/protocol";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ClientToServerEvents, ServerToClientEvents } from "../../src/realtime/protocol.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient } from "../helpers/clients.js";
 

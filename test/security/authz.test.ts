@@ -20,10 +20,10 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
+import { clientMessages } from "@streamit/protocol";
 import { createSigner } from "fast-jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { markLive } from "../../src/lifecycle/transitions.js";
-import { clientMessages } from "../../src/realtime/protocol.js";
 import type { ApiResponse } from "../helpers/api.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { type Message, rawClient, sioClient, type TestClient } from "../helpers/clients.js";

@@ -5,9 +5,10 @@
  * the room still works afterwards. A failing run prints its seed; replay it with
  * FUZZ_SEED=<seed>, then add the counterexample to REGRESSIONS below.
  */
+
+import { clientMessages, parseClientMessage } from "@streamit/protocol";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientMessages, parseClientMessage } from "../../src/realtime/protocol.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient, type TestClient } from "../helpers/clients.js";
 

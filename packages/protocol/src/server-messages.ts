@@ -3,8 +3,7 @@
  * Socket.IO event name is the type), the typed `ServerMessage` the code builds, and the docs.
  */
 import { z } from "zod";
-import { SUCCESSION_POLICIES } from "../../db/schema.js";
-import { mediaSourceFields } from "../rooms/media.js";
+import { mediaSourceFields, SUCCESSION_POLICIES } from "./enums.js";
 
 const member = z.object({ id: z.uuid(), display_name: z.string(), is_host: z.boolean(), is_cohost: z.boolean(), online: z.boolean() });
 const playbackFields = {

@@ -1,6 +1,6 @@
 /** Zod fields that several message types share (positions, user ids, command ids, shown text). */
 import { z } from "zod";
-import { messageProblem } from "../text.js";
+import { messageProblem } from "./text.js";
 
 /** A media position or duration in seconds. */
 export const seconds = z.number().min(0).max(1e7);

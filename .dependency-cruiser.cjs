@@ -3,7 +3,7 @@
  * point one way: top (app, main, workers, docs) → http → realtime → features → shared (protocol,
  * events, timeline, state) → base (db, config, errors, text, redis) and the plain models.
  */
-const FEATURES = "^src/(auth|chat|moderation|playback|progress|rooms|lifecycle|discovery|providers|sync|admin)/";
+const FEATURES = "^src/(auth|chat|moderation|playback|progress|rooms|lifecycle|discovery|providers|sync|admin|party)/";
 /** Plain data shared by the layers below the features (no queries, no services). */
 const MODELS = "^src/(playback/snapshot|rooms/media|rooms/roles-model)[.]ts$";
 

@@ -10,6 +10,11 @@ import * as roomMutes from "./migrations/0004_room_mutes.js";
 import * as expiredRoomsIdx from "./migrations/0005_expired_rooms_idx.js";
 import * as roomTimeline from "./migrations/0006_room_timeline.js";
 import * as cohosts from "./migrations/0007_cohosts.js";
+import * as roomInvites from "./migrations/0008_room_invites.js";
+import * as queue from "./migrations/0009_queue.js";
+import * as persistentRooms from "./migrations/0010_persistent_rooms.js";
+import * as scheduledParty from "./migrations/0011_scheduled_party.js";
+import * as bufferingPolicy from "./migrations/0012_buffering_policy.js";
 
 const migrations: Record<string, Migration> = {
   "0001_initial": initial,
@@ -19,6 +24,11 @@ const migrations: Record<string, Migration> = {
   "0005_expired_rooms_idx": expiredRoomsIdx,
   "0006_room_timeline": roomTimeline,
   "0007_cohosts": cohosts,
+  "0008_room_invites": roomInvites,
+  "0009_queue": queue,
+  "0010_persistent_rooms": persistentRooms,
+  "0011_scheduled_party": scheduledParty,
+  "0012_buffering_policy": bufferingPolicy,
 };
 
 /** `schema`: where the migration bookkeeping lives when the app runs in a non-default schema. */

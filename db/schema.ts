@@ -8,7 +8,8 @@ type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
-export const ROOM_STATES = ["CREATED", "LIVE", "GRACE", "EXPIRED", "DELETED"] as const;
+/** RESTING: a persistent room whose host is away past grace (see migration 0010). */
+export const ROOM_STATES = ["CREATED", "LIVE", "GRACE", "RESTING", "EXPIRED", "DELETED"] as const;
 export type RoomState = (typeof ROOM_STATES)[number];
 export const ENTRY_MODES = ["APPROVAL", "PASSWORD"] as const;
 export type EntryMode = (typeof ENTRY_MODES)[number];
@@ -16,7 +17,7 @@ export const PARTICIPANT_STATUSES = ["PENDING", "APPROVED"] as const;
 export type ParticipantStatus = (typeof PARTICIPANT_STATUSES)[number];
 
 /** Shared with the wire protocol; SUCCESSION_POLICIES: who takes over when the host's grace runs out (see migration 0007). */
-import type { MediaType, SuccessionPolicy } from "@streamit/protocol";
+import type { BufferingPolicyName, MediaType, SuccessionPolicy } from "@streamit/protocol";
 
 export { MEDIA_TYPES, type MediaType, SUCCESSION_POLICIES, type SuccessionPolicy } from "@streamit/protocol";
 
@@ -76,6 +77,40 @@ export interface RoomsTable {
   /** The host who lost the room to succession; may reclaim it until `reclaim_until`. */
   previous_host_id: string | null;
   reclaim_until: NullableTimestamp;
+  /** Grows with every queue change (see migration 0009). */
+  queue_version: Generated<number>;
+  /** What plays now: new with every source change; skip votes count for it. */
+  media_item_id: string | null;
+  media_title: string | null;
+  media_duration_seconds: number | null;
+  /** Vote skip passes when this share (%) of the online members voted. */
+  skip_threshold_percent: Generated<number>;
+  /** Rests (RESTING) instead of expiring when grace runs out (see migration 0010). */
+  is_persistent: Generated<boolean>;
+  rested_at: NullableTimestamp;
+  /** A scheduled party: playback starts by itself at this moment (cleared by the start; migration 0011). */
+  party_starts_at: NullableTimestamp;
+  /** Whether a buffering viewer pauses the room, and for how long at most (see migration 0012). */
+  buffering_policy: Generated<BufferingPolicyName>;
+  buffering_max_wait_seconds: Generated<number>;
+  /** wait_for_share: the share (%) of the online members who must be ready to resume. */
+  buffering_ready_percent: Generated<number>;
+}
+
+export interface RoomQueueItemsTable {
+  id: Generated<string>;
+  room_id: string;
+  /** 0..n-1, dense; 0 plays next. */
+  position: number;
+  provider: string;
+  video_id: string;
+  media_type: Generated<MediaType>;
+  season: number | null;
+  episode: number | null;
+  title: string | null;
+  duration_seconds: number | null;
+  added_by: string | null;
+  created_at: DefaultTimestamp;
 }
 
 export interface RoomParticipantsTable {
@@ -156,6 +191,18 @@ export interface RoomEventsTable {
   reason: ColumnType<string | null, string | null | undefined, never>;
 }
 
+export interface RoomInvitesTable {
+  id: Generated<string>;
+  room_id: string;
+  token_hash: string;
+  created_by: string | null;
+  created_at: DefaultTimestamp;
+  expires_at: Timestamp;
+  max_uses: number;
+  uses: Generated<number>;
+  revoked_at: NullableTimestamp;
+}
+
 export interface Database {
   users: UsersTable;
   auth_sessions: AuthSessionsTable;
@@ -168,6 +215,8 @@ export interface Database {
   playback_states: PlaybackStatesTable;
   watch_progress: WatchProgressTable;
   room_events: RoomEventsTable;
+  room_invites: RoomInvitesTable;
+  room_queue_items: RoomQueueItemsTable;
 }
 
 export type User = Selectable<UsersTable>;

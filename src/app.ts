@@ -8,7 +8,7 @@ import cors from "@fastify/cors";
 import helmet from "@fastify/helmet";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Registry } from "prom-client";
 import type { Server as SocketIoServer } from "socket.io";
@@ -18,6 +18,9 @@ import { installAdminUi } from "./admin/ui.js";
 import { authRoutes, setUsernameRoute } from "./auth/routes.js";
 import { AUTH_LIMITS, AuthService } from "./auth/service.js";
 import { TokenService } from "./auth/tokens.js";
+import { BufferingCoordinator } from "./buffering/coordinator.js";
+import { bufferingRoutes } from "./buffering/routes.js";
+import { BufferingSettingsService } from "./buffering/settings.js";
 import { chatRoutes } from "./chat/routes.js";
 import { ChatService } from "./chat/service.js";
 import { ChatSettingsService } from "./chat/settings.js";
@@ -27,22 +30,31 @@ import { discoveryRoutes } from "./discovery/routes.js";
 import { DiscoveryService } from "./discovery/service.js";
 import type { RoomEventBus } from "./events/room-events.js";
 import { createAuthGuards } from "./http/auth-guard.js";
+import { installDemo } from "./http/demo.js";
 import { installErrorHandling, replyFrameworkError } from "./http/errors.js";
 import { installJsonBodyParser } from "./http/json-body.js";
 import { installLoadShedding, loadState } from "./http/load-shedding.js";
-import { healthRoutes, installMetrics } from "./http/ops.js";
+import { answerReadinessWhileClosing, healthRoutes, installMetrics } from "./http/ops.js";
 import { createHardenedServer } from "./http/server.js";
 import type { GraceScheduler } from "./lifecycle/scheduler.js";
 import type { RoomLifecycle } from "./lifecycle/service.js";
+import { createLogger } from "./logger.js";
 import { ModerationService } from "./moderation/service.js";
+import { partyRoutes } from "./party/routes.js";
+import type { PartyService } from "./party/service.js";
 import { sourceRoutes } from "./playback/routes.js";
 import { PlaybackService } from "./playback/service.js";
 import { SourceService } from "./playback/source.js";
 import { progressRoutes } from "./progress/routes.js";
 import { ProgressService } from "./progress/service.js";
+import { DirectProvider } from "./providers/direct.js";
 import { ProviderRegistry } from "./providers/registry.js";
 import { TmdbClient } from "./providers/tmdb.js";
 import { VidkingProvider } from "./providers/vidking.js";
+import { YoutubeProvider } from "./providers/youtube.js";
+import { AutoAdvance } from "./queue/auto-advance.js";
+import { queueRoutes } from "./queue/routes.js";
+import { QueueService } from "./queue/service.js";
 import { ApprovalWaits } from "./realtime/approvals.js";
 import { createRealtimeBackends, type RealtimeBackends } from "./realtime/backends.js";
 import { ConnectionGuard } from "./realtime/guard.js";
@@ -50,6 +62,10 @@ import { RoomHub } from "./realtime/hub.js";
 import { attachRawWebSocket } from "./realtime/rawws.js";
 import { attachSocketIo, SOCKET_IO_PATH } from "./realtime/socketio.js";
 import { connectRedis, type RedisClient, withRequestTimeout } from "./redis.js";
+import { inviteRoutes } from "./rooms/invite-routes.js";
+import { InviteService } from "./rooms/invites.js";
+import { PersistenceService } from "./rooms/persistence.js";
+import { persistenceRoutes } from "./rooms/persistence-routes.js";
 import { RoleService } from "./rooms/roles.js";
 import { roleRoutes } from "./rooms/roles-routes.js";
 import { roomRoutes } from "./rooms/routes.js";
@@ -64,6 +80,8 @@ export interface AppServices {
   tokens: TokenService;
   rooms: RoomService;
   roles: RoleService;
+  /** A host's invite links (they admit through RoomService.join). */
+  invites: InviteService;
   chat: ChatService;
   /** The host's chat settings (on/off, slow mode) over REST. */
   chatSettings: ChatSettingsService;
@@ -72,6 +90,9 @@ export interface AppServices {
   source: SourceService;
   moderation: ModerationService;
   progress: ProgressService;
+  queue: QueueService;
+  persistence: PersistenceService;
+  buffering: BufferingSettingsService;
   discovery: DiscoveryService;
   providers: ProviderRegistry;
 }
@@ -82,7 +103,15 @@ export interface StreamItApp {
   database: Database;
   redis: RedisClient | undefined;
   events: RoomEventBus;
-  realtime: { hub: RoomHub; state: RealtimeState; io: SocketIoServer; scheduler: GraceScheduler; lifecycle: RoomLifecycle };
+  realtime: {
+    hub: RoomHub;
+    state: RealtimeState;
+    io: SocketIoServer;
+    scheduler: GraceScheduler;
+    lifecycle: RoomLifecycle;
+    /** Scheduled parties (their timers when embedded; the lifecycle worker runs their jobs in cluster mode). */
+    parties: PartyService;
+  };
   limiter: AttemptLimiter;
   services: AppServices;
   /** Stops accepting work and releases every resource. Safe to call twice. */
@@ -99,18 +128,16 @@ const ADMIN_UI_CSP = {
   frameAncestors: ["'none'"],
 };
 
-function createHttpServer(config: Config): FastifyInstance {
+function createHttpServer(config: Config, isShuttingDown: () => boolean): FastifyInstance {
   return Fastify({
     serverFactory: (handler) =>
-      createHardenedServer(handler, {
+      createHardenedServer(answerReadinessWhileClosing(handler, isShuttingDown), {
         headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
         pendingPerClient: config.HTTP_PENDING_PER_CLIENT,
         trustProxy: config.TRUST_PROXY,
       }),
-    logger: {
-      level: config.LOG_LEVEL,
-      redact: ["req.headers.authorization", "req.headers.cookie"],
-    },
+    // Typed as Fastify's base logger so the instance keeps its default generic (a pino Logger is one).
+    loggerInstance: createLogger(config) as FastifyBaseLogger,
     trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT_BYTES,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -208,12 +235,24 @@ async function openStores(
 }
 
 /** Every domain service, built once (REST and the realtime hub share them). */
-function createServices(config: Config, db: DB, realtime: RealtimeBackends, limiter: AttemptLimiter, cache: JsonCache): AppServices {
+function createServices(
+  config: Config,
+  db: DB,
+  realtime: RealtimeBackends,
+  limiter: AttemptLimiter,
+  cache: JsonCache,
+  log: FastifyBaseLogger,
+): AppServices {
   const { events } = realtime;
   const tokens = new TokenService(config.JWT_SECRET, config.ACCESS_TOKEN_TTL_SECONDS);
   const providers = new ProviderRegistry(
-    [new VidkingProvider(new TmdbClient({ baseUrl: config.TMDB_BASE_URL, apiKey: config.TMDB_API_KEY }))],
+    [
+      new VidkingProvider(new TmdbClient({ baseUrl: config.TMDB_BASE_URL, apiKey: config.TMDB_API_KEY })),
+      new DirectProvider(),
+      new YoutubeProvider({ metadataUrl: config.YOUTUBE_METADATA_URL, timeoutMs: config.YOUTUBE_METADATA_TIMEOUT_MS }),
+    ],
     cache,
+    (err, provider, id) => log.warn({ err: (err as Error).message, provider, id }, "media metadata look-up failed"),
   );
   // Login and room-password guessing: a budget per window, then escalating lockouts.
   const bruteForce = (limit: number): LimitRule => ({
@@ -240,12 +279,16 @@ function createServices(config: Config, db: DB, realtime: RealtimeBackends, limi
       perAccount: bruteForce(config.ROOM_PASSWORD_ATTEMPTS_PER_ACCOUNT),
     }),
     roles: new RoleService(db, events),
+    persistence: new PersistenceService(db, events, config.PERSISTENT_ROOMS_PER_HOST),
+    invites: new InviteService(db),
     chat: new ChatService(db),
     chatSettings: new ChatSettingsService(db, events),
     playback: new PlaybackService(db),
     source: new SourceService(db, events, providers),
     moderation: new ModerationService(db),
     progress: new ProgressService(db),
+    queue: new QueueService(db, events, providers),
+    buffering: new BufferingSettingsService(db, events),
     discovery: new DiscoveryService(db, realtime.state.presence),
     providers,
   };
@@ -255,31 +298,53 @@ function createServices(config: Config, db: DB, realtime: RealtimeBackends, limi
 async function registerApi(
   http: FastifyInstance,
   config: Config,
-  deps: { database: Database; redis: RedisClient | undefined; realtime: RealtimeBackends; services: AppServices; limiter: AttemptLimiter },
+  deps: {
+    database: Database;
+    redis: RedisClient | undefined;
+    realtime: RealtimeBackends;
+    services: AppServices;
+    limiter: AttemptLimiter;
+    isShuttingDown: () => boolean;
+  },
 ): Promise<void> {
-  const { database, redis, realtime, services, limiter } = deps;
+  const { database, redis, realtime, services, limiter, isShuttingDown } = deps;
   const guards = createAuthGuards(services.auth);
   const api = http.withTypeProvider<ZodTypeProvider>();
   // One budget of unknown room codes per address, shared by every route that looks a code up.
   const codeMisses: LimitRule = { limit: config.ROOM_CODE_MISSES_PER_CLIENT, windowSeconds: 10 * 60 };
   await api.register(
-    healthRoutes({ database: database.ping, redis: redis && (async () => void (await redis.ping())), load: () => loadState(http) }),
+    healthRoutes({
+      database: database.ping,
+      redis: redis && (async () => void (await redis.ping())),
+      load: () => loadState(http),
+      draining: isShuttingDown,
+    }),
   );
   for (const base of ["/api", "/api/v1"]) {
     await api.register(authRoutes(services.auth), { prefix: `${base}/auth` });
     await api.register(setUsernameRoute(services.auth), { prefix: base });
     await api.register(
-      roomRoutes(services.rooms, guards, {
-        limiter,
-        joins: { limit: config.ROOM_JOINS_PER_CLIENT, windowSeconds: 60 },
-        creates: { limit: config.ROOM_CREATES_PER_CLIENT, windowSeconds: 10 * 60 },
-        codeMisses,
-      }),
+      roomRoutes(
+        services.rooms,
+        guards,
+        {
+          limiter,
+          joins: { limit: config.ROOM_JOINS_PER_CLIENT, windowSeconds: 60 },
+          creates: { limit: config.ROOM_CREATES_PER_CLIENT, windowSeconds: 10 * 60 },
+          codeMisses,
+        },
+        realtime.parties,
+      ),
       { prefix: `${base}/rooms` },
     );
+    await api.register(partyRoutes(realtime.parties, guards), { prefix: `${base}/rooms` });
     await api.register(chatRoutes(services.chatSettings, guards), { prefix: `${base}/rooms` });
     await api.register(sourceRoutes(services.source, guards), { prefix: `${base}/rooms` });
     await api.register(roleRoutes(services.roles, realtime.lifecycle, guards), { prefix: `${base}/rooms` });
+    await api.register(persistenceRoutes(services.persistence, guards), { prefix: `${base}/rooms` });
+    await api.register(inviteRoutes(services.invites, guards), { prefix: `${base}/rooms` });
+    await api.register(queueRoutes(services.queue, guards), { prefix: `${base}/rooms` });
+    await api.register(bufferingRoutes(services.buffering, guards), { prefix: `${base}/rooms` });
     await api.register(progressRoutes(services.progress, guards, { limiter, codeMisses }), { prefix: `${base}/rooms` });
     await api.register(discoveryRoutes({ discovery: services.discovery, providers: services.providers, limiter, guards }), {
       prefix: `${base}/rooms`,
@@ -305,7 +370,24 @@ function startRealtime(
   const sync = new SyncTelemetry(state, {
     driftThresholdSeconds: config.DRIFT_THRESHOLD_SECONDS,
     summaryIntervalMs: config.SYNC_SUMMARY_SECONDS * 1000,
+    startLead: { floorMs: config.START_LEAD_MIN_MS, maxMs: config.START_LEAD_MAX_MS },
     registry: metrics,
+    logger: http.log,
+  });
+  const startLeadMs = (roomId: string) => sync.startLeadMs(roomId);
+  const autoAdvance = new AutoAdvance(services.queue, startLeadMs, (err, roomId) =>
+    http.log.warn({ err, room: roomId }, "queue auto-advance failed"),
+  );
+  const buffering = new BufferingCoordinator({
+    db,
+    playback: services.playback,
+    waits: state.bufferWaits,
+    presence: state.presence,
+    events: realtime.events,
+    policyOf: (roomId) => services.buffering.policyOf(roomId),
+    startLeadMs,
+    cooldownMs: config.BUFFERING_COOLDOWN_SECONDS * 1000,
+    startGraceMs: config.BUFFERING_START_GRACE_MS,
     logger: http.log,
   });
   const hub = new RoomHub(
@@ -318,14 +400,18 @@ function startRealtime(
       logger: http.log,
       guard,
       approvals: new ApprovalWaits(config.APPROVAL_WAIT_SECONDS * 1000),
-      hooks: [sync],
+      hooks: [sync, autoAdvance, buffering],
       features: {
         chat: { chat: services.chat, gate: state.chatGate, moderation: services.moderation },
-        playback: { playback: services.playback },
+        playback: { playback: services.playback, startLeadMs },
         moderation: { moderation: services.moderation, mutes: state.mutes },
-        roles: { roles: services.roles, lifecycle: realtime.lifecycle },
-        progress: { progress: services.progress },
-        sync: { telemetry: sync, driftThresholdSeconds: config.DRIFT_THRESHOLD_SECONDS },
+        roles: { roles: services.roles, lifecycle: realtime.lifecycle, persistence: services.persistence },
+        progress: { progress: services.progress, queue: services.queue, startLeadMs },
+        queue: { queue: services.queue, votes: state.skipVotes, presence: state.presence, startLeadMs },
+        reactions: { limiter, mutes: state.mutes },
+        party: { party: realtime.parties },
+        buffering: { settings: services.buffering },
+        sync: { telemetry: sync, buffering, driftThresholdSeconds: config.DRIFT_THRESHOLD_SECONDS },
       },
     },
   );
@@ -348,18 +434,20 @@ function startRealtime(
 }
 
 export async function buildApp(config: Config): Promise<StreamItApp> {
-  const http = createHttpServer(config);
+  // Set when close() begins: /readyz answers 503 `draining` from then on (a load balancer stops sending).
+  let shuttingDown = false;
+  const http = createHttpServer(config, () => shuttingDown);
   const logRedisError = (err: Error) => http.log.warn({ err: err.message }, "redis error (reconnecting)");
   const { database, redis } = await openStores(config, logRedisError);
   const requestRedis = redis && withRequestTimeout(redis, config.REDIS_COMMAND_TIMEOUT_MS);
   const limiter: AttemptLimiter = requestRedis ? new RedisLimiter(requestRedis, config.REDIS_PREFIX) : new MemoryLimiter();
   const cache: JsonCache = requestRedis ? new RedisCache(requestRedis, config.REDIS_PREFIX) : new MemoryCache();
   const realtime = await createRealtimeBackends(config, database.db, redis, logRedisError);
-  const services = createServices(config, database.db, realtime, limiter, cache);
+  const services = createServices(config, database.db, realtime, limiter, cache, http.log);
 
   await installHttpBasics(http, config);
   const metrics = installMetrics(http);
-  await registerApi(http, config, { database, redis, realtime, services, limiter });
+  await registerApi(http, config, { database, redis, realtime, services, limiter, isShuttingDown: () => shuttingDown });
   const { hub, io } = startRealtime(http, config, { db: database.db, realtime, services, limiter, metrics });
   if (config.ADMIN_USERNAME && config.ADMIN_PASSWORD) {
     await installAdminUi(http, io, {
@@ -371,20 +459,25 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
       mode: config.NODE_ENV === "production" ? "production" : "development",
     });
   }
+  // The demo page (packages/demo) at /demo/, with its own CSP: src/http/demo.ts.
+  if (config.DEMO_ENABLED) await installDemo(http);
   http.addHook("onClose", async () => {
     await realtime.close();
   });
   await hub.start();
+  // Pending parties are scheduled again (timers were lost with the last process; a job is kept).
+  await realtime.parties.recover();
   await http.ready();
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      shuttingDown = true;
       await http.close();
       if (redis?.isOpen) await redis.quit().catch(() => redis?.destroy());
       await database.close();
     })());
 
-  const { events, state, scheduler, lifecycle } = realtime;
-  return { config, http, database, redis, events, realtime: { hub, state, io, scheduler, lifecycle }, limiter, services, close };
+  const { events, state, scheduler, lifecycle, parties } = realtime;
+  return { config, http, database, redis, events, realtime: { hub, state, io, scheduler, lifecycle, parties }, limiter, services, close };
 }

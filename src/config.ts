@@ -12,10 +12,11 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 
-const boolFlag = z
-  .enum(["true", "false", "1", "0", "yes", "no"])
-  .default("false")
-  .transform((v) => v === "true" || v === "1" || v === "yes");
+const flag = (fallback: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", "yes", "no"])
+    .default(fallback ? "true" : "false")
+    .transform((v) => v === "true" || v === "1" || v === "yes");
 
 const databaseUrl = z.string().refine((v) => /^(postgres|postgresql):\/\//.test(v) || /^(memory|pglite):\/\//.test(v), {
   message: "must be a postgres:// URL (or memory:// / pglite://<dir> for the embedded database)",
@@ -70,6 +71,9 @@ export const envSchema = z
     HOST_RECLAIM_SECONDS: positiveInt(600).describe(
       "How long a host who lost the room to succession may take it back (`RECLAIM_HOST`, `POST /api/rooms/reclaim-host/`)",
     ),
+    PERSISTENT_ROOMS_PER_HOST: positiveInt(10).describe(
+      "How many rooms one host may keep persistent at once (`SET_PERSISTENT`, `POST /api/rooms/persistent/`)",
+    ),
     /** How long a dropped client may resume its session and get what it missed (0 = off). */
     RESUME_WINDOW_SECONDS: z.coerce
       .number()
@@ -107,6 +111,47 @@ export const envSchema = z
       .finite()
       .default(2)
       .describe("Playback drift (seconds) past which a client gets `SYNC_CORRECTION`"),
+    START_LEAD_MIN_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(5000)
+      .default(250)
+      .describe("Scheduled starts: the least lead (ms) of a PLAY or a SEEK while playing, before viewers' round trips are known"),
+    START_LEAD_MAX_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(5000)
+      .default(1500)
+      .describe(
+        "Scheduled starts: the most lead (ms); the lead is 2 × the room's p95 round trip within [START_LEAD_MIN_MS, this]. 0 applies every change on arrival",
+      ),
+    PARTY_MAX_DAYS_AHEAD: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(365)
+      .default(30)
+      .describe("Scheduled parties: how far ahead (days) a host may set a room's start time (`starts_at`)"),
+    BUFFERING_COOLDOWN_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(60)
+      .describe(
+        "Buffering policy: a viewer the room resumed without (still buffering at the timeout, or outside the ready share) does not pause the room again, nor is waited for, for this long (s)",
+      ),
+    BUFFERING_START_GRACE_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(30_000)
+      .default(3000)
+      .describe(
+        "Buffering policy: for this long (ms) after a start takes effect a buffering report does not pause the room (players seek and buffer after every start)",
+      ),
     SYNC_SUMMARY_SECONDS: z.coerce
       .number()
       .min(0.1)
@@ -132,7 +177,7 @@ export const envSchema = z
       )
       .pipe(z.array(z.union([z.literal("*"), z.url()])))
       .describe(
-        "Comma-separated browser origins allowed for REST (with credentials) and for socket upgrades; `*` allows any origin. Clients that send no `Origin` (not browsers) are not affected",
+        "Comma-separated browser origins allowed for REST (with credentials) and for socket upgrades, besides the server's own (a page whose host is the request's `Host`); `*` allows any origin. Clients that send no `Origin` (not browsers) are not affected",
       ),
     TMDB_API_KEY: z
       .string()
@@ -140,6 +185,15 @@ export const envSchema = z
       .optional()
       .describe("TMDB key for catalogue search. Unset: `GET /api/rooms/search/` answers 503 `PROVIDER_UNAVAILABLE`"),
     TMDB_BASE_URL: z.url().default("https://api.themoviedb.org/3").describe("TMDB API base URL (tests point it at a local stub)"),
+    YOUTUBE_METADATA_URL: z
+      .url()
+      .default("https://www.youtube.com/oembed")
+      .describe(
+        "oEmbed endpoint for YouTube titles (`?url=<watch URL>&format=json` is added; tests point it at a local stub). Best-effort: a failure sets the source without a title ([media.md](media.md))",
+      ),
+    YOUTUBE_METADATA_TIMEOUT_MS: positiveInt(3000).describe(
+      "A YouTube metadata look-up gives up after this (the source is then set without a title); it delays the host's source change by at most this",
+    ),
     ADMIN_USERNAME: z
       .string()
       .min(1)
@@ -154,8 +208,17 @@ export const envSchema = z
       .describe(
         "Socket.IO Admin UI password, at least 8 characters (kept in memory only as a bcrypt hash). Set together with `ADMIN_USERNAME`",
       ),
-    LOG_LEVEL: z.enum(LOG_LEVELS).default("info").describe("Log level of the JSON logs (`silent` turns them off)"),
-    TRUST_PROXY: boolFlag.describe(
+    DEMO_ENABLED: flag(true).describe(
+      "The demo page at `/demo/`: a watch-together room in the browser (sign-in, rooms, chat, synchronized playback of a media file's URL), built from `packages/demo` ([demo.md](demo.md)). Its sockets present the server's own origin, which the room sockets admit besides `CORS_ORIGINS`. `false`: `/demo/` is 404",
+    ),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default("info").describe("Log level of the web processes and the worker (`silent` turns logs off)"),
+    LOG_FORMAT: z
+      .enum(["auto", "pretty", "json"])
+      .default("auto")
+      .describe(
+        "`json`: one JSON object a line (for log collectors); `pretty`: readable coloured lines (pino-pretty, for development); `auto`: pretty when stdout is a terminal, else JSON",
+      ),
+    TRUST_PROXY: flag(false).describe(
       "Trust `X-Forwarded-For` (set behind a load balancer or TLS proxy: rate limits and socket budgets then key on the client address, and `HTTP_PENDING_PER_CLIENT` is not applied)",
     ),
     BODY_LIMIT_BYTES: positiveInt(64 * 1024).describe("Largest accepted request body (larger: 413 `PAYLOAD_TOO_LARGE`)"),
@@ -217,7 +280,7 @@ export const envSchema = z
     ),
     /** Load shedding: HTTP requests get 503 + Retry-After while the mean event-loop delay is over this (0 = off). */
     EVENT_LOOP_DELAY_MAX_MS: nonNegativeInt(500).describe(
-      "Load shedding: while the mean event-loop delay over a second is above this, HTTP requests get 503 `SERVICE_UNAVAILABLE` with `Retry-After` (0 = off); `/health/`, `/api/health/`, `/api/v1/health/` and `/metrics` are never shed",
+      "Load shedding: while the mean event-loop delay over a second is above this, HTTP requests get 503 `SERVICE_UNAVAILABLE` with `Retry-After` (0 = off); `/livez`, `/readyz`, `/health/`, `/api/health/`, `/api/v1/health/` and `/metrics` are never shed",
     ),
     /** Load shedding on heap used / resident memory, in bytes (0 = off). */
     HEAP_USED_MAX_BYTES: nonNegativeInt(0).describe("Load shedding on V8 heap used, in bytes (0 = off)"),

@@ -28,7 +28,20 @@ describe("state machine", () => {
   it("allows exactly the documented transitions", () => {
     const allowed = ROOM_STATES.flatMap((from) => ROOM_STATES.filter((to) => canTransition(from, to)).map((to) => `${from}->${to}`));
     expect(allowed.sort()).toEqual(
-      ["CREATED->LIVE", "GRACE->LIVE", "LIVE->GRACE", "GRACE->EXPIRED", "CREATED->DELETED", "LIVE->DELETED", "GRACE->DELETED"].sort(),
+      [
+        "CREATED->LIVE",
+        "GRACE->LIVE",
+        "LIVE->GRACE",
+        "GRACE->EXPIRED",
+        "CREATED->DELETED",
+        "LIVE->DELETED",
+        "GRACE->DELETED",
+        // Persistent rooms (migration 0010).
+        "GRACE->RESTING",
+        "RESTING->LIVE",
+        "RESTING->EXPIRED",
+        "RESTING->DELETED",
+      ].sort(),
     );
   });
 

@@ -159,10 +159,21 @@ describe("join", () => {
     const b = await t.api.guest("Rejected");
     expect((await t.api.join(a.token, room.code)).body.status).toBe("PENDING");
     expect((await t.api.join(b.token, room.code)).body.status).toBe("PENDING");
-    // Pending users cannot read the room yet.
+    // Pending users see whose room they wait for and how it admits, nothing of its content.
     const early = await t.api.get(`/api/rooms/${room.code}/detail/`, { token: a.token });
-    expect(early.status).toBe(403);
-    expect(early.body.code).toBe("NOT_APPROVED");
+    expect(early.status).toBe(200);
+    expect(early.body).toEqual({
+      participant_status: "PENDING",
+      room_id: room.room_id,
+      code: room.code,
+      state: "CREATED",
+      is_active: true,
+      is_private: true,
+      entry_mode: "APPROVAL",
+      host: "ApHost",
+      created_at: expect.stringMatching(/Z$/),
+      is_host: false,
+    });
 
     const notHost = await t.api.post("/api/rooms/approve/", { room_id: room.room_id, user_id: a.id }, { token: b.token });
     expect(notHost.status).toBe(403);
@@ -360,6 +371,13 @@ describe("source, chat toggle, password rotation", () => {
       season: null,
       episode: null,
       embed_url: "https://www.vidking.net/embed/movie/1078605",
+      // Added: what plays now has an identity (skip votes count for it); nothing else is known of it.
+      item_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      title: null,
+      duration: null,
+      // Added: what the iframe player can do (no rate control), and no thumbnail.
+      thumbnail: null,
+      capabilities: { precise_seek: false, rate_control: false, live: false },
     });
     const tv = await t.api.post(
       "/api/rooms/source/",
@@ -385,11 +403,11 @@ describe("source, chat toggle, password rotation", () => {
     expect(missing.body.error).toBe("room_id, provider, and video_id required");
     const unknown = await t.api.post(
       "/api/rooms/source/",
-      { room_id: room.room_id, provider: "youtube", video_id: "x" },
+      { room_id: room.room_id, provider: "dailymotion", video_id: "x" },
       { token: host.token },
     );
     expect(unknown.status).toBe(400);
-    expect(unknown.body).toEqual({ error: "Unknown provider: youtube", code: "UNKNOWN_PROVIDER" });
+    expect(unknown.body).toEqual({ error: "Unknown provider: dailymotion", code: "UNKNOWN_PROVIDER" });
     const tv = await t.api.post(
       "/api/rooms/source/",
       { room_id: room.room_id, provider: "vidking", video_id: "1", media_type: "tv" },

@@ -97,7 +97,8 @@ export const adminRoutes =
         onRequest: staffOnly,
         schema: {
           tags,
-          summary: "Expire a LIVE or GRACE room now (sockets get ROOM_EXPIRED, 4004)",
+          summary:
+            "Expire a LIVE, GRACE or RESTING room now, whatever its succession policy or persistence (sockets get ROOM_EXPIRED, 4004)",
           security: bearerAuth,
           body: roomBody,
           response: stateReply,

@@ -2,7 +2,6 @@
  * Staff tools over the database: list rooms (with live presence) and accounts, expire or delete
  * a room. Transport-free: returns plain objects and throws AppError; the routes check staff.
  */
-import { sql } from "kysely";
 import type { RoomState } from "../../db/schema.js";
 import type { DB } from "../db.js";
 import { AppError } from "../errors.js";
@@ -71,18 +70,18 @@ export class AdminService {
   }
 
   /**
-   * Expires a LIVE or GRACE room now through the ordinary lifecycle (sockets get ROOM_EXPIRED),
-   * records `staff.expired` for the staff member, and returns the room's state afterwards.
+   * Expires a LIVE, GRACE or RESTING room now through the ordinary lifecycle (sockets get
+   * ROOM_EXPIRED), whatever its succession policy or persistence: staff decide here. Records
+   * `staff.expired` for the staff member, and returns the room's state afterwards.
    */
   async expireRoom(roomId: string, staffId: string): Promise<{ room_id: string; state: RoomState }> {
     const room = await this.findRoom(roomId);
-    if (room.state !== "LIVE" && room.state !== "GRACE") {
-      throw new AppError("CONFLICT", `Only LIVE or GRACE rooms can be expired (this one is ${room.state})`);
+    if (room.state !== "LIVE" && room.state !== "GRACE" && room.state !== "RESTING") {
+      throw new AppError("CONFLICT", `Only LIVE, GRACE or RESTING rooms can be expired (this one is ${room.state})`);
     }
-    // LIVE → GRACE with a deadline in the past, then the ordinary conditional expiry.
+    // LIVE → GRACE with a deadline in the past, then the conditional expiry, forced.
     if (room.state === "LIVE") await markGrace(this.db, room.id, 0, new Date(Date.now() - 1000));
-    await this.db.updateTable("rooms").set({ grace_ends_at: sql`now()` }).where("id", "=", room.id).where("state", "=", "GRACE").execute();
-    await this.lifecycle.expire(room.id);
+    await this.lifecycle.expire(room.id, { force: true });
     await recordRoomEvent(this.db, room.id, staffId, "staff.expired");
     return { room_id: room.id, state: (await this.findRoom(room.id)).state };
   }

@@ -1,8 +1,14 @@
 /** Password hashing (argon2id) and the strength rule for new account passwords. */
-import argon2 from "argon2";
+// @node-rs/argon2 ships a prebuilt binary per platform as an optional dependency (no install
+// script, no compiler), so `npm ci --ignore-scripts` gives a working server on every supported
+// Node. It replaced `argon2`, whose 0.45 prebuilds need N-API 10 and crash Node 20 unless compiled
+// from source. Both write standard PHC strings, so hashes stored by either still verify.
+import argon2 from "@node-rs/argon2";
 
 // OWASP's argon2id baseline (19 MiB, t=2, p=1): strong, yet cheap enough for a busy login path.
-const HASH_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+// The algorithm is left at the library's default, argon2id: its `Algorithm` is an ambient const
+// enum, which `isolatedModules` cannot read; test/passwords.test.ts pins the output to argon2id.
+const HASH_OPTIONS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 export const hashPassword = (plain: string): Promise<string> => argon2.hash(plain, HASH_OPTIONS);
 

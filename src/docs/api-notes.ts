@@ -10,6 +10,14 @@ export interface RouteNote {
 }
 
 export const ROUTE_NOTES: Readonly<Record<string, RouteNote>> = {
+  "GET /livez": {
+    notes:
+      "Kubernetes `livenessProbe`: no dependency is asked, so an outage of PostgreSQL or Redis never restarts the process. `Cache-Control: no-store`; never shed, never rate limited.",
+  },
+  "GET /readyz": {
+    notes:
+      "Kubernetes `readinessProbe` and the load balancer's check: 503 `error` with a `reason` while PostgreSQL or Redis (when configured) does not answer within 2 s; 503 `draining` from the moment a SIGTERM drain begins, so traffic moves elsewhere before the sockets close. `migrations` is always `ok` (the process migrates before it listens). `Cache-Control: no-store`; never shed, never rate limited.",
+  },
   "GET /health/": {
     notes:
       "For load-balancer checks. 503 `degraded` while PostgreSQL or Redis does not answer within 2 s (the process reconnects by itself); `redis` is `disabled` without `REDIS_URL`. `load.under_pressure`: HTTP requests are being shed (503). Never shed itself.",
@@ -39,7 +47,11 @@ export const ROUTE_NOTES: Readonly<Record<string, RouteNote>> = {
       "Viewers may then send one chat message per `seconds` (else `ERROR SLOW_MODE`); whoever may moderate (the host, and co-hosts where the room lets them moderate) is exempt. The room gets `CHAT_STATUS {enabled, slow_mode_seconds}`.",
   },
   "POST /api/rooms/password/": { who: "the host", notes: "PASSWORD rooms only: the old password stops working." },
-  "POST /api/rooms/source/": { who: "the host", notes: "Playback resets; the room gets `SOURCE_CHANGED`." },
+  "POST /api/rooms/source/": {
+    who: "the host",
+    notes:
+      "Playback resets; the room gets `SOURCE_CHANGED`. Providers: `vidking` (`video_id` a TMDB id; `movie`, or `tv` with `season` and `episode`) and `direct`: `video_id` is the absolute URL of a media file the browser plays itself, and `embed_url` is that URL (put it in a `<video src>`). A direct URL is `https:` or `http:` (browsers block `http:` media on an `https:` page as mixed content), at most 2,048 characters by the provider's rule but 255 for now (the `video_id` bound), without credentials (`user:pass@`), whitespace, control or invisible characters, or unencoded `` \" < > \\ ^ ` { | } ``; other schemes (`javascript:`, `data:`, `file:`, …) are refused, all with 400 `VALIDATION_FAILED`. Direct media is a `movie` (`tv` is refused; `season`/`episode` are dropped). The server never fetches a direct URL. `youtube`: `video_id` is an 11-character id or a `youtube.com/watch?v=` / `youtu.be/` URL (stored as the id); its title comes from `YOUTUBE_METADATA_URL` (best-effort: a failure sets the source with `title` null). The answer and `SOURCE_CHANGED` carry the source's `capabilities` and `thumbnail` ([media.md](media.md)).",
+  },
   "GET /api/rooms/participants/": { who: "the host" },
   "GET /api/rooms/{room_code}/detail/": {
     who: "an approved participant",
@@ -70,7 +82,8 @@ export const ROUTE_NOTES: Readonly<Record<string, RouteNote>> = {
   "GET /api/rooms/{room_code}/resume/": { notes: "Unknown codes count against `ROOM_CODE_MISSES_PER_CLIENT`." },
   "GET /api/rooms/public/": { notes: "At most 120 requests per client address per minute." },
   "GET /api/rooms/search/": {
-    notes: "At most 30 requests per client address per minute. Without `TMDB_API_KEY`: 503 `PROVIDER_UNAVAILABLE`.",
+    notes:
+      "At most 30 requests per client address per minute. Providers that search: `vidking` (TMDB; without `TMDB_API_KEY`: 503 `PROVIDER_UNAVAILABLE`). `direct` has no catalogue: 400 `VALIDATION_FAILED`, with `details {provider, searchable}`.",
   },
   "GET /api/admin/rooms/": { who: "staff (`npm run createsuperuser`)" },
   "GET /api/admin/users/": { who: "staff (`npm run createsuperuser`)" },

@@ -48,7 +48,7 @@ export function renderConfiguration(schema: z.ZodObject): string {
       "- A bad value stops start-up with a message that names the variable (`npm start` then exits with code 78).",
       "- `ADMIN_USERNAME` and `ADMIN_PASSWORD` must be set together; `JWT_SECRET` is required when `NODE_ENV=production`.",
       "- Cluster mode is on when `DATABASE_URL` is a PostgreSQL URL **and** `REDIS_URL` is set (see [operations.md](operations.md)); every process of a cluster needs the same `DATABASE_URL`, `REDIS_URL`, `REDIS_PREFIX` and `JWT_SECRET`.",
-      "- A flag (`TRUST_PROXY`) takes `true`, `false`, `1`, `0`, `yes` or `no`.",
+      "- A flag (`TRUST_PROXY`, `DEMO_ENABLED`) takes `true`, `false`, `1`, `0`, `yes` or `no`.",
     ].join("\n"),
     table(
       ["variable", "type", "constraints", "default", "description"],

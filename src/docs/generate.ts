@@ -1,6 +1,6 @@
 /**
  * `npm run docs`: writes the generated reference pages (docs/protocol.md, docs/configuration.md,
- * docs/api.md) from the code. `npm run docs -- --check` writes nothing and exits 1 when a page
+ * docs/api.md) and .env.example from the code. `npm run docs -- --check` writes nothing and exits 1 when a page
  * is stale.
  */
 import { readFileSync, writeFileSync } from "node:fs";

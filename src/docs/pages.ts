@@ -1,5 +1,5 @@
 /**
- * The generated reference pages: each one's path (from the repository root) and its content,
+ * The generated reference pages (and .env.example): each one's path (from the repository root) and its content,
  * rendered in memory from the code. `npm run docs` writes them; test/docs.test.ts compares them
  * with the committed files.
  */
@@ -7,6 +7,7 @@ import { envSchema } from "../config.js";
 import { messageCatalog } from "../realtime/catalog.js";
 import { openApiDocument, renderApi } from "./api.js";
 import { renderConfiguration } from "./configuration.js";
+import { renderEnvExample } from "./env-example.js";
 import { renderProtocol } from "./protocol.js";
 
 export interface Page {
@@ -19,4 +20,5 @@ export const PAGES: readonly Page[] = [
   { path: "docs/protocol.md", render: async () => renderProtocol(messageCatalog()) },
   { path: "docs/configuration.md", render: async () => renderConfiguration(envSchema) },
   { path: "docs/api.md", render: async () => renderApi(await openApiDocument()) },
+  { path: ".env.example", render: async () => renderEnvExample(envSchema) },
 ];

@@ -7,7 +7,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import type { ServerMessage } from "@streamit/protocol";
+import type { PartyReason, ServerMessage } from "@streamit/protocol";
+import type { BufferingPolicy } from "../buffering/policy.js";
 import type { PlaybackSnapshot } from "../playback/snapshot.js";
 import type { MediaSource } from "../rooms/media.js";
 import type { RoomRoles } from "../rooms/roles-model.js";
@@ -19,6 +20,10 @@ export type RoomEvent =
   | { type: "room.slow_mode_changed"; roomId: string; code: string; seconds: number }
   | { type: "room.source_changed"; roomId: string; code: string; source: MediaSource; playback: PlaybackSnapshot }
   | { type: "room.playback_changed"; roomId: string; code: string; playback: PlaybackSnapshot }
+  /** The room's party time was set, moved or cleared, or it came (`startsAt` null; see party/service.ts). */
+  | { type: "room.party_changed"; roomId: string; code: string; startsAt: string | null; reason: PartyReason }
+  /** The host changed the buffering policy (the whole new policy). */
+  | { type: "room.buffering_policy_changed"; roomId: string; code: string; policy: BufferingPolicy }
   | { type: "member.removed"; roomId: string; code: string; userId: string; closeCode: number; reason: string }
   /**
    * A user's last connection left the room (or vanished with a dead instance: reaped presence).

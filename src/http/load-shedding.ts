@@ -16,7 +16,7 @@ export interface LoadLimits {
 }
 
 const RETRY_AFTER_SECONDS = 2;
-const NEVER_SHED = new Set(["/health/", "/api/health/", "/api/v1/health/", "/metrics"]);
+const NEVER_SHED = new Set(["/livez", "/readyz", "/health/", "/api/health/", "/api/v1/health/", "/metrics"]);
 
 export async function installLoadShedding(http: FastifyInstance, limits: LoadLimits): Promise<void> {
   await http.register(underPressure, {

@@ -10,10 +10,11 @@ import type { DB } from "../db.js";
 import { AppError } from "../errors.js";
 import type { RoomEventBus } from "../events/room-events.js";
 import { bannedFrom } from "../moderation/service.js";
+import { PlaybackService } from "../playback/service.js";
 import type { RealtimeState } from "../state/realtime-state.js";
 import { recordRoomEvent } from "../timeline/timeline.js";
 import type { GraceScheduler } from "./scheduler.js";
-import { expireDueRooms, markExpired, markGrace, markLive } from "./transitions.js";
+import { expireDueRooms, markExpired, markGrace, markLive, markResting } from "./transitions.js";
 
 export class RoomLifecycle {
   constructor(
@@ -24,7 +25,11 @@ export class RoomLifecycle {
     private readonly graceSeconds: number,
     /** How long a host who lost the room to succession may reclaim it. */
     private readonly reclaimSeconds = 600,
-  ) {}
+  ) {
+    this.playback = new PlaybackService(db);
+  }
+
+  private readonly playback: PlaybackService;
 
   /**
    * The host's last connection closed: LIVE → GRACE and schedule the expiry. If the host came
@@ -44,19 +49,48 @@ export class RoomLifecycle {
 
   /**
    * Grace is over: if the room's policy names a successor who is present, they become host;
-   * otherwise the room expires. Either happens once, whoever calls; every instance is told.
-   * Returns true when this call expired the room.
+   * otherwise a persistent room rests and any other expires. Each happens once, whoever calls;
+   * every instance is told. `force` (staff): expires a room in grace or at rest, now, with no
+   * successor. Returns true when this call expired the room.
    */
-  async expire(roomId: string): Promise<boolean> {
-    if (await this.succeed(roomId)) return false;
+  async expire(roomId: string, opts: { force?: boolean } = {}): Promise<boolean> {
+    if (!opts.force && (await this.succeed(roomId, "GRACE"))) return false;
+    if (!opts.force && (await this.rest(roomId))) return false;
     const expired = await this.db.transaction().execute(async (trx) => {
-      const room = await markExpired(trx, roomId);
-      if (room) await recordRoomEvent(trx, roomId, null, "room.expired");
+      const room = await markExpired(trx, roomId, opts);
+      if (room) await recordRoomEvent(trx, roomId, null, "room.expired", opts.force ? { forced: true } : {});
       return room;
     });
     if (!expired) return false;
     await this.announceExpired(roomId, expired.code);
     return true;
+  }
+
+  /**
+   * A persistent room's grace is over and nobody took it: it rests (once, whoever calls). Nobody
+   * hosts a resting room, so its playback pauses where it is; members still connected are told
+   * (ROOM_RESTING), and chat, queue, settings and bans stay as they are.
+   */
+  private async rest(roomId: string): Promise<boolean> {
+    const rested = await this.db.transaction().execute(async (trx) => {
+      const room = await markResting(trx, roomId);
+      if (room) await recordRoomEvent(trx, roomId, null, "room.rested");
+      return room;
+    });
+    if (!rested?.rested_at) return false;
+    const message = { type: "ROOM_RESTING" as const, rested_at: rested.rested_at.toISOString() };
+    this.events.publish({ type: "room.broadcast", roomId, code: rested.code, message, logKey: `rest:${message.rested_at}` });
+    const playback = await this.playback.pauseInPlace(roomId);
+    if (playback) this.events.publish({ type: "room.playback_changed", roomId, code: rested.code, playback });
+    return true;
+  }
+
+  /**
+   * Someone who is not the host joined a resting room: under a succession policy, a successor
+   * who is present now takes it (LIVE, as at the end of grace). Returns true when this call did.
+   */
+  wake(roomId: string): Promise<boolean> {
+    return this.succeed(roomId, "RESTING");
   }
 
   /**
@@ -80,13 +114,13 @@ export class RoomLifecycle {
    * lost with the process that committed them.
    */
   async sweep(): Promise<number> {
-    // Rooms that may have a successor go one by one; the others in one statement.
+    // Rooms that may have a successor or rest go one by one; the others in one statement.
     const successions = await this.db
       .selectFrom("rooms")
       .select("id")
       .where("state", "=", "GRACE")
       .where("grace_ends_at", "<=", sql<Date>`now()`)
-      .where("succession", "!=", "EXPIRE")
+      .where((eb) => eb.or([eb("succession", "!=", "EXPIRE"), eb("is_persistent", "=", true)]))
       .execute();
     let expiredCount = 0;
     for (const { id } of successions) if (await this.expire(id)) expiredCount += 1;
@@ -116,13 +150,15 @@ export class RoomLifecycle {
    * One conditional UPDATE makes the change, so a second caller (a re-run job, the sweep) finds
    * nothing to do. The host who lost the room may reclaim it for `reclaimSeconds`.
    */
-  private async succeed(roomId: string): Promise<boolean> {
+  private async succeed(roomId: string, from: "GRACE" | "RESTING"): Promise<boolean> {
+    // A room in grace only once the deadline passed; a resting room at any time.
+    const graceOver = from === "GRACE";
     const room = await this.db
       .selectFrom("rooms")
       .select(["id", "code", "host_id", "succession"])
       .where("id", "=", roomId)
-      .where("state", "=", "GRACE")
-      .where("grace_ends_at", "<=", sql<Date>`now()`)
+      .where("state", "=", from)
+      .$if(graceOver, (qb) => qb.where("grace_ends_at", "<=", sql<Date>`now()`))
       .where("succession", "!=", "EXPIRE")
       .executeTakeFirst();
     if (!room) return false;
@@ -155,14 +191,15 @@ export class RoomLifecycle {
           state: "LIVE",
           grace_ends_at: null,
           host_disconnected_at: null,
+          rested_at: null,
           previous_host_id: room.host_id,
           reclaim_until: reclaimUntil,
           updated_at: sql`now()`,
         })
         .where("id", "=", roomId)
-        .where("state", "=", "GRACE")
+        .where("state", "=", from)
+        .$if(graceOver, (qb) => qb.where("grace_ends_at", "<=", sql<Date>`now()`))
         .where("host_id", "=", room.host_id)
-        .where("grace_ends_at", "<=", sql<Date>`now()`)
         .returning("id")
         .executeTakeFirst();
       if (!updated) return false;
@@ -177,6 +214,7 @@ export class RoomLifecycle {
         to: next.user_id,
         cohost: next.is_cohost,
         reclaim_until: reclaimUntil.toISOString(),
+        ...(from === "RESTING" ? { from_rest: true } : {}),
       });
       return true;
     });

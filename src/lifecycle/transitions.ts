@@ -3,7 +3,10 @@
  * (two tabs, two instances, a job that runs twice) cannot apply it twice or from a wrong state.
  *
  *   CREATED → LIVE → GRACE → EXPIRED        GRACE → LIVE (host returns)
- *   CREATED | LIVE | GRACE → DELETED        EXPIRED and DELETED are terminal
+ *                    GRACE → RESTING        a persistent room, instead of EXPIRED
+ *                  RESTING → LIVE           the host (or a successor by policy) returns
+ *                  RESTING → EXPIRED        staff only
+ *   CREATED | LIVE | GRACE | RESTING → DELETED       EXPIRED and DELETED are terminal
  */
 import { sql } from "kysely";
 import type { Room, RoomState } from "../../db/schema.js";
@@ -12,13 +15,15 @@ import { AppError } from "../errors.js";
 
 const SOURCES: Record<RoomState, readonly RoomState[]> = {
   CREATED: [],
-  LIVE: ["CREATED", "GRACE"],
+  LIVE: ["CREATED", "GRACE", "RESTING"],
   GRACE: ["LIVE"],
-  EXPIRED: ["GRACE"],
-  DELETED: ["CREATED", "LIVE", "GRACE"],
+  RESTING: ["GRACE"],
+  EXPIRED: ["GRACE", "RESTING"],
+  DELETED: ["CREATED", "LIVE", "GRACE", "RESTING"],
 };
 
-export const ACTIVE_STATES: readonly RoomState[] = ["CREATED", "LIVE", "GRACE"];
+/** States of a room that is still there: it may be joined, edited and deleted. */
+export const ACTIVE_STATES: readonly RoomState[] = ["CREATED", "LIVE", "GRACE", "RESTING"];
 export const isActiveState = (state: RoomState): boolean => ACTIVE_STATES.includes(state);
 
 /** An expired or deleted room takes no more changes (410 ROOM_EXPIRED / ROOM_INACTIVE). */
@@ -29,11 +34,11 @@ export function assertJoinable(room: Pick<Room, "state">): void {
 
 export const canTransition = (from: RoomState, to: RoomState): boolean => SOURCES[to].includes(from);
 
-/** Host is present: CREATED or GRACE becomes LIVE and any grace deadline is cleared. */
+/** Host is present: CREATED, GRACE or RESTING becomes LIVE and any grace deadline is cleared. */
 export const markLive = (db: DB, roomId: string): Promise<Room | undefined> =>
   db
     .updateTable("rooms")
-    .set({ state: "LIVE", grace_ends_at: null, host_disconnected_at: null, updated_at: sql`now()` })
+    .set({ state: "LIVE", grace_ends_at: null, host_disconnected_at: null, rested_at: null, updated_at: sql`now()` })
     .where("id", "=", roomId)
     .where("state", "in", SOURCES.LIVE)
     .returningAll()
@@ -55,31 +60,46 @@ export const markGrace = (db: DB, roomId: string, graceSeconds: number, disconne
     .executeTakeFirst();
 
 /**
- * GRACE becomes EXPIRED, only once the deadline has passed (unless `ignoreDeadline`, for staff).
+ * GRACE becomes EXPIRED, only once the deadline has passed and only for a room that is not
+ * persistent (those rest). `force` (staff): GRACE or RESTING, deadline or not, persistent or not.
  * Returns the room when this call made the change, undefined when it did not.
  */
-export const markExpired = (db: DB, roomId: string, opts: { ignoreDeadline?: boolean } = {}) =>
+export const markExpired = (db: DB, roomId: string, opts: { force?: boolean } = {}) =>
   db
     .updateTable("rooms")
-    .set({ state: "EXPIRED", updated_at: sql`now()` })
+    .set({ state: "EXPIRED", grace_ends_at: null, rested_at: null, updated_at: sql`now()` })
     .where("id", "=", roomId)
-    .where("state", "in", SOURCES.EXPIRED)
-    .$if(!opts.ignoreDeadline, (qb) => qb.where("grace_ends_at", "<=", sql<Date>`now()`))
+    .$if(!!opts.force, (qb) => qb.where("state", "in", SOURCES.EXPIRED))
+    .$if(!opts.force, (qb) =>
+      qb.where("state", "=", "GRACE").where("is_persistent", "=", false).where("grace_ends_at", "<=", sql<Date>`now()`),
+    )
+    .returningAll()
+    .executeTakeFirst();
+
+/** A persistent room's grace is over: GRACE becomes RESTING (once; the deadline must have passed). */
+export const markResting = (db: DB, roomId: string): Promise<Room | undefined> =>
+  db
+    .updateTable("rooms")
+    .set({ state: "RESTING", grace_ends_at: null, rested_at: sql`now()`, updated_at: sql`now()` })
+    .where("id", "=", roomId)
+    .where("state", "in", SOURCES.RESTING)
+    .where("is_persistent", "=", true)
+    .where("grace_ends_at", "<=", sql<Date>`now()`)
     .returningAll()
     .executeTakeFirst();
 
 export const markDeleted = (db: DB, roomId: string): Promise<Room | undefined> =>
   db
     .updateTable("rooms")
-    .set({ state: "DELETED", grace_ends_at: null, updated_at: sql`now()` })
+    .set({ state: "DELETED", grace_ends_at: null, rested_at: null, updated_at: sql`now()` })
     .where("id", "=", roomId)
     .where("state", "in", SOURCES.DELETED)
     .returningAll()
     .executeTakeFirst();
 
 /**
- * Expires every room whose grace has passed and that has no succession policy (those go
- * through RoomLifecycle.expire one by one); returns the rooms this call expired.
+ * Expires every room whose grace has passed, that has no succession policy and is not persistent
+ * (those go through RoomLifecycle.expire one by one); returns the rooms this call expired.
  */
 export const expireDueRooms = (db: DB): Promise<Pick<Room, "id" | "code">[]> =>
   db
@@ -88,5 +108,6 @@ export const expireDueRooms = (db: DB): Promise<Pick<Room, "id" | "code">[]> =>
     .where("state", "=", "GRACE")
     .where("grace_ends_at", "<=", sql<Date>`now()`)
     .where("succession", "=", "EXPIRE")
+    .where("is_persistent", "=", false)
     .returning(["id", "code"])
     .execute();

@@ -1,10 +1,23 @@
 /**
- * The lifecycle worker: consumes the grace jobs (expire one room) and sweeps periodically for
- * anything a job missed (Redis flushed, worker down). Used by `npm run worker`.
+ * The lifecycle worker: consumes the grace jobs (expire one room) and the party jobs (start a
+ * scheduled party), and sweeps periodically for anything a job missed (Redis flushed, worker
+ * down). Used by `npm run worker`.
  */
-import { Worker } from "bullmq";
+import { type Job, Worker } from "bullmq";
+import { PARTY_JOB, type PartyJob } from "../party/bullmq.js";
+import type { PartyService } from "../party/service.js";
 import { bullConnection, type ExpireJob, LIFECYCLE_QUEUE } from "./bullmq.js";
 import type { RoomLifecycle } from "./service.js";
+
+/** What the worker logs through (a pino logger in `npm run worker`; nothing by default). */
+export interface WorkerLogger {
+  debug(details: object, message: string): void;
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+const SILENT: WorkerLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export interface LifecycleWorker {
   /** Runs one sweep now (also runs every `sweepMs`). */
@@ -16,34 +29,50 @@ export function startLifecycleWorker(options: {
   redisUrl: string;
   prefix: string;
   lifecycle: RoomLifecycle;
+  /** Scheduled parties: their jobs start them, the sweep starts any whose job was lost. */
+  parties?: Pick<PartyService, "start" | "sweep"> | undefined;
   sweepMs?: number;
-  log?: (details: object, message: string) => void;
+  log?: WorkerLogger | undefined;
 }): LifecycleWorker {
-  const log = options.log ?? (() => {});
+  const log = options.log ?? SILENT;
   const redis = bullConnection(options.redisUrl);
-  const worker = new Worker<ExpireJob>(
+  const { parties } = options;
+  const worker = new Worker<ExpireJob | PartyJob>(
     LIFECYCLE_QUEUE,
     async (job) => {
+      if (job.name === PARTY_JOB) {
+        const { roomId, startsAt } = (job as Job<PartyJob>).data;
+        if (!parties) throw new Error("this worker does not run party jobs");
+        const outcome = (await parties.start(roomId, new Date(startsAt))) ?? null;
+        log.info({ roomId, startsAt, outcome }, "party job done");
+        return { outcome };
+      }
       const expired = await options.lifecycle.expire(job.data.roomId);
-      log({ roomId: job.data.roomId, expired }, "grace job done");
+      log.info({ roomId: job.data.roomId, expired }, "grace job done");
       return { expired };
     },
     { connection: redis.connection, prefix: `${options.prefix}bull`, concurrency: 8 },
   );
-  worker.on("error", (err) => log({ err: err.message }, "worker error"));
+  worker.on("error", (err) => log.error({ err }, "worker error"));
 
   let running: Promise<number> = Promise.resolve(0);
+  const sweepParties = async () => {
+    const started = (await parties?.sweep().catch((err: Error) => void log.error({ err }, "party sweep failed"))) ?? 0;
+    if (started > 0) log.info({ started }, "sweep started parties");
+  };
   const sweep = () =>
-    (running = options.lifecycle.sweep().then(
-      (n) => {
-        if (n > 0) log({ expired: n }, "sweep expired rooms");
-        return n;
-      },
-      (err: Error) => {
-        log({ err: err.message }, "sweep failed");
-        return 0;
-      },
-    ));
+    (running = Promise.all([options.lifecycle.sweep(), sweepParties()])
+      .then(([n]) => n)
+      .then(
+        (n) => {
+          if (n > 0) log.info({ expired: n }, "sweep expired rooms");
+          return n;
+        },
+        (err: Error) => {
+          log.error({ err }, "sweep failed");
+          return 0;
+        },
+      ));
   const timer = setInterval(() => void sweep(), options.sweepMs ?? 10_000);
   timer.unref();
 
@@ -58,7 +87,7 @@ export function startLifecycleWorker(options: {
         new Promise<false>((r) => setTimeout(() => r(false), 3000).unref()),
       ]);
       if (!closed) {
-        log({}, "worker did not close in time: forcing");
+        log.warn({}, "worker did not close in time: forcing");
         void worker.close(true).catch(() => {});
       }
       await redis.close();

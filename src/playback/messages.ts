@@ -12,6 +12,8 @@ import { snapshotAt } from "./snapshot.js";
 
 export interface PlaybackServices {
   playback: PlaybackService;
+  /** How far ahead a start is scheduled in this room (ms; 0 = at once): see sync/start-lead.ts. */
+  startLeadMs(roomId: string): number;
 }
 
 const on = entry<PlaybackServices>();
@@ -34,14 +36,18 @@ function set(kind: "PLAY" | "PAUSE" | "SEEK") {
       const playback = await services.playback.apply(room.id, kind, message.time, {
         actorId: sender.user.id,
         expectedVersion: message.expected_version,
+        leadMs: kind === "PAUSE" ? 0 : services.startLeadMs(room.id),
       });
-      if (playback) return changed(ctx, playback);
-      // Stale: this instance catches up with the state the database has, and the sender sees it.
-      const current = await services.playback.load(room.id);
-      await ctx.applyHere({ type: "room.playback_changed", playback: current });
-      ctx.reply({ type: "PLAYBACK_STATE", ...snapshotAt(current) });
-      return fail("STALE_VERSION", `The playback state is at version ${current.version}, not ${message.expected_version}`);
+      return playback ? changed(ctx, playback) : stale(ctx, message.expected_version);
     });
+}
+
+/** Stale: this instance catches up with the state the database has, and the sender sees it. */
+async function stale(ctx: Context, expected: number | undefined): Promise<CommandResult> {
+  const current = await ctx.services.playback.load(ctx.room.id);
+  await ctx.applyHere({ type: "room.playback_changed", playback: current });
+  ctx.reply({ type: "PLAYBACK_STATE", ...snapshotAt(current) });
+  return fail("STALE_VERSION", `The playback state is at version ${current.version}, not ${expected}`);
 }
 
 async function changed(ctx: Context, playback: Awaited<ReturnType<PlaybackService["load"]>>): Promise<CommandResult> {
@@ -70,6 +76,23 @@ export const playbackFeature = defineFeature<PlaybackServices>()("playback", {
     summary: "Moves to `time`, play state kept. Everyone gets PLAYBACK_STATE; the ack carries `version`.",
     errors: ERRORS,
     handle: set("SEEK"),
+  }),
+  SET_RATE: on({
+    schema: clientMessages.SET_RATE,
+    who: "playback",
+    summary:
+      "Added: sets the playback rate (0.25–2) from where the play head is. Everyone gets PLAYBACK_STATE with the new `rate`; the ack carries `version`.",
+    errors: ERRORS,
+    handle: (ctx, message) =>
+      drive(ctx, message.command_id, async () => {
+        const { room, sender, services } = ctx;
+        const playback = await services.playback.setRate(room.id, message.rate, {
+          actorId: sender.user.id,
+          expectedVersion: message.expected_version,
+          leadMs: services.startLeadMs(room.id),
+        });
+        return playback ? changed(ctx, playback) : stale(ctx, message.expected_version);
+      }),
   }),
   UNDO_SEEK: on({
     schema: clientMessages.UNDO_SEEK,

@@ -35,18 +35,19 @@ export class SourceService {
     const room = await requireHostOf(this.db, user, input.room_id, "Only host can update room media");
     assertJoinable(room);
     const provider = this.providers.get(input.provider);
-    const source = {
+    const source = provider.validateSource({
       provider: provider.name,
       media_type: input.media_type ?? "movie",
       external_id: input.video_id,
       season: input.season ?? null,
       episode: input.episode ?? null,
-    };
-    provider.validateSource(source);
+    });
     if (source.media_type === "movie") {
       source.season = null;
       source.episode = null;
     }
+    // Before the transaction (no lock held while it waits): best-effort, null when unknown.
+    const metadata = await this.providers.metadata(source);
     const { updated, playback } = await this.db.transaction().execute(async (trx) => {
       // The source replaced, read under the row lock the update takes anyway (for the timeline).
       const previous = await trx
@@ -63,6 +64,10 @@ export class SourceService {
           media_type: source.media_type,
           season: source.season,
           episode: source.episode,
+          // A new item: skip votes lapse; known of it is what the provider's metadata said.
+          media_item_id: sql`gen_random_uuid()`,
+          media_title: metadata?.title ?? null,
+          media_duration_seconds: metadata?.duration ?? null,
           updated_at: sql`now()`,
         })
         .where("id", "=", room.id)

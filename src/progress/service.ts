@@ -3,9 +3,9 @@ import { sql } from "kysely";
 import type { MediaType, WatchProgress } from "../../db/schema.js";
 import type { AuthUser } from "../auth/users.js";
 import type { DB } from "../db.js";
-import { AppError, errors } from "../errors.js";
-import { bannedFrom } from "../moderation/service.js";
+import { errors } from "../errors.js";
 import { findRoomByCode } from "../rooms/codes.js";
+import { requireMember } from "../rooms/service.js";
 
 export interface MediaIdentity {
   media_id: string;
@@ -112,16 +112,7 @@ export class ProgressService {
     };
   }
 
-  private async requireMember(user: AuthUser, roomId: string): Promise<void> {
-    const row = await this.db
-      .selectFrom("rooms")
-      .leftJoin("room_participants as p", (join) => join.onRef("p.room_id", "=", "rooms.id").on("p.user_id", "=", user.id))
-      .select(["rooms.id", "p.status"])
-      .select(bannedFrom(sql.ref<string>("rooms.id"), user.id).as("banned"))
-      .where("rooms.id", "=", roomId)
-      .executeTakeFirst();
-    if (!row) throw errors.roomNotFound();
-    if (row.banned) throw new AppError("BANNED", "You are banned from this room");
-    if (row.status !== "APPROVED") throw errors.notParticipant();
+  private requireMember(user: AuthUser, roomId: string): Promise<void> {
+    return requireMember(this.db, user, roomId);
   }
 }

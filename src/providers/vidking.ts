@@ -26,6 +26,11 @@ export function normalizeTmdbItem(item: TmdbItem): ContentSearchResult | null {
 
 export class VidkingProvider implements VideoProvider {
   readonly name = "vidking";
+  /**
+   * A third-party iframe: the page cannot set its rate, and its seeks go through the embed's own
+   * player (not known to land exactly). On demand.
+   */
+  readonly capabilities = { precise_seek: false, rate_control: false, live: false };
 
   constructor(private readonly tmdb: TmdbClient) {}
 
@@ -34,13 +39,14 @@ export class VidkingProvider implements VideoProvider {
     return items.map(normalizeTmdbItem).filter((r): r is ContentSearchResult => r !== null);
   }
 
-  validateSource(source: PlaybackSource): void {
+  validateSource(source: PlaybackSource): PlaybackSource {
     if (source.media_type !== "movie" && source.media_type !== "tv") {
       throw new AppError("VALIDATION_FAILED", "Vidking supports only movie or tv media types");
     }
     if (source.media_type === "tv" && (source.season === null || source.episode === null)) {
       throw new AppError("VALIDATION_FAILED", "TV playback requires season and episode");
     }
+    return source;
   }
 
   embedUrl(source: PlaybackSource): string {

@@ -152,10 +152,12 @@ export class Admissions {
       throw new JoinRejected(CLOSE_CODES.ROOM_INACTIVE, "ROOM_INACTIVE", "Room is no longer active");
     }
     if (room.state === "GRACE" && room.grace_ends_at && room.grace_ends_at.getTime() <= Date.now()) {
-      // Grace is over: the room expires, unless its policy hands it to a successor.
+      // Grace is over: the room expires, unless its policy hands it to a successor or it rests.
       await this.deps.lifecycle.expire(room.id);
       const after = await findRoomForUser(this.deps.db, rawCode, userId);
-      if (after?.room.state !== "LIVE") throw new JoinRejected(CLOSE_CODES.GRACE_EXPIRED, "ROOM_EXPIRED", "Room has expired");
+      if (!after || (after.room.state !== "LIVE" && after.room.state !== "RESTING")) {
+        throw new JoinRejected(CLOSE_CODES.GRACE_EXPIRED, "ROOM_EXPIRED", "Room has expired");
+      }
       Object.assign(room, after.room);
     }
     return found;

@@ -13,6 +13,9 @@ import { LocalRoomEventBus, type RoomEventBus } from "../events/room-events.js";
 import { BullmqScheduler } from "../lifecycle/bullmq.js";
 import { type GraceScheduler, TimerScheduler } from "../lifecycle/scheduler.js";
 import { RoomLifecycle } from "../lifecycle/service.js";
+import { BullmqPartyScheduler } from "../party/bullmq.js";
+import { type PartyScheduler, PartyTimers } from "../party/scheduler.js";
+import { PartyService } from "../party/service.js";
 import { type RedisClient, withRequestTimeout } from "../redis.js";
 import { MemoryRealtimeState, type RealtimeState } from "../state/realtime-state.js";
 import { RedisRealtimeState } from "../state/redis-realtime-state.js";
@@ -23,6 +26,9 @@ export interface RealtimeBackends {
   state: RealtimeState;
   scheduler: GraceScheduler;
   lifecycle: RoomLifecycle;
+  /** Scheduled parties, started by timers (embedded) or by the lifecycle worker's jobs (cluster). */
+  parties: PartyService;
+  partyScheduler: PartyScheduler;
   /** The room event log and resume tokens (resumable sessions). */
   log: RoomLog;
   adapter: ServerOptions["adapter"] | undefined;
@@ -42,7 +48,20 @@ export async function createRealtimeBackends(
     let lifecycle: RoomLifecycle | undefined;
     const scheduler = new TimerScheduler(async (roomId) => void (await lifecycle!.expire(roomId)));
     lifecycle = new RoomLifecycle(db, events, state, scheduler, config.GRACE_PERIOD_SECONDS, config.HOST_RECLAIM_SECONDS);
-    return { events, state, scheduler, lifecycle, log: new MemoryRoomLog(), adapter: undefined, close: async () => {} };
+    let parties: PartyService | undefined;
+    const partyScheduler = new PartyTimers((roomId, startsAt) => parties!.start(roomId, startsAt));
+    parties = new PartyService(db, events, partyScheduler, partyOptions(config));
+    return {
+      events,
+      state,
+      scheduler,
+      lifecycle,
+      parties,
+      partyScheduler,
+      log: new MemoryRoomLog(),
+      adapter: undefined,
+      close: async () => partyScheduler.close(),
+    };
   }
 
   const prefix = config.REDIS_PREFIX;
@@ -54,6 +73,8 @@ export async function createRealtimeBackends(
   });
   const scheduler = BullmqScheduler.create(config.REDIS_URL, prefix);
   const lifecycle = new RoomLifecycle(db, events, state, scheduler, config.GRACE_PERIOD_SECONDS, config.HOST_RECLAIM_SECONDS);
+  const partyScheduler = BullmqPartyScheduler.create(config.REDIS_URL, prefix);
+  const parties = new PartyService(db, events, partyScheduler, partyOptions(config));
   const adapterSubscriber = redis.duplicate();
   adapterSubscriber.on("error", onRedisError);
   await adapterSubscriber.connect();
@@ -66,10 +87,23 @@ export async function createRealtimeBackends(
     state,
     scheduler,
     lifecycle,
+    parties,
+    partyScheduler,
     log: new RedisRoomLog(withRequestTimeout(redis, config.REDIS_COMMAND_TIMEOUT_MS), prefix),
     adapter,
     async close() {
-      await Promise.allSettled([events.close(), adapterSubscriber.isOpen ? adapterSubscriber.quit() : Promise.resolve()]);
+      await Promise.allSettled([
+        events.close(),
+        adapterSubscriber.isOpen ? adapterSubscriber.quit() : Promise.resolve(),
+        partyScheduler.close(),
+      ]);
     },
   };
 }
+
+/** A party start fires the most start lead early and is anchored at the party time itself. */
+const partyOptions = (config: Config) => ({
+  maxDaysAhead: config.PARTY_MAX_DAYS_AHEAD,
+  leadMs: config.START_LEAD_MAX_MS,
+  lateLeadMs: Math.min(config.START_LEAD_MIN_MS, config.START_LEAD_MAX_MS),
+});

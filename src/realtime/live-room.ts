@@ -31,6 +31,8 @@ export interface LiveRoom extends RoomView, RosterRoom {
   slowModeSeconds: number;
   media: MediaSource;
   playback: PlaybackSnapshot;
+  /** The scheduled party's start (ISO), or null: joiners get PARTY_STARTS_AT while it is set. */
+  partyStartsAt: string | null;
   members: Map<string, Member>;
   /** Set once the room is deleted or expired: leaving members then trigger nothing. */
   closed: boolean;
@@ -61,8 +63,15 @@ export function createLiveRoom(room: Room, playback: PlaybackSnapshot): LiveRoom
       season: room.season,
       episode: room.episode,
       embed_url: null,
+      item_id: room.media_item_id,
+      title: room.media_title,
+      duration: room.media_duration_seconds,
+      // Like embed_url, filled in by the provider when the media changes (SOURCE_CHANGED): clients never see this copy.
+      thumbnail: null,
+      capabilities: null,
     },
     playback,
+    partyStartsAt: room.party_starts_at?.toISOString() ?? null,
     members: new Map(),
     closed: false,
     roster: { dirty: false, running: false, left: [], joined: [], waiters: [], lastSentAt: 0 },

@@ -50,7 +50,7 @@ export class Membership {
     if (resumeFrom) await sessions.replay(live, connection, resumeFrom.lastSeq, snapshot);
     else snapshot();
 
-    const { firstForUser, hostReturned, graceEndsAt } = await rooms.withLock(room.id, () => this.arrive(member, admission));
+    const { firstForUser, hostReturned, graceEndsAt, restedAt } = await rooms.withLock(room.id, () => this.arrive(member, admission));
     // The session this one resumes may still linger here: it leaves now, unseen (no USER_LEFT).
     if (resumeFrom) await sessions.finishLingering(resumeFrom.connectionId);
     await live.ready;
@@ -76,6 +76,11 @@ export class Membership {
       const seconds = Math.max(0, Math.ceil((graceEndsAt.getTime() - Date.now()) / 1000));
       connection.send({ type: "HOST_DISCONNECTED", grace_seconds: seconds, grace_ends_at: graceEndsAt.toISOString() });
     }
+    if (restedAt && !resumeFrom) connection.send({ type: "ROOM_RESTING", rested_at: restedAt.toISOString() });
+    if (live.partyStartsAt && !resumeFrom) {
+      // Added: a party is scheduled; its countdown (after the three join messages of the contract).
+      connection.send({ type: "PARTY_STARTS_AT", starts_at: live.partyStartsAt, server_time: Date.now(), reason: "scheduled" });
+    }
     if (admission.resume) await sessions.issue(live, member);
   }
 
@@ -85,18 +90,24 @@ export class Membership {
     const { firstForUser } = await this.deps.presence.connect(room.id, room.host_id, member.user.id, member.connection.id);
     let hostReturned = false;
     let graceEndsAt: Date | null = null;
+    let restedAt: Date | null = null;
     if (member.isHost && firstForUser) {
       // The room row was read at admission, moments ago: no second read on the join path.
       const updated = await markLive(this.deps.db, room.id);
       if (updated) {
-        hostReturned = room.state === "GRACE";
+        hostReturned = room.state === "GRACE" || room.state === "RESTING";
         await this.deps.scheduler.cancel(room.id);
-        await recordRoomEvent(this.deps.db, room.id, member.user.id, hostReturned ? "host.reconnected" : "room.live");
+        const event = hostReturned ? "host.reconnected" : "room.live";
+        await recordRoomEvent(this.deps.db, room.id, member.user.id, event, room.state === "RESTING" ? { from_rest: true } : {});
       }
     } else if (!member.isHost && room.state === "GRACE") {
       graceEndsAt = room.grace_ends_at;
+    } else if (!member.isHost && room.state === "RESTING") {
+      // A successor by the room's policy wakes it (HOST_CHANGED follows); anyone else finds it at rest.
+      const woken = room.succession !== "EXPIRE" && (await this.deps.lifecycle.wake(room.id));
+      if (!woken) restedAt = room.rested_at;
     }
-    return { firstForUser, hostReturned, graceEndsAt };
+    return { firstForUser, hostReturned, graceEndsAt, restedAt };
   }
 
   /** The join snapshot: recent chat, then the playback state as of now. */

@@ -7,11 +7,15 @@
  */
 import { type ClientMessageType, clientMessages } from "@streamit/protocol";
 import { sessionFeature } from "../auth/messages.js";
+import { bufferingFeature } from "../buffering/messages.js";
 import { chatFeature } from "../chat/messages.js";
 import { moderationFeature } from "../moderation/messages.js";
+import { partyFeature } from "../party/messages.js";
 import { playbackFeature } from "../playback/messages.js";
 import { progressFeature } from "../progress/messages.js";
 import type { Feature, MessageEntry } from "../protocol/feature.js";
+import { queueFeature } from "../queue/messages.js";
+import { reactionsFeature } from "../reactions/messages.js";
 import { rolesFeature } from "../rooms/messages.js";
 import { syncFeature } from "../sync/messages.js";
 
@@ -22,6 +26,10 @@ export const features = {
   moderation: moderationFeature,
   roles: rolesFeature,
   progress: progressFeature,
+  queue: queueFeature,
+  reactions: reactionsFeature,
+  party: partyFeature,
+  buffering: bufferingFeature,
   sync: syncFeature,
   session: sessionFeature,
 } as const;

@@ -18,6 +18,7 @@ export class RawConnection implements Connection {
     readonly socket: WebSocket,
     sendBufferBytes: number,
     readonly resumable: boolean,
+    readonly scheduledStarts = false,
   ) {
     this.backlog = new BacklogWatch(
       sendBufferBytes,

@@ -21,6 +21,8 @@ export interface Handshake {
   resume: ResumeRequest | undefined;
   /** `wait=1`: a pending user waits for the host's answer. */
   wait: boolean;
+  /** `schedule=1`: the client holds a PLAYBACK_STATE until its `effective_at` itself. */
+  schedule: boolean;
 }
 
 /** An upgrade refused in the HTTP handshake. */
@@ -37,7 +39,7 @@ export function readHandshake(
 ): Handshake | UpgradeRefusal {
   const match = PATH.exec(url.pathname);
   if (!match) return { status: 404, text: "Not Found" };
-  if (!originAllowed(req.headers.origin, options.allowedOrigins)) return { status: 403, text: "Forbidden" };
+  if (!originAllowed(req.headers.origin, options.allowedOrigins, req.headers.host)) return { status: 403, text: "Forbidden" };
   const query = url.searchParams;
   return {
     code: match[1]!,
@@ -45,6 +47,7 @@ export function readHandshake(
     client: clientAddress(req.headers, req.socket.remoteAddress, options.trustProxy ?? false),
     resume: resumeRequest(query.get("resume"), query.get("resume_token"), query.get("last_seq")),
     wait: query.get("wait") === "1",
+    schedule: query.get("schedule") === "1",
   };
 }
 

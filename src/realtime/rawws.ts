@@ -72,7 +72,7 @@ class RawRooms {
   }
 
   private async accept(ws: WebSocket, handshake: Handshake): Promise<boolean> {
-    const connection = new RawConnection(ws, this.options.sendBufferBytes, handshake.resume !== undefined);
+    const connection = new RawConnection(ws, this.options.sendBufferBytes, handshake.resume !== undefined, handshake.schedule);
     // Frames that arrive during admission wait for it; then they run one at a time, in order.
     // While a pending user waits for the host's answer, its frames are dropped instead.
     const ready = this.admitAndEnter(connection, handshake);

@@ -14,6 +14,7 @@ import type { RoomHooks } from "../protocol/feature.js";
 import { isHost } from "../rooms/permissions.js";
 import type { RoomLog } from "../state/room-log.js";
 import type { RoomFanout } from "./fanout.js";
+import { HeldStarts } from "./held-starts.js";
 import type { LiveRoom, Seq } from "./live-room.js";
 import type { LiveRooms } from "./live-rooms.js";
 import type { RosterPacer } from "./roster-pacing.js";
@@ -51,6 +52,7 @@ export class RoomEvents {
   private unsubscribe: (() => void) | undefined;
   /** Events leave for the bus in publish order, each once its log positions are known. */
   private outbox: Promise<void> = Promise.resolve();
+  private readonly starts = new HeldStarts();
 
   constructor(private readonly deps: RoomEventsDeps) {}
 
@@ -146,14 +148,23 @@ export class RoomEvents {
       live.media = event.source;
       live.playback = event.playback;
       void out.send({ type: "SOURCE_CHANGED", ...event.source }, undefined, `event:${event.eventId}`);
-      await out.send({ type: "PLAYBACK_STATE", ...event.playback }, undefined, `playback:${event.playback.version}`);
+      // The queue starts its next item at a scheduled moment, like a PLAY (held for legacy clients).
+      await this.starts.send(live, event.playback, out.send, `playback:${event.playback.version}`);
     },
     "room.playback_changed": (event, live, out) => {
       // Older or repeated versions are ignored, so each instance sends each version once.
       if (!live || event.playback.version <= live.playback.version) return;
       live.playback = event.playback;
-      return out.send({ type: "PLAYBACK_STATE", ...event.playback }, undefined, `playback:${event.playback.version}`);
+      return this.starts.send(live, event.playback, out.send, `playback:${event.playback.version}`);
     },
+    "room.party_changed": (event, live, out) => {
+      if (!live) return;
+      live.partyStartsAt = event.startsAt;
+      const message = { type: "PARTY_STARTS_AT", starts_at: event.startsAt, server_time: Date.now(), reason: event.reason } as const;
+      return out.send(message, undefined, `event:${event.eventId}`);
+    },
+    "room.buffering_policy_changed": (event, live, out) =>
+      live && out.send({ type: "BUFFERING_POLICY", ...event.policy }, undefined, `event:${event.eventId}`),
     "member.removed": (event, live) => {
       for (const member of [...(live?.members.values() ?? [])]) {
         if (member.user.id === event.userId) member.connection.close(event.closeCode, event.reason);

@@ -28,6 +28,7 @@ export class SocketIoConnection implements Connection {
   constructor(
     private readonly socket: RoomSocket,
     readonly resumable: boolean,
+    readonly scheduledStarts = false,
   ) {
     if (resumable) void socket.join(RESUMABLE);
   }

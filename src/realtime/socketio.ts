@@ -98,7 +98,7 @@ function createServer(server: HttpServer, allowedOrigins: readonly string[], ada
       origin: (origin, callback) => callback(null, originAllowed(origin, allowedOrigins)),
       credentials: true,
     },
-    allowRequest: (req, callback) => callback(null, originAllowed(req.headers.origin, allowedOrigins)),
+    allowRequest: (req, callback) => callback(null, originAllowed(req.headers.origin, allowedOrigins, req.headers.host)),
     ...(adapter ? { adapter } : {}),
   });
 }
@@ -127,11 +127,17 @@ function guardOtherNamespaces(io: RoomServer, gate: EngineGate): void {
   });
 }
 
+/** `auth.schedule: true` (or a `schedule=1` query): the client holds scheduled starts itself. */
+function scheduleAware(socket: RoomSocket): boolean {
+  const auth = socket.handshake.auth as { schedule?: unknown } | undefined;
+  return auth?.schedule === true || socket.handshake.query.schedule === "1";
+}
+
 /** An admitted socket: runs the join, then its messages, until it disconnects. */
 function serveRoomSocket(socket: RoomSocket, hub: RoomHub, gate: EngineGate, sendBufferBytes: number): void {
   socket.data.admitted();
   const admission = socket.data.admission;
-  const connection = new SocketIoConnection(socket, admission.resume !== undefined);
+  const connection = new SocketIoConnection(socket, admission.resume !== undefined, scheduleAware(socket));
   connection.boundSendBuffer(sendBufferBytes);
 
   // Messages of one socket run one at a time, in order, after the join sequence (which never

@@ -20,6 +20,11 @@ export interface Connection {
   sendEncoded(json: string, seq: number): void;
   /** The client asked for a resumable session: logged messages carry their `seq`. */
   readonly resumable: boolean;
+  /**
+   * The client understands scheduled starts (`schedule=1`): it gets a PLAYBACK_STATE with a
+   * future `effective_at` at once and holds it; other clients get it at that moment.
+   */
+  readonly scheduledStarts: boolean;
   /** Tells the client why (Socket.IO: a CLOSE event) and closes with the code. */
   close(code: number, reason: string): void;
 }

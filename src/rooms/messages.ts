@@ -1,13 +1,15 @@
-/** The room roles' client messages: co-hosts and taking the room back after succession. */
+/** The room roles' client messages: co-hosts, keeping the room (persistence) and taking it back after succession. */
 import { clientMessages } from "@streamit/protocol";
 import type { RoomLifecycle } from "../lifecycle/service.js";
 import { defineFeature, entry } from "../protocol/feature.js";
 import { ok } from "../protocol/results.js";
+import type { PersistenceService } from "./persistence.js";
 import type { RoleService } from "./roles.js";
 
 export interface RoleServices {
   roles: RoleService;
   lifecycle: RoomLifecycle;
+  persistence: PersistenceService;
 }
 
 const on = entry<RoleServices>();
@@ -22,6 +24,17 @@ export const rolesFeature = defineFeature<RoleServices>()("roles", {
       // The role service checks the host under the room's row lock ("Only host can manage co-hosts").
       const roles = await services.roles.setCohost(sender.user, room.id, message.user_id.toLowerCase(), message.cohost);
       return ok({ cohosts: roles.cohosts });
+    },
+  }),
+  SET_PERSISTENT: on({
+    schema: clientMessages.SET_PERSISTENT,
+    who: "host",
+    summary:
+      "Added: the host (registered) keeps the room: when grace runs out with nobody to take it, it rests (RESTING) instead of expiring, and wakes when the host or a successor comes back. Everyone gets ROOM_PERSISTENCE; the ack carries `is_persistent`.",
+    errors: ["PERMISSION_DENIED", "CONFLICT"],
+    async handle({ room, sender, services }, message) {
+      const { is_persistent } = await services.persistence.set(sender.user, room.id, message.persistent);
+      return ok({ is_persistent });
     },
   }),
   RECLAIM_HOST: on({

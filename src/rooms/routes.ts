@@ -3,10 +3,11 @@
  * src/chat/routes.ts, its media source in src/playback/routes.ts (same prefix).
  */
 
-import { mediaSourceFields } from "@streamit/protocol";
+import { bufferingPolicyFields, mediaSourceFields, partyTime } from "@streamit/protocol";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { ENTRY_MODES, PARTICIPANT_STATUSES, ROOM_STATES, SUCCESSION_POLICIES } from "../../db/schema.js";
+import type { AuthUser } from "../auth/users.js";
 import type { AuthGuards } from "../http/auth-guard.js";
 import { currentUser } from "../http/auth-guard.js";
 import { codeLookupBudget, perClientBudget } from "../http/rate-limit.js";
@@ -29,8 +30,24 @@ export interface RoomRouteLimits {
   codeMisses: LimitRule;
 }
 
+/** A party time given at creation (src/party/service.ts): checked before the room exists, set after. */
+export interface PartyTimes {
+  check(startsAt: Date): void;
+  set(user: AuthUser, roomId: string, startsAt: Date | null): Promise<{ party_starts_at: string | null }>;
+}
+
+/** The room detail's fields for the approved and the waiting alike (RoomService.detail's doorOf). */
+const roomDoorFields = {
+  room_id: z.uuid(),
+  code: z.string(),
+  state: z.enum(ROOM_STATES),
+  is_active: z.boolean(),
+  is_private: z.boolean(),
+  entry_mode: z.enum(ENTRY_MODES).nullable(),
+};
+
 export const roomRoutes =
-  (rooms: RoomService, guards: AuthGuards, limits: RoomRouteLimits): FastifyPluginAsyncZod =>
+  (rooms: RoomService, guards: AuthGuards, limits: RoomRouteLimits, party?: PartyTimes): FastifyPluginAsyncZod =>
   async (app) => {
     const authed = { onRequest: guards.required };
     const codeLookup = codeLookupBudget(limits.limiter, limits.codeMisses);
@@ -52,6 +69,11 @@ export const roomRoutes =
               .enum(ENTRY_MODES, { error: says("Invalid entry_mode for private room") })
               .nullish()
               .transform((v) => v ?? null),
+            starts_at: partyTime
+              .nullish()
+              .describe(
+                "Added: a scheduled party: playback starts by itself at this time (future, at most PARTY_MAX_DAYS_AHEAD days ahead; move or clear it with /party/)",
+              ),
           }),
           response: {
             201: z.object({
@@ -60,12 +82,24 @@ export const roomRoutes =
               is_private: z.boolean(),
               entry_mode: z.enum(ENTRY_MODES).nullable(),
               room_password: z.string().optional().describe("PASSWORD rooms only; rotate with /password/"),
+              party_starts_at: z.string().optional().describe("Added: when `starts_at` was given"),
             }),
             ...errorResponses(400, 401, 403, 429),
           },
         },
       },
-      async (request, reply) => reply.code(201).send(await rooms.create(currentUser(request), request.body)),
+      async (request, reply) => {
+        const user = currentUser(request);
+        const startsAt = request.body.starts_at ? new Date(request.body.starts_at) : null;
+        if (startsAt) {
+          if (!party) throw new Error("party times are not served here");
+          party.check(startsAt);
+        }
+        const room = await rooms.create(user, request.body);
+        if (!startsAt || !party) return reply.code(201).send(room);
+        const set = await party.set(user, room.room_id, startsAt);
+        return reply.code(201).send({ ...room, party_starts_at: set.party_starts_at! });
+      },
     );
 
     app.post(
@@ -74,9 +108,18 @@ export const roomRoutes =
         onRequest: [perClientBudget(limits.limiter, "rooms-join", limits.joins), guards.required],
         schema: {
           tags,
-          summary: "Join a room by code (password or approval as the room requires)",
+          summary: "Join a room by code (password or approval as the room requires, or an invite)",
           security: bearerAuth,
-          body: z.object({ code: requiredText("Room code required", 10), password: z.string().max(128).nullish() }),
+          body: z.object({
+            code: requiredText("Room code required", 10),
+            password: z.string().max(128).nullish(),
+            invite: z
+              .string()
+              .min(1)
+              .max(128)
+              .optional()
+              .describe("Added: an invite token of the room (admits to a password or approval room without the password or the approval)"),
+          }),
           response: {
             200: z.object({
               room_id: z.uuid(),
@@ -88,7 +131,8 @@ export const roomRoutes =
           },
         },
       },
-      async (request) => rooms.join(currentUser(request), request.body.code, request.body.password ?? undefined, request.ip),
+      async (request) =>
+        rooms.join(currentUser(request), request.body.code, request.body.password ?? undefined, request.ip, request.body.invite),
     );
 
     app.post(
@@ -255,32 +299,48 @@ export const roomRoutes =
         ...authed,
         schema: {
           tags,
-          summary: "Room details for an approved participant",
+          summary: "Room details for an approved participant; a reduced view for one waiting for approval",
+          description:
+            "An approved participant gets the whole room (`participant_status: APPROVED`). A user waiting for the host's approval gets only what a waiting page shows (`participant_status: PENDING`): the host's name, entry mode, privacy and state, never the media, members or chat.",
           security: bearerAuth,
           params: z.object({ room_code: z.string().min(1).max(32) }),
           response: {
-            200: z.object({
-              room_id: z.uuid(),
-              code: z.string(),
-              state: z.enum(ROOM_STATES),
-              is_active: z.boolean(),
-              is_private: z.boolean(),
-              entry_mode: z.enum(ENTRY_MODES).nullable(),
-              is_chat_enabled: z.boolean(),
-              chat_slow_mode_seconds: z.number().int(),
-              host: z.string(),
-              host_id: z.uuid(),
-              ...mediaFields,
-              created_at: z.string(),
-              grace_ends_at: z.string().nullable(),
-              is_host: z.boolean(),
-              cohosts: z.array(z.uuid()),
-              succession: z.enum(SUCCESSION_POLICIES),
-              cohosts_control_playback: z.boolean(),
-              cohosts_moderate: z.boolean(),
-              is_cohost: z.boolean(),
-              reclaim_until: z.string().nullable().describe("Set for the host who lost the room to succession, while they may reclaim it"),
-            }),
+            200: z.union([
+              z.object({
+                participant_status: z.literal("APPROVED"),
+                ...roomDoorFields,
+                is_chat_enabled: z.boolean(),
+                chat_slow_mode_seconds: z.number().int(),
+                buffering: z.object(bufferingPolicyFields).describe("Added: the buffering policy (POST /api/rooms/buffering/)"),
+                host: z.string(),
+                host_id: z.uuid(),
+                ...mediaFields,
+                created_at: z.string(),
+                grace_ends_at: z.string().nullable(),
+                is_host: z.boolean(),
+                cohosts: z.array(z.uuid()),
+                succession: z.enum(SUCCESSION_POLICIES),
+                cohosts_control_playback: z.boolean(),
+                cohosts_moderate: z.boolean(),
+                is_cohost: z.boolean(),
+                party_starts_at: z.string().nullable().describe("Added: the scheduled party's start (ISO), null when none is pending"),
+                reclaim_until: z
+                  .string()
+                  .nullable()
+                  .describe("Set for the host who lost the room to succession, while they may reclaim it"),
+                is_persistent: z.boolean().describe("Added: the room rests (RESTING) instead of expiring when grace runs out"),
+                rested_at: z.string().nullable().describe("Added: since when a RESTING room rests"),
+              }),
+              z
+                .object({
+                  participant_status: z.literal("PENDING"),
+                  ...roomDoorFields,
+                  host: z.string(),
+                  created_at: z.string(),
+                  is_host: z.literal(false),
+                })
+                .describe("A user waiting for approval: what the waiting page shows, nothing of the room's content"),
+            ]),
             ...errorResponses(401, 403, 404, 429),
           },
         },

@@ -5,6 +5,7 @@
  * src/chat/settings.ts, the media source in src/playback/source.ts; both use the room lookups
  * exported at the end of this file.
  */
+import type { MediaCapabilities } from "@streamit/protocol";
 import { sql } from "kysely";
 import type { EntryMode, ParticipantStatus, Room } from "../../db/schema.js";
 import { hashPassword, verifyPassword } from "../auth/passwords.js";
@@ -12,12 +13,13 @@ import type { AuthUser } from "../auth/users.js";
 import { type DB, isUniqueViolation } from "../db.js";
 import { AppError, errors } from "../errors.js";
 import type { RoomEventBus } from "../events/room-events.js";
-import { assertJoinable, isActiveState, markDeleted } from "../lifecycle/transitions.js";
+import { ACTIVE_STATES, assertJoinable, isActiveState, markDeleted } from "../lifecycle/transitions.js";
 import { bannedFrom, isBanned } from "../moderation/service.js";
 import type { ProviderRegistry } from "../providers/registry.js";
 import type { AttemptLimiter, LimitRule } from "../state/limiter.js";
 import { listRoomEvents, recordRoomEvent, type TimelineQuery } from "../timeline/timeline.js";
 import { findRoomByCode, findRoomForUser, newRoomCode, newRoomPassword } from "./codes.js";
+import { spendInvite } from "./invite-tokens.js";
 import type { MediaSource } from "./media.js";
 import { canHost, isHost } from "./permissions.js";
 import { loadCohosts } from "./roles.js";
@@ -97,13 +99,18 @@ export class RoomService {
     throw new AppError("CONFLICT", "Could not allocate a room code, please retry");
   }
 
-  async join(user: AuthUser, code: string, password: string | undefined, client: string): Promise<JoinResult> {
+  /**
+   * Joins by code. `invite`: a token of the room's invite links, which admits to a password or
+   * approval room without the password or the approval (a public room needs none: ignored there).
+   */
+  async join(user: AuthUser, code: string, password: string | undefined, client: string, invite?: string): Promise<JoinResult> {
     const room = await this.findByCode(code);
     assertJoinable(room);
     if (await isBanned(this.db, room.id, user.id)) {
       throw new AppError("BANNED", "You are banned from this room");
     }
     const existing = await this.participant(room.id, user.id);
+    if (invite !== undefined && room.entry_mode !== null && existing?.status !== "APPROVED") return this.joinByInvite(room, user, invite);
     if (existing) return this.joinResult(room, user, existing.status);
 
     let status: ParticipantStatus = "APPROVED";
@@ -136,6 +143,37 @@ export class RoomService {
     // A concurrent join may have won the insert: report whatever row now exists.
     const row = await this.participant(room.id, user.id);
     return this.joinResult(room, user, row?.status ?? status);
+  }
+
+  /**
+   * Admits by invite: a newcomer, or a pending request approved, in one transaction with the use
+   * it spends. A join that finds the user already approved (a racing second tab) spends nothing.
+   */
+  private async joinByInvite(room: Room, user: AuthUser, invite: string): Promise<JoinResult> {
+    const admitted = await this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .insertInto("room_participants")
+        .values({ room_id: room.id, user_id: user.id, status: "APPROVED" })
+        .onConflict((oc) =>
+          oc.columns(["room_id", "user_id"]).doUpdateSet({ status: "APPROVED" }).where("room_participants.status", "=", "PENDING"),
+        )
+        // xmax is set on a row this statement updated, 0 on one it inserted.
+        .returning(sql<boolean>`xmax <> 0`.as("was_pending"))
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const inviteId = await spendInvite(trx, room, user.id, invite);
+      await recordRoomEvent(
+        trx,
+        room.id,
+        user.id,
+        row.was_pending ? "participant.approved" : "participant.joined",
+        row.was_pending ? { user_id: user.id, invite_id: inviteId } : { invite_id: inviteId },
+      );
+      return row;
+    });
+    // A waiting connection of theirs goes in now, and the roster shows them.
+    if (admitted?.was_pending) this.events.publish({ type: "participant.approved", roomId: room.id, code: room.code, userId: user.id });
+    return this.joinResult(room, user, "APPROVED");
   }
 
   async approve(user: AuthUser, roomId: string, targetId: string) {
@@ -195,21 +233,29 @@ export class RoomService {
     const { room, participantStatus, banned } = found;
     if (!participantStatus) throw errors.notParticipant();
     if (banned) throw new AppError("BANNED", "You are banned from this room");
-    if (participantStatus !== "APPROVED") throw new AppError("NOT_APPROVED", "Waiting for host approval");
-    const [host, cohosts] = await Promise.all([
-      this.db.selectFrom("users").select("display_name").where("id", "=", room.host_id).executeTakeFirstOrThrow(),
-      loadCohosts(this.db, room.id),
-    ]);
+    const hostName = this.db.selectFrom("users").select("display_name").where("id", "=", room.host_id).executeTakeFirstOrThrow();
+    if (participantStatus !== "APPROVED") {
+      // Waiting for approval: enough for a waiting page (whose room, how it admits), nothing of its content.
+      return {
+        participant_status: "PENDING" as const,
+        ...doorOf(room),
+        host: (await hostName).display_name,
+        created_at: room.created_at.toISOString(),
+        is_host: false as const,
+      };
+    }
+    const [host, cohosts] = await Promise.all([hostName, loadCohosts(this.db, room.id)]);
     const reclaimable = room.previous_host_id === user.id && room.reclaim_until !== null && room.reclaim_until.getTime() > Date.now();
     return {
-      room_id: room.id,
-      code: room.code,
-      state: room.state,
-      is_active: isActiveState(room.state),
-      is_private: room.is_private,
-      entry_mode: room.entry_mode,
+      participant_status: "APPROVED" as const,
+      ...doorOf(room),
       is_chat_enabled: room.is_chat_enabled,
       chat_slow_mode_seconds: room.chat_slow_mode_seconds,
+      buffering: {
+        policy: room.buffering_policy,
+        max_wait_seconds: room.buffering_max_wait_seconds,
+        ready_percent: room.buffering_ready_percent,
+      },
       host: host.display_name,
       host_id: room.host_id,
       ...this.mediaSource(room),
@@ -218,7 +264,10 @@ export class RoomService {
       is_host: isHost(user, room),
       ...rolesOf(room, cohosts),
       is_cohost: cohosts.includes(user.id),
+      party_starts_at: room.party_starts_at?.toISOString() ?? null,
       reclaim_until: reclaimable ? room.reclaim_until!.toISOString() : null,
+      is_persistent: room.is_persistent,
+      rested_at: room.rested_at?.toISOString() ?? null,
     };
   }
 
@@ -270,7 +319,7 @@ export class RoomService {
       .innerJoin("rooms as r", "r.id", "p.room_id")
       .select(["r.id", "r.code", "r.state", "r.host_id", "r.is_private", "r.entry_mode", "r.created_at", "p.status"])
       .where("p.user_id", "=", user.id)
-      .where("r.state", "in", ["CREATED", "LIVE", "GRACE"])
+      .where("r.state", "in", ACTIVE_STATES)
       // A ban keeps the participant row (for the audit trail) but ends the membership.
       .where(({ not }) => not(bannedFrom(sql.ref<string>("r.id"), user.id)))
       .orderBy("r.created_at", "desc")
@@ -353,17 +402,37 @@ export async function requireHostOf(db: DB, user: AuthUser, roomId: string, mess
   return room;
 }
 
+/** The room exists and `user` is an approved, unbanned member of it; ROOM_NOT_FOUND, BANNED or NOT_A_PARTICIPANT otherwise. */
+export async function requireMember(db: DB, user: AuthUser, roomId: string): Promise<void> {
+  const row = await db
+    .selectFrom("rooms")
+    .leftJoin("room_participants as p", (join) => join.onRef("p.room_id", "=", "rooms.id").on("p.user_id", "=", user.id))
+    .select(["rooms.id", "p.status"])
+    .select(bannedFrom(sql.ref<string>("rooms.id"), user.id).as("banned"))
+    .where("rooms.id", "=", roomId)
+    .executeTakeFirst();
+  if (!row) throw errors.roomNotFound();
+  if (row.banned) throw new AppError("BANNED", "You are banned from this room");
+  if (row.status !== "APPROVED") throw errors.notParticipant();
+}
+
 /** The room's media as clients see it, with the provider's embed URL. */
 export function mediaSourceOf(providers: ProviderRegistry, room: Room): MediaSource {
   let embedUrl: string | null = null;
+  let thumbnail: string | null = null;
+  let capabilities: MediaCapabilities | null = null;
   if (room.video_provider && room.video_id && room.media_type) {
-    embedUrl = providers.get(room.video_provider).embedUrl({
+    const provider = providers.get(room.video_provider);
+    const source = {
       provider: room.video_provider,
       media_type: room.media_type,
       external_id: room.video_id,
       season: room.season,
       episode: room.episode,
-    });
+    };
+    embedUrl = provider.embedUrl(source);
+    thumbnail = provider.thumbnail?.(source) ?? null;
+    capabilities = provider.capabilities;
   }
   return {
     video_provider: room.video_provider,
@@ -372,5 +441,20 @@ export function mediaSourceOf(providers: ProviderRegistry, room: Room): MediaSou
     season: room.season,
     episode: room.episode,
     embed_url: embedUrl,
+    item_id: room.media_item_id,
+    title: room.media_title,
+    duration: room.media_duration_seconds,
+    thumbnail,
+    capabilities,
   };
 }
+
+/** What anyone who asked to join may know of a room: which it is, its state and how it admits. */
+const doorOf = (room: Room) => ({
+  room_id: room.id,
+  code: room.code,
+  state: room.state,
+  is_active: isActiveState(room.state),
+  is_private: room.is_private,
+  entry_mode: room.entry_mode,
+});

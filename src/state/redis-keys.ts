@@ -11,6 +11,7 @@
  *   {prefix}rt:room:{room}:host          the room's host id (presence)
  *   {prefix}rt:room:{room}:mutes         hash user → until epoch ms, "0" = until lifted (mutes)
  *   {prefix}rt:room:{room}:sync          hash user → record JSON, plus "#corrections" (sync records)
+ *   {prefix}rt:room:{room}:buf:users|wait|catching|cooldown   buffering waits (set, JSON, set, hash user → until ms)
  *   {prefix}rt:room:{room}:cmd:{command} claimed command id, with a TTL (command ledger)
  *   {prefix}rt:chat:{room}:{user}:window|cooldown|last|slow   the chat gate's per-user keys
  */
@@ -47,6 +48,17 @@ export class RealtimeKeys {
 
   roomMutes(roomId: string): string {
     return this.key(`room:${roomId}:mutes`);
+  }
+
+  /** The users who voted to skip the room's media item. */
+  skipVotes(roomId: string, itemId: string): string {
+    return this.key(`room:${roomId}:skip:${itemId}`);
+  }
+
+  /** A room's buffering waits: who buffers, the wait, who catches up, who cools down. */
+  buffering(roomId: string): { users: string; wait: string; catchingUp: string; cooldown: string } {
+    const base = this.key(`room:${roomId}:buf`);
+    return { users: `${base}:users`, wait: `${base}:wait`, catchingUp: `${base}:catching`, cooldown: `${base}:cooldown` };
   }
 
   roomSync(roomId: string): string {

@@ -4,11 +4,13 @@
  * heartbeat, dead-peer reaping and self-repair (./presence/redis-presence.ts).
  */
 import type { RedisClient } from "../redis.js";
+import { RedisBufferWaits } from "./buffer-waits/redis-buffer-waits.js";
 import { RedisChatGate } from "./chat-gate/redis-chat-gate.js";
 import { RedisCommandLedger } from "./command-ledger/redis-command-ledger.js";
 import { RedisMutes } from "./mutes/redis-mutes.js";
 import { RedisPresence, type RedisPresenceOptions } from "./presence/redis-presence.js";
 import { RealtimeStateBase } from "./realtime-state.js";
+import { RedisSkipVotes } from "./skip-votes/redis-skip-votes.js";
 import { RedisSyncRecords } from "./sync-records/redis-sync-records.js";
 
 export type RedisRealtimeStateOptions = RedisPresenceOptions;
@@ -19,6 +21,8 @@ export class RedisRealtimeState extends RealtimeStateBase {
   readonly commands: RedisCommandLedger;
   readonly mutes: RedisMutes;
   readonly syncRecords: RedisSyncRecords;
+  readonly skipVotes: RedisSkipVotes;
+  readonly bufferWaits: RedisBufferWaits;
 
   constructor(redis: RedisClient, prefix: string, options: RedisRealtimeStateOptions = {}) {
     super();
@@ -27,6 +31,8 @@ export class RedisRealtimeState extends RealtimeStateBase {
     this.commands = new RedisCommandLedger(redis, prefix);
     this.mutes = new RedisMutes(redis, prefix);
     this.syncRecords = new RedisSyncRecords(redis, prefix);
+    this.skipVotes = new RedisSkipVotes(redis, prefix);
+    this.bufferWaits = new RedisBufferWaits(redis, prefix);
   }
 
   /** This instance's id (its presence heartbeat). */

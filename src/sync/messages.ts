@@ -1,12 +1,14 @@
 /** The sync feature's client messages: the clock, drift checks and sync telemetry. */
 import { clientMessages } from "@streamit/protocol";
-import { currentPosition, snapshotAt } from "../playback/snapshot.js";
-import { defineFeature, entry } from "../protocol/feature.js";
+import { currentPosition, isScheduled, snapshotAt } from "../playback/snapshot.js";
+import { defineFeature, entry, type RoomView } from "../protocol/feature.js";
 import { ok } from "../protocol/results.js";
 import type { SyncTelemetry } from "./telemetry.js";
 
 export interface SyncServices {
   telemetry: SyncTelemetry;
+  /** The buffering policy (src/buffering/): every report's buffering flag, rate limit or not. */
+  buffering: { report(room: RoomView, userId: string, buffering: boolean): Promise<void> };
   /** Past this drift (seconds) a SYNC_CHECK is answered with a SYNC_CORRECTION. */
   driftThresholdSeconds: number;
 }
@@ -22,7 +24,8 @@ export const syncFeature = defineFeature<SyncServices>()("sync", {
     handle({ room, sender, services }, message) {
       const now = Date.now();
       const drift = Math.abs(currentPosition(room.playback, now) - message.client_time);
-      if (drift > services.driftThresholdSeconds) {
+      // During a scheduled transition's lead the players rightly still follow the state before it.
+      if (drift > services.driftThresholdSeconds && !isScheduled(room.playback, now)) {
         sender.connection.send({ type: "SYNC_CORRECTION", ...snapshotAt(room.playback, now) });
         return ok({ corrected: true, drift });
       }
@@ -43,7 +46,11 @@ export const syncFeature = defineFeature<SyncServices>()("sync", {
     schema: clientMessages.SYNC_REPORT,
     who: "member",
     summary:
-      "Added: sync telemetry, every few seconds. Acked `{drift, corrected}` (signed drift in seconds; a SYNC_CORRECTION follows when off while playing) or `{ignored: true}` when sooner than 1 s after the last. Hosts get ROOM_SYNC summaries.",
-    handle: ({ room, sender, services }, message) => services.telemetry.report(room, sender, message),
+      "Added: sync telemetry, every few seconds. Acked `{drift, corrected}` (signed drift in seconds; a SYNC_CORRECTION follows when off while playing) or `{ignored: true}` when sooner than 1 s after the last. Hosts get ROOM_SYNC summaries. `buffering` is the signal of the room's buffering policy (docs/buffering.md): it counts on every report, even one ignored by the telemetry, so send one as soon as the player starts or stops buffering.",
+    async handle({ room, sender, services }, message) {
+      // Judged before the telemetry's answer, so that the ack follows whatever it caused.
+      await services.buffering.report(room, sender.user.id, message.buffering);
+      return services.telemetry.report(room, sender, message);
+    },
   }),
 });

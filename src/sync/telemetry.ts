@@ -10,11 +10,12 @@
 
 import type { ServerMessageOf } from "@streamit/protocol";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { currentPosition, type PlaybackSnapshot, snapshotAt } from "../playback/snapshot.js";
+import { currentPosition, isScheduled, type PlaybackSnapshot, snapshotAt } from "../playback/snapshot.js";
 import type { RoomHooks, RoomView, Sender } from "../protocol/feature.js";
 import { type CommandResult, ok } from "../protocol/results.js";
 import type { Presence } from "../state/presence/presence.js";
 import type { SyncRecord, SyncRecords } from "../state/sync-records/sync-records.js";
+import { type StartLeadOptions, startLeadMs } from "./start-lead.js";
 
 export const SYNC = {
   /** Reports of one connection closer together than this are acked but not recorded. */
@@ -149,6 +150,8 @@ export interface SyncTelemetryOptions {
   /** The app's registry; metrics are kept but not exported without one. */
   registry?: Registry | undefined;
   logger: SyncLogger;
+  /** The lead of scheduled starts (see start-lead.ts). */
+  startLead: StartLeadOptions;
 }
 
 export class SyncTelemetry implements RoomHooks {
@@ -157,6 +160,8 @@ export class SyncTelemetry implements RoomHooks {
   private readonly timers = new Map<RoomView, NodeJS.Timeout>();
   private readonly metrics: SyncMetrics;
   private warnedAt = 0;
+  /** Each room's 95th-percentile reported round trip (ms), from its latest summary. */
+  private readonly roomRtt = new Map<string, number>();
 
   constructor(
     private readonly state: { presence: Presence; syncRecords: SyncRecords },
@@ -173,7 +178,12 @@ export class SyncTelemetry implements RoomHooks {
     this.lastRecorded.set(member, now);
     const drift = reportDrift(live.playback, message.position, message.rtt_ms, now);
     // A buffering player is catching up already; a paused room has nothing to chase.
-    const corrected = live.playback.is_playing && !message.buffering && Math.abs(drift) > this.options.driftThresholdSeconds;
+    // Not during a scheduled transition's lead: the players rightly still follow the state before it.
+    const corrected =
+      live.playback.is_playing &&
+      !message.buffering &&
+      !isScheduled(live.playback, now) &&
+      Math.abs(drift) > this.options.driftThresholdSeconds;
     this.metrics.drift.observe(Math.abs(drift));
     if (corrected) {
       member.connection.send({ type: "SYNC_CORRECTION", ...snapshotAt(live.playback, now) });
@@ -205,6 +215,7 @@ export class SyncTelemetry implements RoomHooks {
   roomClosed(live: RoomView): void {
     clearInterval(this.timers.get(live));
     this.timers.delete(live);
+    this.roomRtt.delete(live.id);
     this.metrics.removeRoom(live.id);
   }
 
@@ -228,6 +239,8 @@ export class SyncTelemetry implements RoomHooks {
       this.state.presence.onlineUsers(live.id),
     ]);
     if (!this.timers.has(live)) return undefined; // dropped meanwhile: leave no series behind
+    const rtts = [...records.values()].map((r) => r.rttMs).sort((a, b) => a - b);
+    if (rtts.length > 0) this.roomRtt.set(live.id, percentile(rtts, 0.95));
     const summary = summarizeSync(records, corrections, online, now, this.options.driftThresholdSeconds);
     if (!summary) {
       this.metrics.removeRoom(live.id);
@@ -236,6 +249,15 @@ export class SyncTelemetry implements RoomHooks {
     this.metrics.setRoom(live.id, summary);
     for (const member of audience) if (live.members.has(member.connection.id)) member.connection.send(summary);
     return summary;
+  }
+
+  /**
+   * How far ahead this room's starts are scheduled: by the round trips its viewers reported
+   * (all instances' reports, read by the summaries of the instance the host is on), the floor
+   * before any report.
+   */
+  startLeadMs(roomId: string): number {
+    return startLeadMs(this.roomRtt.get(roomId), this.options.startLead);
   }
 
   /** Telemetry is best effort (the next round retries): one warning a minute at most. */

@@ -6,7 +6,9 @@
  *
  * Scenarios (default: all but capacity-embedded and cluster-sio): baseline-ws, baseline-sio,
  * fanout-ws, fanout-ws-sync, fanout-sio, fanout-ws-pg, cluster-ws, cluster-sio, join-storm, join-storm-half, chat, chat-ids,
- * capacity (PostgreSQL), capacity-embedded (PGlite). A scenario's baseline runs first.
+ * capacity (PostgreSQL), capacity-embedded (PGlite), and sync (opt-in: real <video> players in
+ * headless Chromium following a host's script, test/bench/sync/run-sync.ts; one row per client
+ * kind, p50/p95/p99/max = steady |drift| in ms). A scenario's baseline runs first.
  *
  * BENCH_VIEWERS, BENCH_ROOMS, BENCH_SECONDS and BENCH_CAPACITY_ROOMS shrink the runs;
  * BENCH_REPEAT=3 runs each scenario three times and reports medians; BENCH_PROFILE=1 profiles the
@@ -329,10 +331,12 @@ async function main(): Promise<void> {
   if (process.argv.includes("--report-only")) return report([]); // with BENCH_MERGE
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
   const names = wanted.length ? wanted : [...DEFAULT];
-  for (const name of names) if (!SCENARIOS[name]) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(", ")}`);
+  for (const name of names) {
+    if (!SCENARIOS[name] && name !== "sync") throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(", ")}, sync`);
+  }
   // Baselines run first so that ratios can be computed in the same invocation.
   for (let i = 0; i < names.length; i += 1) {
-    const baseline = SCENARIOS[names[i]!]!.baseline;
+    const baseline = SCENARIOS[names[i]!]?.baseline;
     if (baseline && !names.includes(baseline)) {
       names.splice(i, 0, baseline);
       i = -1;
@@ -340,6 +344,12 @@ async function main(): Promise<void> {
   }
   const rows: Row[] = [];
   for (const name of names) {
+    if (name === "sync") {
+      // Its own servers and browser; loaded on demand (Playwright, esbuild) and not repeated.
+      const { runSync } = await import("./sync/run-sync.js");
+      for (const { scenario, result, rssMb, cpuSeconds } of await runSync()) rows.push({ scenario, result, rssMb, cpuSeconds });
+      continue;
+    }
     const runs: Omit<Row, "scenario">[] = [];
     for (let k = 1; k <= repeat; k += 1) {
       process.stderr.write(`\n${name}${repeat > 1 ? ` (run ${k}/${repeat})` : ""}\n`);
@@ -408,6 +418,10 @@ async function report(measured: Row[]): Promise<void> {
           "closedByServer",
           "closed1011",
           "syncReports",
+          "startSpreadMs",
+          "seekConvergeMs",
+          "rateConvergeMs",
+          "correctionsPerMin",
         ].includes(k),
       )
       .map(([k, v]) => `${k}=${v}`)
@@ -420,11 +434,44 @@ async function report(measured: Row[]): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30) };
   writeFileSync(path.join(resultsDir, `${stamp}.json`), JSON.stringify({ machine, rows }, null, 2));
-  const svg = await chart(rows);
+  // Drift is not latency: the sync rows get a chart of their own.
+  const isSync = (r: Row) => r.scenario.startsWith("sync-");
+  const svg = await chart(rows.filter((r) => !isSync(r)));
   writeFileSync(path.join(resultsDir, `${stamp}.svg`), svg);
   writeFileSync(path.join(resultsDir, "latest.json"), JSON.stringify({ machine, rows }, null, 2));
   writeFileSync(path.join(resultsDir, "latest.svg"), svg);
+  if (rows.some(isSync)) {
+    const sync = await syncChart(rows.filter(isSync));
+    writeFileSync(path.join(resultsDir, `${stamp}-sync.svg`), sync);
+    writeFileSync(path.join(resultsDir, "latest-sync.svg"), sync);
+  }
   console.log(`results: test/bench/results/${stamp}.json and .svg`);
+}
+
+/** Steady-state |drift| per client kind (log scale: the baseline is two orders off). */
+function syncChart(rows: Row[]): Promise<string> {
+  const values = rows.flatMap((r) =>
+    (["p50", "p95", "max"] as const).map((q) => ({
+      kind: r.scenario.replace(/^sync-/, ""),
+      statistic: q,
+      ms: Math.max(1, r.result[q] ?? 1),
+    })),
+  );
+  const spec = compile({
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: "Steady-state |drift| from the room, Chromium <video> players (ms, log scale, lower is better)",
+    data: { values },
+    mark: "bar",
+    encoding: {
+      x: { field: "kind", type: "nominal", title: "client", axis: { labelAngle: 0 } },
+      xOffset: { field: "statistic" },
+      y: { field: "ms", type: "quantitative", title: "|drift| (ms)", scale: { type: "log" } },
+      color: { field: "statistic", type: "nominal" },
+    },
+    width: 360,
+    height: 260,
+  }).spec;
+  return new vega.View(vega.parse(spec), { renderer: "none" }).toSVG();
 }
 
 /** Latency percentiles per scenario, grouped bars, rendered to SVG by Vega-Lite. */

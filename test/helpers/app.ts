@@ -58,7 +58,12 @@ export async function startApp(overrides: Record<string, string | undefined> = {
   // Cluster mode expires rooms in the lifecycle worker: run one in-process, as `npm run worker` would.
   const worker =
     config.clusterMode && config.REDIS_URL
-      ? startLifecycleWorker({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, lifecycle: app.realtime.lifecycle })
+      ? startLifecycleWorker({
+          redisUrl: config.REDIS_URL,
+          prefix: config.REDIS_PREFIX,
+          lifecycle: app.realtime.lifecycle,
+          parties: app.realtime.parties,
+        })
       : undefined;
   const baseUrl = await listen(app);
   return {

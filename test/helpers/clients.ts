@@ -125,6 +125,8 @@ export interface RawOptions {
   origin?: string;
   /** Raw query string instead of ?token= */
   query?: string;
+  /** Extra request headers (e.g. a balancer's sticky cookie). */
+  headers?: Record<string, string>;
 }
 
 export function rawClient(
@@ -136,7 +138,10 @@ export function rawClient(
   const inbox = new Inbox();
   const path = opts.path ?? `/ws/room/${code}/`;
   const query = opts.query ?? (token === null ? "" : `?token=${encodeURIComponent(token)}`);
-  const socket = new WebSocket(baseUrl.replace(/^http/, "ws") + path + query, opts.origin ? { origin: opts.origin } : {});
+  const socket = new WebSocket(baseUrl.replace(/^http/, "ws") + path + query, {
+    ...(opts.origin ? { origin: opts.origin } : {}),
+    ...(opts.headers ? { headers: opts.headers } : {}),
+  });
   const opened = new Promise<void>((resolve, reject) => {
     socket.once("open", () => resolve());
     socket.once("error", reject);
@@ -170,7 +175,14 @@ export function sioClient(
   baseUrl: string,
   code: string,
   token: string | null,
-  opts: { origin?: string; queryToken?: boolean; auth?: Record<string, unknown> } = {},
+  opts: {
+    origin?: string;
+    queryToken?: boolean;
+    auth?: Record<string, unknown>;
+    /** Engine.IO transports (websocket only by default); with polling, cookies are kept (a balancer's sticky one). */
+    transports?: ("polling" | "websocket")[];
+    headers?: Record<string, string>;
+  } = {},
 ): TestClient & {
   socket: Socket;
   emitAck(type: string, payload?: unknown, timeoutMs?: number): Promise<any>;
@@ -179,11 +191,12 @@ export function sioClient(
   const inbox = new Inbox();
   const socket = ioClient(`${baseUrl}/room/${code}`, {
     path: "/socket.io/",
-    transports: ["websocket"],
+    transports: opts.transports ?? ["websocket"],
+    ...(opts.transports?.includes("polling") ? { withCredentials: true } : {}),
     forceNew: true,
     reconnection: false,
     ...(opts.queryToken ? { query: token ? { token } : {} } : { auth: { ...(token ? { token } : {}), ...opts.auth } }),
-    ...(opts.origin ? { extraHeaders: { origin: opts.origin } } : {}),
+    ...(opts.origin || opts.headers ? { extraHeaders: { ...opts.headers, ...(opts.origin ? { origin: opts.origin } : {}) } } : {}),
   });
   let closeFrame: { code: number; reason: string } | undefined;
   socket.onAny((event: string, message: Message) => {

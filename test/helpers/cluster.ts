@@ -53,6 +53,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Called with the process as soon as it is spawned (before it is ready), e.g. to track it. */
   onSpawn?: (proc: Proc) => void;
+  /** Working directory (default: the repository), e.g. a fresh install elsewhere. */
+  cwd?: string;
 }
 
 /**
@@ -66,8 +68,8 @@ export function run(
   readyLine: RegExp,
   options: RunOptions = {},
 ): Promise<Proc> {
-  const { timeoutMs = 30_000, onSpawn } = options;
-  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const { timeoutMs = 30_000, onSpawn, cwd = root } = options;
+  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once("exit", (code, signal) => resolve({ code, signal })),

@@ -224,7 +224,7 @@ describe("rooms/tests/test_room_lifecycle.py and test_room_models.py", () => {
     const { room } = await newRoom();
     await markLive(db(), room.room_id);
     await markGrace(db(), room.room_id, 300);
-    await markExpired(db(), room.room_id, { ignoreDeadline: true });
+    await markExpired(db(), room.room_id, { force: true });
     expect(await stateOf(room.room_id)).toBe("EXPIRED");
   });
 
@@ -244,7 +244,7 @@ describe("rooms/tests/test_room_lifecycle.py and test_room_models.py", () => {
 
   it("test_created_cannot_go_to_expired", async () => {
     const { room } = await newRoom();
-    await markExpired(db(), room.room_id, { ignoreDeadline: true });
+    await markExpired(db(), room.room_id, { force: true });
     expect(await stateOf(room.room_id)).toBe("CREATED");
   });
 
@@ -252,7 +252,7 @@ describe("rooms/tests/test_room_lifecycle.py and test_room_models.py", () => {
     const { room } = await newRoom();
     await markLive(db(), room.room_id);
     await markGrace(db(), room.room_id, 300);
-    await markExpired(db(), room.room_id, { ignoreDeadline: true });
+    await markExpired(db(), room.room_id, { force: true });
     await markLive(db(), room.room_id);
     expect(await stateOf(room.room_id)).toBe("EXPIRED");
   });
@@ -262,7 +262,7 @@ describe("rooms/tests/test_room_lifecycle.py and test_room_models.py", () => {
     await markDeleted(db(), room.room_id);
     await markLive(db(), room.room_id);
     await markGrace(db(), room.room_id, 300);
-    await markExpired(db(), room.room_id, { ignoreDeadline: true });
+    await markExpired(db(), room.room_id, { force: true });
     expect(await stateOf(room.room_id)).toBe("DELETED");
   });
 });

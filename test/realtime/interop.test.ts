@@ -31,6 +31,8 @@ describe("interop", () => {
 
     await hostClient.emitAck("CHAT_MESSAGE", { message: "welcome" });
     await hostClient.emitAck("PLAY", { time: 1 });
+    // Both are legacy clients: their copies of a start come at its effective moment.
+    await Promise.all([raw.waitFor("PLAYBACK_STATE"), sio.waitFor("PLAYBACK_STATE")]);
     await hostClient.emitAck("MUTE_USER", { user_id: v1.id });
     await t.api.post("/api/rooms/source/", { room_id: room.room_id, provider: "vidking", video_id: "42" }, { token: host.token });
     await t.api.post("/api/rooms/chat/", { room_id: room.room_id, enabled: false }, { token: host.token });

@@ -63,6 +63,8 @@ describe("playback", () => {
   it("a late joiner gets the extrapolated position while playing", async () => {
     const { room, viewer, hostClient, viewerClient } = await hostAndWatcher();
     await hostClient.emitAck("PLAY", { time: 100 });
+    // The legacy viewer's copy comes at the start's effective moment: the play head runs from then.
+    await viewerClient.waitFor("PLAYBACK_STATE");
     await viewerClient.close();
     // Time passing is the point: the joiner's position is extrapolated over it.
     await new Promise((r) => setTimeout(r, 400));

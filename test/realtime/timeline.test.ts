@@ -3,7 +3,7 @@
  * database, and GET /api/rooms/<code>/events/ (host and staff, newest first, cursor pages).
  */
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { type sioClient, type TestClient, transports } from "../helpers/clients.js";
 import { guest, party, type Transport } from "../helpers/party.js";
@@ -49,6 +49,8 @@ describe("playback in the timeline", () => {
     expect(await sio.emitAck("PAUSE", { time: 10 })).toEqual({ ok: true, version: 1 });
     expect(await sio.emitAck("SEEK", { time: 42.5 })).toEqual({ ok: true, version: 2 });
     expect(await sio.emitAck("PLAY", { time: 40 })).toEqual({ ok: true, version: 3 });
+    // A legacy client's copy of a start comes at its effective moment: the play head runs from then.
+    await vi.waitFor(() => expect(sio.received.some((m) => m.type === "PLAYBACK_STATE" && m.version === 3)).toBe(true));
     // Time passing is the point: the next command's `from` is where the play head got to.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await sio.emitAck("SEEK", { time: 5 })).toEqual({ ok: true, version: 4 });

@@ -122,6 +122,8 @@ const REST_MATRIX: Record<string, Record<Kind, Outcome>> = {
   // Public operations: a token, good or bad, changes nothing (stale tokens are ignored).
   "GET /health/": everyone(OK),
   "GET /api/health/": everyone(OK),
+  "GET /livez": everyone(OK),
+  "GET /readyz": everyone(OK),
   "POST /api/auth/register/": everyone(CREATED),
   "POST /api/auth/login/": everyone(OK),
   "POST /api/auth/guest/": everyone(OK),
@@ -162,9 +164,11 @@ const REST_MATRIX: Record<string, Record<Kind, Outcome>> = {
     staff: OK,
     otherHost: OK,
   }),
-  "GET /api/rooms/{room_code}/detail/": membersOfR("403 NOT_APPROVED"),
+  // Pending users get the reduced view (host, entry mode, privacy, state: see the check).
+  "GET /api/rooms/{room_code}/detail/": membersOfR(OK),
   "POST /api/rooms/progress/save/": membersOfR(NOT_MEMBER),
   "GET /api/rooms/progress/get/": membersOfR(NOT_MEMBER),
+  "GET /api/rooms/queue/": membersOfR(NOT_MEMBER),
 
   // Host-only operations on R (pending users may not approve themselves).
   "POST /api/rooms/approve/": hostOnly(OK),
@@ -187,7 +191,14 @@ const REST_MATRIX: Record<string, Record<Kind, Outcome>> = {
   }),
   "POST /api/rooms/source/": hostOnly(OK),
   "POST /api/rooms/cohosts/": hostOnly(OK),
+  "POST /api/rooms/invites/": hostOnly(CREATED),
+  "GET /api/rooms/invites/": hostOnly(OK),
+  "POST /api/rooms/invites/revoke/": hostOnly(OK),
+  "POST /api/rooms/queue/settings/": hostOnly(OK),
+  "POST /api/rooms/party/": hostOnly(OK),
+  "POST /api/rooms/buffering/": hostOnly(OK),
   "POST /api/rooms/host-policy/": hostOnly(OK),
+  "POST /api/rooms/persistent/": hostOnly(OK),
   // Only a host who lost R to succession, within the window: nobody here.
   "POST /api/rooms/reclaim-host/": signedIn({
     guest: DENIED,
@@ -254,13 +265,24 @@ const EVENT_MATRIX: Record<string, Record<Kind, Outcome>> = {
   PLAY: ev(NOT_HOST, NOT_HOST, APPLIED, APPLIED),
   PAUSE: ev(NOT_HOST, NOT_HOST, APPLIED, APPLIED),
   SEEK: ev(NOT_HOST, NOT_HOST, APPLIED, APPLIED),
+  SET_RATE: ev(NOT_HOST, NOT_HOST, APPLIED, APPLIED),
   UNDO_SEEK: ev(NOT_HOST, NOT_HOST, APPLIED, APPLIED), // (after SEEK: each undoes its room's seek)
-  PLAYER_EVENT: ev(IGNORED, IGNORED, APPLIED, IGNORED), // O has no media: nothing to record
+  PLAYER_EVENT: ev(IGNORED, IGNORED, APPLIED, APPLIED), // the host's own events in its room (O gets media for the queue cells)
   SET_COHOST: ev(NOT_HOST, NOT_HOST, APPLIED, NOT_IN_ROOM),
   RECLAIM_HOST: ev(NOT_HOST, NOT_HOST, NOT_HOST, NOT_HOST), // nobody lost R to succession
+  SET_PERSISTENT: ev(NOT_HOST, NOT_HOST, APPLIED, APPLIED), // each host keeps its own room (then lets it go)
+  SET_BUFFERING_POLICY: ev(NOT_HOST, NOT_HOST, APPLIED, APPLIED), // each host sets its own room's (the default: no change in effect)
   SYNC_CHECK: ev(APPLIED, APPLIED, APPLIED, APPLIED),
   TIME_SYNC: ev(APPLIED, APPLIED, APPLIED, APPLIED),
   SYNC_REPORT: ev(APPLIED, APPLIED, APPLIED, APPLIED), // telemetry: recorded for any member
+  REACTION: ev(APPLIED, APPLIED, APPLIED, APPLIED), // any member (muted ones: see reactions.test.ts)
+  QUEUE_GET: ev(APPLIED, APPLIED, APPLIED, APPLIED),
+  QUEUE_ADD: ev(NOT_HOST, NOT_HOST, APPLIED, APPLIED),
+  SET_PARTY_TIME: ev(NOT_HOST, NOT_HOST, APPLIED, APPLIED), // a day ahead: nothing starts during the matrix
+  QUEUE_REMOVE: ev(NOT_HOST, NOT_HOST, APPLIED, APPLIED), // each aims at an item of its room (seeded)
+  QUEUE_MOVE: ev(NOT_HOST, NOT_HOST, APPLIED, APPLIED),
+  NEXT: ev(NOT_HOST, NOT_HOST, APPLIED, APPLIED),
+  VOTE_SKIP: ev(APPLIED, APPLIED, APPLIED, APPLIED),
   REAUTH: ev(APPLIED, APPLIED, APPLIED, APPLIED), // each with its own token (another's: see token-expiry.test.ts)
 };
 
@@ -420,7 +442,7 @@ async function snapshot() {
       .executeTakeFirstOrThrow()
       .then((r) => String(r.n));
   const members = [...Object.values(f.accounts), f.victim, f.watcher].map((a) => a.id);
-  const [rooms, playback, participants, bans, progress, chat, audit, online, muted] = await Promise.all([
+  const [rooms, playback, participants, bans, progress, chat, audit, online, muted, invites, queue] = await Promise.all([
     db.selectFrom("rooms").selectAll().where("id", "in", ids).orderBy("id").execute(),
     db.selectFrom("playback_states").selectAll().where("room_id", "in", ids).orderBy("room_id").execute(),
     db.selectFrom("room_participants").selectAll().where("room_id", "in", ids).orderBy("room_id").orderBy("user_id").execute(),
@@ -430,8 +452,10 @@ async function snapshot() {
     count("room_events"),
     t.app.realtime.state.presence.onlineUsers(f.room.room_id).then((s) => [...s].sort()),
     Promise.all(members.map((id) => t.app.realtime.state.mutes.isMuted(f.room.room_id, id))).then((m) => members.filter((_, i) => m[i])),
+    db.selectFrom("room_invites").selectAll().where("room_id", "in", ids).orderBy("id").execute(),
+    db.selectFrom("room_queue_items").selectAll().where("room_id", "in", ids).orderBy("id").execute(),
   ]);
-  return { rooms, playback, participants, bans, progress, chat, audit, online, muted };
+  return { rooms, playback, participants, bans, progress, chat, audit, online, muted, invites, queue };
 }
 type Snapshot = Awaited<ReturnType<typeof snapshot>>;
 
@@ -485,6 +509,8 @@ const JOIN_STATUS: Partial<Record<Kind, string>> = {
 const REST_CALLS: Record<string, RestCall> = {
   "GET /health/": { request: () => ({}) },
   "GET /api/health/": { request: () => ({}) },
+  "GET /livez": { request: () => ({}) },
+  "GET /readyz": { request: () => ({}) },
   "POST /api/auth/register/": {
     request: () => ({ body: { email: `reg${fresh()}@example.com`, password: "correct horse battery", display_name: "Registrant" } }),
   },
@@ -550,7 +576,26 @@ const REST_CALLS: Record<string, RestCall> = {
   },
   "GET /api/rooms/{room_code}/detail/": {
     request: () => ({ params: { room_code: f.room.code } }),
-    check: (kind, body) => (body.room_id === f.room.room_id && body.is_host === (kind === "host") ? undefined : "wrong room or is_host"),
+    check: (kind, body) => {
+      if (body.room_id !== f.room.room_id || body.is_host !== (kind === "host")) return "wrong room or is_host";
+      const reduced = [
+        "participant_status",
+        "room_id",
+        "code",
+        "state",
+        "is_active",
+        "is_private",
+        "entry_mode",
+        "host",
+        "created_at",
+        "is_host",
+      ];
+      if (kind === "pending")
+        return body.participant_status === "PENDING" && isDeepStrictEqual(Object.keys(body).sort(), reduced.sort())
+          ? undefined
+          : "a pending user's detail must be the reduced view";
+      return body.participant_status === "APPROVED" ? undefined : "an approved member's detail must be the whole room";
+    },
   },
   "POST /api/rooms/progress/save/": {
     request: (kind) => ({
@@ -562,6 +607,26 @@ const REST_CALLS: Record<string, RestCall> = {
   "GET /api/rooms/progress/get/": {
     request: () => ({ query: progressQuery() }),
     check: (kind, body) => ownProgress(kind, body, "timestamp"),
+  },
+  "GET /api/rooms/queue/": {
+    request: () => ({ query: { room_id: f.room.room_id } }),
+    check: (_kind, body) => (body.room_id === f.room.room_id && Array.isArray(body.items) ? undefined : "not R's queue"),
+  },
+  // A day ahead, so nothing starts while the matrix runs.
+  "POST /api/rooms/party/": {
+    request: () => ({ body: { room_id: f.room.room_id, starts_at: new Date(Date.now() + 86_400_000).toISOString() } }),
+    mutates: true,
+  },
+  // The threshold it has: allowed, no change.
+  "POST /api/rooms/queue/settings/": {
+    request: () => ({ body: { room_id: f.room.room_id, skip_threshold_percent: 50 } }),
+    mutates: true,
+  },
+
+  // The policy it has: allowed, no change.
+  "POST /api/rooms/buffering/": {
+    request: () => ({ body: { room_id: f.room.room_id, policy: "never" } }),
+    mutates: true,
   },
 
   "POST /api/rooms/approve/": {
@@ -583,6 +648,33 @@ const REST_CALLS: Record<string, RestCall> = {
     check: (_kind, body) => (body.state === "DELETED" ? undefined : `state ${body.state}`),
   },
   "POST /api/rooms/chat/": { request: () => ({ body: { room_id: f.room.room_id, enabled: true } }), mutates: true },
+  "POST /api/rooms/invites/": {
+    request: () => ({ body: { room_id: f.room.room_id, max_uses: 1 } }),
+    mutates: true,
+    check: (_kind, body) => (body.room_id === f.room.room_id && typeof body.token === "string" ? undefined : "no invite for R"),
+    // Revoked at once: nobody may use the matrix's invites.
+    undo: async (_kind, body) => {
+      await t.api.post(
+        "/api/rooms/invites/revoke/",
+        { room_id: f.room.room_id, invite_id: body.invite_id },
+        { token: f.accounts.host.token },
+      );
+    },
+  },
+  "GET /api/rooms/invites/": {
+    request: () => ({ query: { room_id: f.room.room_id } }),
+    check: (_kind, body) => (Array.isArray(body) && body.every((i: any) => !("token" in i)) ? undefined : "a list with tokens"),
+  },
+  "POST /api/rooms/invites/revoke/": {
+    // Each caller aims at a fresh invite of R, made by its host.
+    request: async () => {
+      const made = await t.api.post("/api/rooms/invites/", { room_id: f.room.room_id, max_uses: 1 }, { token: f.accounts.host.token });
+      expect(made.status).toBe(201);
+      return { body: { room_id: f.room.room_id, invite_id: made.body.invite_id } };
+    },
+    mutates: true,
+    check: (_kind, body) => (body.revoked === true && body.invite.active === false ? undefined : "not revoked"),
+  },
   // Un-naming a co-host who is not one, and setting the policy it has: allowed, no change.
   "POST /api/rooms/cohosts/": {
     request: () => ({ body: { room_id: f.room.room_id, user_id: f.accounts.participant.id, cohost: false } }),
@@ -593,6 +685,11 @@ const REST_CALLS: Record<string, RestCall> = {
     check: (_kind, body) => (body.succession === "EXPIRE" ? undefined : "wrong policy"),
   },
   "POST /api/rooms/reclaim-host/": { request: () => ({ body: { room_id: f.room.room_id } }) },
+  // Making an ordinary room ordinary: allowed, no change.
+  "POST /api/rooms/persistent/": {
+    request: () => ({ body: { room_id: f.room.room_id, persistent: false } }),
+    check: (_kind, body) => (body.room_id === f.room.room_id && body.is_persistent === false ? undefined : "wrong answer"),
+  },
   "POST /api/rooms/slow-mode/": { request: () => ({ body: { room_id: f.room.room_id, seconds: 0 } }), mutates: true },
   "POST /api/rooms/password/": {
     request: () => ({ body: { room_id: f.pwRoom.room_id } }),
@@ -771,17 +868,54 @@ interface EventCall {
   applied(run: EventRun): Promise<boolean>;
 }
 
+/**
+ * Queue items seeded in R and O for the socket suites (src: their queues in the database), by
+ * room id, head first: a refused caller aims at one that stays, an allowed one at the last.
+ */
+const queues = new Map<string, string[]>();
+async function seedQueue(room: RoomRef, count: number): Promise<void> {
+  const db = t.app.database.db;
+  const { n } = await db
+    .selectFrom("room_queue_items")
+    .select((eb) => eb.fn.countAll<string>().as("n"))
+    .where("room_id", "=", room.room_id)
+    .executeTakeFirstOrThrow();
+  const rows = await db
+    .insertInto("room_queue_items")
+    .values(
+      Array.from({ length: count }, (_, i) => ({
+        room_id: room.room_id,
+        position: Number(n) + i,
+        provider: "direct",
+        video_id: `https://media.example/seed-${i}.webm`,
+      })),
+    )
+    .returning("id")
+    .execute();
+  queues.set(room.room_id, [...(queues.get(room.room_id) ?? []), ...rows.map((r) => r.id)]);
+}
+/** An item of the caller's room: the host and the other host take (and use up) the last one. */
+function queuedItem(kind: SocketKind): string {
+  const pool = queues.get(roomOf(kind).room_id) ?? [];
+  if (kind !== "host" && kind !== "otherHost") return pool[0] ?? randomUUID();
+  return pool.pop() ?? randomUUID();
+}
+
 /** Non-hosts aim at R's host (and unban the banned user); the other host aims at R's users from O. */
 const moderationTarget = (kind: SocketKind): string =>
   kind === "host" ? f.victim.id : kind === "otherHost" ? f.accounts.participant.id : f.accounts.host.id;
 let stamp = 100;
 let cohostToggle = false;
+const persistToggle: Partial<Record<SocketKind, boolean>> = {};
 const playback = (type: "PLAY" | "PAUSE" | "SEEK"): EventCall => ({
   payload: () => ({ time: (stamp += 1) }),
   mutates: true,
   applied: ({ client, seen, payload, waitMs }) =>
     sees(client, seen, (m) => m.type === "PLAYBACK_STATE" && m.time === payload.time && m.is_playing === (type === "PLAY"), waitMs),
 });
+let rateStep = 0;
+/** A rate unlike the previous call's (0.5–2 in quarter steps), so the state it yields is its own. */
+const nextRate = () => 0.5 + (rateStep++ % 7) * 0.25;
 const removal = (ban: boolean): EventCall => ({
   payload: (kind) => ({ user_id: moderationTarget(kind) }),
   needsVictim: true,
@@ -820,6 +954,12 @@ const EVENT_CALLS: Record<string, EventCall> = {
   PLAY: playback("PLAY"),
   PAUSE: playback("PAUSE"),
   SEEK: playback("SEEK"),
+  SET_RATE: {
+    payload: () => ({ rate: nextRate() }),
+    mutates: true,
+    applied: ({ client, seen, payload, waitMs }) =>
+      sees(client, seen, (m) => m.type === "PLAYBACK_STATE" && m.rate === payload.rate, waitMs),
+  },
   UNDO_SEEK: {
     payload: () => ({}),
     mutates: true,
@@ -857,6 +997,19 @@ const EVENT_CALLS: Record<string, EventCall> = {
       sees(client, seen, (m) => m.type === "COHOSTS_CHANGED" && m.cohosts.includes(payload.user_id) === payload.cohost, waitMs),
   },
   RECLAIM_HOST: { payload: () => ({}), applied: async () => false },
+  // Each host's runs keep its room, then make it ordinary again (one run per transport).
+  SET_BUFFERING_POLICY: {
+    payload: () => ({ policy: "never", max_wait_seconds: 1 + ((stamp += 1) % 120) }),
+    mutates: true,
+    applied: ({ client, seen, payload, waitMs }) =>
+      sees(client, seen, (m) => m.type === "BUFFERING_POLICY" && m.max_wait_seconds === payload.max_wait_seconds, waitMs),
+  },
+  SET_PERSISTENT: {
+    payload: (kind) => ({ persistent: (persistToggle[kind] = !persistToggle[kind]) }),
+    mutates: true,
+    applied: ({ client, seen, payload, waitMs }) =>
+      sees(client, seen, (m) => m.type === "ROOM_PERSISTENCE" && m.is_persistent === payload.persistent, waitMs),
+  },
   SYNC_CHECK: {
     payload: () => ({ client_time: 9_999_999 }),
     applied: ({ client, seen, waitMs }) => sees(client, seen, (m) => m.type === "SYNC_CORRECTION", waitMs),
@@ -869,6 +1022,51 @@ const EVENT_CALLS: Record<string, EventCall> = {
   REAUTH: {
     payload: (kind) => ({ token: account(kind)!.token }),
     applied: ({ client, seen, waitMs }) => sees(client, seen, (m) => m.type === "REAUTHED", waitMs),
+  },
+  REACTION: {
+    payload: () => ({ emoji: "👏" }),
+    applied: ({ kind, client, seen, waitMs }) =>
+      sees(client, seen, (m) => m.type === "REACTION" && m.emoji === "👏" && m.user_id === idOf(kind), waitMs),
+  },
+  SET_PARTY_TIME: {
+    payload: () => ({ starts_at: new Date(Date.now() + 86_400_000 + (serial += 1) * 1000).toISOString() }),
+    mutates: true,
+    applied: ({ client, seen, payload, waitMs }) =>
+      sees(client, seen, (m) => m.type === "PARTY_STARTS_AT" && m.starts_at === payload.starts_at, waitMs),
+  },
+  QUEUE_GET: {
+    payload: () => ({}),
+    applied: ({ client, seen, waitMs }) => sees(client, seen, (m) => m.type === "QUEUE_UPDATED", waitMs),
+  },
+  QUEUE_ADD: {
+    payload: () => ({ provider: "direct", video_id: `https://media.example/authz-${fresh()}.webm` }),
+    mutates: true,
+    applied: ({ client, seen, payload, waitMs }) =>
+      sees(client, seen, (m) => m.type === "QUEUE_UPDATED" && m.items.some((i: any) => i.video_id === payload.video_id), waitMs),
+  },
+  QUEUE_REMOVE: {
+    payload: (kind) => ({ item_id: queuedItem(kind) }),
+    mutates: true,
+    applied: ({ client, seen, payload, waitMs }) =>
+      sees(client, seen, (m) => m.type === "QUEUE_UPDATED" && !m.items.some((i: any) => i.id === payload.item_id), waitMs),
+  },
+  QUEUE_MOVE: {
+    // Taken from the pool: it is the head now, and the NEXT cell plays it.
+    payload: (kind) => ({ item_id: queuedItem(kind), to: 0 }),
+    mutates: true,
+    applied: ({ client, seen, payload, waitMs }) =>
+      sees(client, seen, (m) => m.type === "QUEUE_UPDATED" && m.items[0]?.id === payload.item_id, waitMs),
+  },
+  NEXT: {
+    payload: () => ({}),
+    mutates: true,
+    applied: ({ client, seen, waitMs }) => sees(client, seen, (m) => m.type === "SOURCE_CHANGED", waitMs),
+  },
+  VOTE_SKIP: {
+    payload: () => ({}),
+    // A vote may pass (few are online in R) and play R's next item.
+    mutates: true,
+    applied: ({ client, seen, waitMs }) => sees(client, seen, (m) => m.type === "VOTE_SKIP_UPDATED" && m.votes >= 1, waitMs),
   },
   SYNC_REPORT: {
     payload: () => ({ position: 3, rtt_ms: 40, buffering: true }),
@@ -1003,6 +1201,12 @@ describe("sockets", () => {
   let watcher: TestClient;
   let otherHostTab: TestClient;
   beforeAll(async () => {
+    // Items for QUEUE_REMOVE, QUEUE_MOVE and NEXT in both rooms (each cell runs once per transport),
+    // and media in O from the start, as NEXT gives it (PLAYER_EVENT and VOTE_SKIP then apply there).
+    await seedQueue(f.room, 40);
+    await seedQueue(f.otherRoom, 40);
+    const media = { room_id: f.otherRoom.room_id, provider: "direct", video_id: "https://media.example/o.webm" };
+    expect((await t.api.post("/api/rooms/source/", media, { token: f.accounts.otherHost.token })).status).toBe(200);
     watcher = rawClient(t.baseUrl, f.room.code, f.watcher.token);
     const first = await joined(watcher);
     otherHostTab = rawClient(t.baseUrl, f.otherRoom.code, f.accounts.otherHost.token);
@@ -1172,7 +1376,7 @@ describe("no leaks", () => {
     expect(leaks, leaks.join("\n")).toEqual([]);
   });
 
-  it("a pending user sees only its join answer and its own membership summary", async () => {
+  it("a pending user sees only its join answer, its own membership summary and the reduced room detail", async () => {
     const token = f.accounts.pending.token;
     const join = await t.api.join(token, f.room.code);
     expect(join.body).toEqual({ room_id: f.room.room_id, code: f.room.code, status: "PENDING", is_host: false });
@@ -1187,7 +1391,9 @@ describe("no leaks", () => {
       is_host: false,
       created_at: expect.any(String),
     });
-    expect(outcomeOf(await t.api.get(`/api/rooms/${f.room.code}/detail/`, { token }))).toBe("403 NOT_APPROVED");
+    const detail = await t.api.get(`/api/rooms/${f.room.code}/detail/`, { token });
+    expect(detail.body).toMatchObject({ participant_status: "PENDING", host: expect.any(String), entry_mode: "APPROVAL" });
+    expect(detail.body).not.toHaveProperty("video_id");
     expect(outcomeOf(await t.api.get(`/api/rooms/participants/?room_id=${f.room.room_id}`, { token }))).toBe(DENIED);
     const err = await sioClient(t.baseUrl, f.room.code, token).connectError;
     expect({ code: err.data?.code, reason: err.message }).toEqual({ code: 4003, reason: "NOT_APPROVED" });

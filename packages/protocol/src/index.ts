@@ -11,9 +11,29 @@ export {
   type ClientPayloadOf,
   clientMessages,
   isClientMessageType,
+  PARTY_REASONS,
+  type PartyReason,
+  PLAYBACK_RATE_MAX,
+  PLAYBACK_RATE_MIN,
+  partyTime,
+  QUEUE_MAX_ITEMS,
+  REACTIONS,
+  type Reaction,
 } from "./client-messages.js";
 export { CLOSE_CODES, MAX_FRAME_BYTES } from "./close-codes.js";
-export { MEDIA_TYPES, type MediaType, mediaSourceFields, SUCCESSION_POLICIES, type SuccessionPolicy } from "./enums.js";
+export {
+  BUFFERING_POLICIES,
+  type BufferingPolicyName,
+  bufferingPolicyFields,
+  MEDIA_TYPES,
+  type MediaCapabilities,
+  type MediaType,
+  mediaCapabilities,
+  mediaSourceFields,
+  queueItemFields,
+  SUCCESSION_POLICIES,
+  type SuccessionPolicy,
+} from "./enums.js";
 export { ERROR_CODES, type ErrorCode } from "./error-codes.js";
 export type { ClientToServerEvents, ServerToClientEvents } from "./events.js";
 export { commandId, durationSeconds, expectedVersion, reason, SANCTION_MAX_SECONDS, seconds, shownText, userId } from "./fields.js";

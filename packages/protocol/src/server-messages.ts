@@ -3,7 +3,8 @@
  * Socket.IO event name is the type), the typed `ServerMessage` the code builds, and the docs.
  */
 import { z } from "zod";
-import { mediaSourceFields, SUCCESSION_POLICIES } from "./enums.js";
+import { PARTY_REASONS, REACTIONS } from "./client-messages.js";
+import { bufferingPolicyFields, mediaSourceFields, queueItemFields, SUCCESSION_POLICIES } from "./enums.js";
 
 const member = z.object({ id: z.uuid(), display_name: z.string(), is_host: z.boolean(), is_cohost: z.boolean(), online: z.boolean() });
 const playbackFields = {
@@ -13,6 +14,13 @@ const playbackFields = {
   /** Epoch milliseconds at which `time` was exact. */
   server_time: z.number(),
   rate: z.number(),
+  /**
+   * Added: set when the change is a scheduled start (PLAY, or SEEK while playing): the epoch ms
+   * (= server_time, in the future when sent) at which every viewer starts together; until then
+   * the position holds at `time`. Clients that do not say they understand it get the message
+   * at that moment instead.
+   */
+  effective_at: z.number().optional(),
 };
 const chatEntry = z.object({
   id: z.uuid(),
@@ -38,6 +46,19 @@ export const serverMessages = {
   HOST_RECONNECTED: z.object({}),
   CHAT_MESSAGE: chatEntry,
   CHAT_STATUS: z.object({ enabled: z.boolean(), slow_mode_seconds: z.number().int() }),
+  QUEUE_UPDATED: z.object({ version: z.number().int(), items: z.array(z.object(queueItemFields)) }),
+  VOTE_SKIP_UPDATED: z.object({ item_id: z.uuid(), votes: z.number().int(), needed: z.number().int() }),
+  BUFFERING_POLICY: z.object(bufferingPolicyFields),
+  BUFFERING_STATE: z.object({
+    /** Who the room waits for (user ids); empty when it does not wait. */
+    waiting: z.array(z.uuid()),
+    /** Who a resume left behind, until they report ready (user ids). */
+    catching_up: z.array(z.uuid()),
+    /** When the wait gives up at the latest (epoch ms); null when the room does not wait. */
+    resumes_by: z.number().nullable(),
+  }),
+  REACTION: z.object({ user_id: z.uuid(), user: z.string(), emoji: z.enum(REACTIONS), server_time: z.number() }),
+  PARTY_STARTS_AT: z.object({ starts_at: z.string().nullable(), server_time: z.number(), reason: z.enum(PARTY_REASONS) }),
   SYNC_CORRECTION: z.object(playbackFields),
   TIME_SYNC: z.object({ client_ts: z.number(), server_ts: z.number() }),
   SOURCE_CHANGED: z.object(mediaSourceFields),
@@ -65,6 +86,8 @@ export const serverMessages = {
   REAUTHED: z.object({ expires_at: z.string() }),
   ROOM_DELETED: z.object({}),
   ROOM_EXPIRED: z.object({}),
+  ROOM_RESTING: z.object({ rested_at: z.string() }),
+  ROOM_PERSISTENCE: z.object({ is_persistent: z.boolean() }),
   JOIN_PENDING: z.object({ room_id: z.uuid(), code: z.string(), wait_seconds: z.number().int() }),
   JOIN_REQUESTED: z.object({ user_id: z.uuid(), display_name: z.string() }),
   ROOM_SYNC: z.object({
@@ -101,11 +124,41 @@ export type ServerMessageOf<K extends ServerMessageType> = Extract<ServerMessage
 export const serverMessageDocs: { readonly [K in ServerMessageType]: { feature: string; summary: string } } = {
   CHAT_HISTORY: { feature: "chat", summary: "On join: the room's latest chat messages, oldest first (up to 50)." },
   CHAT_MESSAGE: { feature: "chat", summary: "A chat message, to everyone in the room (the sender included)." },
+  QUEUE_UPDATED: {
+    feature: "queue",
+    summary:
+      "Added: the room's queue, whole, after every change (and to a QUEUE_GET's sender). `version` grows with every change; `items[0]` plays next.",
+  },
+  VOTE_SKIP_UPDATED: {
+    feature: "queue",
+    summary:
+      "Added: the skip votes for what plays now (`item_id`, as SOURCE_CHANGED has it): `votes` of the `needed` (the room's share of the online members). Reaching it plays the queue's next item.",
+  },
+  BUFFERING_POLICY: {
+    feature: "buffering",
+    summary:
+      "Added: the host changed the room's buffering policy (POST /api/rooms/buffering/): `never`, `wait_for_all` or `wait_for_share`, with `max_wait_seconds` and `ready_percent`.",
+  },
+  BUFFERING_STATE: {
+    feature: "buffering",
+    summary:
+      "Added: the room's buffering wait: `waiting` (who it waits for), `catching_up` (who a resume left behind) and `resumes_by` (epoch ms, null when not waiting). When the policy pauses the room, as the wait changes, when it resumes, and when someone catching up is ready. See docs/buffering.md.",
+  },
+  REACTION: {
+    feature: "reactions",
+    summary:
+      "Added: a member's reaction (one emoji of a fixed set), to everyone in the room (the sender included), at `server_time` (epoch ms). Ephemeral: not stored, not in CHAT_HISTORY, not replayed to a resumed session.",
+  },
+  PARTY_STARTS_AT: {
+    feature: "party",
+    summary:
+      "Added: the room's scheduled party. `starts_at` (ISO time) is when playback starts by itself, in sync; count down against `server_time` (the server's clock, epoch ms, when sent). On join (after ROOM_PARTICIPANTS) while a party is scheduled, and to everyone when it changes. `starts_at: null` ends the countdown, `reason` saying why: `cleared` (by the host), `started` (a PLAYBACK_STATE playing follows or came just before), `no_media` (the time came with no media set: nothing started).",
+  },
   CHAT_STATUS: { feature: "chat", summary: "The host toggled chat or changed slow mode (`slow_mode_seconds` added; 0 = off)." },
   PLAYBACK_STATE: {
     feature: "playback",
     summary:
-      "The room's playback state: `time` was exact at `server_time` (epoch ms) and advances at `rate` while `is_playing`; `version` grows with every change. On join, and to everyone after each change.",
+      "The room's playback state: `time` was exact at `server_time` (epoch ms) and advances at `rate` while `is_playing`; `version` grows with every change. On join, and to everyone after each change. A scheduled start (added) has `server_time` a little in the future and `effective_at` equal to it: hold at `time` until then, so that every viewer starts together. Only clients that connected with `schedule=1` (raw query) or `auth.schedule: true` (Socket.IO) get it early; the others get it at `effective_at`.",
   },
   SYNC_CORRECTION: {
     feature: "sync",
@@ -137,7 +190,7 @@ export const serverMessageDocs: { readonly [K in ServerMessageType]: { feature: 
     feature: "room",
     summary: "The host's last connection left: the room is in grace until `grace_ends_at`, then expires (or passes to a successor).",
   },
-  HOST_RECONNECTED: { feature: "room", summary: "The host came back during grace." },
+  HOST_RECONNECTED: { feature: "room", summary: "The host came back during grace (or to a resting room)." },
   HOST_CHANGED: {
     feature: "roles",
     summary:
@@ -155,6 +208,15 @@ export const serverMessageDocs: { readonly [K in ServerMessageType]: { feature: 
   },
   ROOM_DELETED: { feature: "room", summary: "The room was deleted; every connection then closes with 4005." },
   ROOM_EXPIRED: { feature: "room", summary: "The room expired; every connection then closes with 4004." },
+  ROOM_PERSISTENCE: {
+    feature: "room",
+    summary: "Added: the host made the room persistent (it rests instead of expiring when grace runs out) or ordinary again.",
+  },
+  ROOM_RESTING: {
+    feature: "room",
+    summary:
+      "Added: a persistent room's grace ran out with nobody to take it: it rests (state RESTING) since `rested_at`, playback paused, chat and queue kept, until the host (or a successor by policy) comes back (HOST_RECONNECTED or HOST_CHANGED). Sent to everyone connected when it happens and on joining a resting room.",
+  },
   SESSION: {
     feature: "session",
     summary:

@@ -10,7 +10,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
-import type { Registry } from "prom-client";
+import { Registry } from "prom-client";
 import type { Server as SocketIoServer } from "socket.io";
 import { migrateToLatest } from "../db/migrator.js";
 import { adminRoutes } from "./admin/routes.js";
@@ -25,7 +25,7 @@ import { chatRoutes } from "./chat/routes.js";
 import { ChatService } from "./chat/service.js";
 import { ChatSettingsService } from "./chat/settings.js";
 import type { Config } from "./config.js";
-import { type Database, type DB, openDatabase } from "./db.js";
+import { type Database, type DB, openDatabase, type QueryObserver } from "./db.js";
 import { discoveryRoutes } from "./discovery/routes.js";
 import { DiscoveryService } from "./discovery/service.js";
 import type { RoomEventBus } from "./events/room-events.js";
@@ -39,6 +39,9 @@ import { createHardenedServer } from "./http/server.js";
 import type { GraceScheduler } from "./lifecycle/scheduler.js";
 import type { RoomLifecycle } from "./lifecycle/service.js";
 import { createLogger } from "./logger.js";
+import { RealtimeMetrics, registerRealtimeGauges } from "./metrics/realtime.js";
+import { serveMetrics } from "./metrics/server.js";
+import { queryMetrics, redisErrorMetrics, registerRoomStateGauge } from "./metrics/stores.js";
 import { ModerationService } from "./moderation/service.js";
 import { partyRoutes } from "./party/routes.js";
 import type { PartyService } from "./party/service.js";
@@ -61,7 +64,7 @@ import { ConnectionGuard } from "./realtime/guard.js";
 import { RoomHub } from "./realtime/hub.js";
 import { attachRawWebSocket } from "./realtime/rawws.js";
 import { attachSocketIo, SOCKET_IO_PATH } from "./realtime/socketio.js";
-import { connectRedis, type RedisClient, withRequestTimeout } from "./redis.js";
+import { clientIdOf, connectRedis, type RedisClient, withRequestTimeout } from "./redis.js";
 import { inviteRoutes } from "./rooms/invite-routes.js";
 import { InviteService } from "./rooms/invites.js";
 import { PersistenceService } from "./rooms/persistence.js";
@@ -114,6 +117,8 @@ export interface StreamItApp {
   };
   limiter: AttemptLimiter;
   services: AppServices;
+  /** The Prometheus registry, and the port of its own it is served on (METRICS_PORT), if any. */
+  metrics: { registry: Registry; port?: number | undefined };
   /** Stops accepting work and releases every resource. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -220,8 +225,9 @@ async function installHttpBasics(http: FastifyInstance, config: Config): Promise
 async function openStores(
   config: Config,
   logRedisError: (err: Error) => void,
+  onQuery: QueryObserver,
 ): Promise<{ database: Database; redis: RedisClient | undefined }> {
-  const database = await openDatabase(config.database);
+  const database = await openDatabase(config.database, onQuery);
   try {
     await migrateToLatest(database.db, database.schema);
     database.setQueryTimeout(config.DATABASE_QUERY_TIMEOUT_MS);
@@ -401,6 +407,7 @@ function startRealtime(
       guard,
       approvals: new ApprovalWaits(config.APPROVAL_WAIT_SECONDS * 1000),
       hooks: [sync, autoAdvance, buffering],
+      meter: new RealtimeMetrics(metrics),
       features: {
         chat: { chat: services.chat, gate: state.chatGate, moderation: services.moderation },
         playback: { playback: services.playback, startLeadMs },
@@ -425,6 +432,11 @@ function startRealtime(
   const socketIo = attachSocketIo(http.server, hub, { ...transport, adapter: realtime.adapter });
   hub.addTransport(rawWs);
   hub.addTransport(socketIo);
+  registerRealtimeGauges(metrics, {
+    connections: () => ({ ...rawWs.openConnections(), ...socketIo.openConnections() }),
+    localRooms: () => hub.roomCodes.length,
+    waitingForApproval: () => hub.waitingForApproval,
+  });
   http.addHook("preClose", async () => {
     await hub.close();
     rawWs.close();
@@ -437,8 +449,14 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
   // Set when close() begins: /readyz answers 503 `draining` from then on (a load balancer stops sending).
   let shuttingDown = false;
   const http = createHttpServer(config, () => shuttingDown);
-  const logRedisError = (err: Error) => http.log.warn({ err: err.message }, "redis error (reconnecting)");
-  const { database, redis } = await openStores(config, logRedisError);
+  const metrics = new Registry();
+  const redisErrors = redisErrorMetrics(metrics);
+  const logRedisError = (err: Error) => {
+    redisErrors.connectionError();
+    http.log.warn({ err: err.message }, "redis error (reconnecting)");
+  };
+  const { database, redis } = await openStores(config, logRedisError, queryMetrics(metrics));
+  const unwatchRedis = redis && redisErrors.watchCommands((id) => id === clientIdOf(redis));
   const requestRedis = redis && withRequestTimeout(redis, config.REDIS_COMMAND_TIMEOUT_MS);
   const limiter: AttemptLimiter = requestRedis ? new RedisLimiter(requestRedis, config.REDIS_PREFIX) : new MemoryLimiter();
   const cache: JsonCache = requestRedis ? new RedisCache(requestRedis, config.REDIS_PREFIX) : new MemoryCache();
@@ -446,7 +464,7 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
   const services = createServices(config, database.db, realtime, limiter, cache, http.log);
 
   await installHttpBasics(http, config);
-  const metrics = installMetrics(http);
+  installMetrics(http, metrics, { publicEndpoint: config.METRICS_PORT === undefined });
   await registerApi(http, config, { database, redis, realtime, services, limiter, isShuttingDown: () => shuttingDown });
   const { hub, io } = startRealtime(http, config, { db: database.db, realtime, services, limiter, metrics });
   if (config.ADMIN_USERNAME && config.ADMIN_PASSWORD) {
@@ -467,17 +485,32 @@ export async function buildApp(config: Config): Promise<StreamItApp> {
   await hub.start();
   // Pending parties are scheduled again (timers were lost with the last process; a job is kept).
   await realtime.parties.recover();
+  registerRoomStateGauge(metrics, database.db);
   await http.ready();
+  const metricsServer = config.METRICS_PORT === undefined ? undefined : await serveMetrics(metrics, config.METRICS_PORT, config.HOST);
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       shuttingDown = true;
       await http.close();
+      await metricsServer?.close();
+      unwatchRedis?.();
       if (redis?.isOpen) await redis.quit().catch(() => redis?.destroy());
       await database.close();
     })());
 
   const { events, state, scheduler, lifecycle, parties } = realtime;
-  return { config, http, database, redis, events, realtime: { hub, state, io, scheduler, lifecycle, parties }, limiter, services, close };
+  return {
+    config,
+    http,
+    database,
+    redis,
+    events,
+    realtime: { hub, state, io, scheduler, lifecycle, parties },
+    limiter,
+    services,
+    metrics: { registry: metrics, port: metricsServer?.port },
+    close,
+  };
 }

@@ -31,6 +31,15 @@ export const envSchema = z
       .describe("`production` makes `JWT_SECRET` mandatory; in production the Socket.IO Admin UI sends aggregates only"),
     PORT: z.coerce.number().int().min(0).max(65535).default(8000).describe("HTTP port (REST, raw WebSocket and Socket.IO share it)"),
     HOST: z.string().min(1).default("0.0.0.0").describe("Listen address (one explicit address)"),
+    METRICS_PORT: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .optional()
+      .describe(
+        "Serve `/metrics` (Prometheus) on this port of `HOST` only, not on the public `PORT`; the worker serves its own there. Unset: web processes serve `/metrics` on `PORT` and the worker serves none. 0 takes a free port (tests). Set it in production: the metrics name rooms",
+      ),
     DATABASE_URL: databaseUrl
       .optional()
       .describe(

@@ -3,7 +3,7 @@
  * (embedded mode). Both are driven by Kysely with the same migrations and queries.
  */
 import { PGlite } from "@electric-sql/pglite";
-import { Kysely, PostgresDialect, sql } from "kysely";
+import { Kysely, type LogEvent, PostgresDialect, sql } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
 import pg from "pg";
 import type { Database as Schema } from "../db/schema.js";
@@ -27,6 +27,9 @@ export interface Database {
   setQueryTimeout(ms: number): void;
   close(): Promise<void>;
 }
+
+/** Sees every query as it finishes, with its duration and error (the app's metrics). */
+export type QueryObserver = (event: LogEvent) => void;
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -72,7 +75,7 @@ function timeoutClient(timeout: { ms: number }): typeof pg.Client {
   };
 }
 
-async function openPostgres(url: string, schema: string | undefined): Promise<Database> {
+async function openPostgres(url: string, schema: string | undefined, onQuery: QueryObserver | undefined): Promise<Database> {
   if (schema) {
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
@@ -93,7 +96,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Da
   });
   // An idle client that loses its server emits here; without a listener the process would exit.
   pool.on("error", () => {});
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }), ...(onQuery ? { log: onQuery } : {}) });
   return {
     db,
     kind: "postgres",
@@ -111,7 +114,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Da
  * directory is locked while open (see db-lock.ts; a stale lock, even one naming a reused pid, is
  * taken over).
  */
-async function openPglite(dataDir: string | undefined): Promise<Database> {
+async function openPglite(dataDir: string | undefined, onQuery: QueryObserver | undefined): Promise<Database> {
   const unlock = dataDir ? await lockDataDir(dataDir) : () => {};
   let client: PGlite;
   try {
@@ -120,7 +123,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     unlock();
     throw err;
   }
-  const db = new Kysely<Schema>({ dialect: new PGliteDialect(client) });
+  const db = new Kysely<Schema>({ dialect: new PGliteDialect(client), ...(onQuery ? { log: onQuery } : {}) });
   return {
     db,
     kind: "pglite",
@@ -136,8 +139,8 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   };
 }
 
-export function openDatabase(target: DatabaseTarget): Promise<Database> {
-  return target.kind === "postgres" ? openPostgres(target.url, target.schema) : openPglite(target.dataDir);
+export function openDatabase(target: DatabaseTarget, onQuery?: QueryObserver): Promise<Database> {
+  return target.kind === "postgres" ? openPostgres(target.url, target.schema, onQuery) : openPglite(target.dataDir, onQuery);
 }
 
 /** True for a unique-constraint violation (SQLSTATE 23505), optionally of a named constraint. */

@@ -19,6 +19,14 @@ export async function connectRedis(url: string, onError: (err: Error) => void): 
 }
 
 /**
+ * The client's id in node-redis's diagnostics channels (`_clientId`, marked internal: there is no
+ * public accessor yet); its command-option views (withRequestTimeout) share it.
+ */
+export function clientIdOf(client: RedisClient): string | undefined {
+  return (client as unknown as { _clientId?: string })._clientId;
+}
+
+/**
  * The same connection for request-path commands (chat gates, presence, limits, cache), which
  * fail after `timeoutMs` instead of waiting in the offline queue for as long as Redis is away:
  * a chat message during an outage gets its error in seconds, not when Redis returns. Pub/sub and

@@ -2,8 +2,9 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, Histogram, type Registry } from "prom-client";
 import { z } from "zod";
+import { collectProcessMetrics } from "../metrics/process.js";
 
 export interface DependencyChecks {
   database: () => Promise<void>;
@@ -137,10 +138,12 @@ export const healthRoutes =
     }
   };
 
-/** Request metrics plus Node's default process metrics, on a registry owned by this app. */
-export function installMetrics(app: FastifyInstance): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+/**
+ * Request metrics plus Node's default process metrics on the app's registry; `/metrics` on the
+ * public port unless the metrics have a port of their own (METRICS_PORT).
+ */
+export function installMetrics(app: FastifyInstance, registry: Registry, options: { publicEndpoint: boolean }): void {
+  collectProcessMetrics(registry);
   const requests = new Counter({
     name: "http_requests_total",
     help: "HTTP requests by method, route and status",
@@ -159,8 +162,8 @@ export function installMetrics(app: FastifyInstance): Registry {
     requests.inc({ method: request.method, route, status: reply.statusCode });
     duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
+  if (!options.publicEndpoint) return;
   const handler = async (_request: unknown, reply: import("fastify").FastifyReply) =>
     reply.header("Content-Type", registry.contentType).send(await registry.metrics());
   app.get("/metrics", { schema: { hide: true } }, handler);
-  return registry;
 }

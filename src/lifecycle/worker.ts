@@ -33,6 +33,8 @@ export function startLifecycleWorker(options: {
   parties?: Pick<PartyService, "start" | "sweep"> | undefined;
   sweepMs?: number;
   log?: WorkerLogger | undefined;
+  /** Told of every job this worker finished or gave up on (the worker's metrics). */
+  onFinished?: ((name: string, result: "completed" | "failed") => void) | undefined;
 }): LifecycleWorker {
   const log = options.log ?? SILENT;
   const redis = bullConnection(options.redisUrl);
@@ -54,6 +56,8 @@ export function startLifecycleWorker(options: {
     { connection: redis.connection, prefix: `${options.prefix}bull`, concurrency: 8 },
   );
   worker.on("error", (err) => log.error({ err }, "worker error"));
+  worker.on("completed", (job) => options.onFinished?.(job.name, "completed"));
+  worker.on("failed", (job) => options.onFinished?.(job?.name ?? "unknown", "failed"));
 
   let running: Promise<number> = Promise.resolve(0);
   const sweepParties = async () => {

@@ -20,6 +20,7 @@ import type { RoomLog } from "../state/room-log.js";
 import type { ApprovalOutcome, ApprovalWaits } from "./approvals.js";
 import type { ConnectionGuard } from "./guard.js";
 import type { LiveRooms } from "./live-rooms.js";
+import type { RealtimeMeter } from "./meter.js";
 import { type HubLogger, JoinRejected, type ResumeRequest } from "./types.js";
 
 /** A pending user's connection that waits for the host's answer (see Admissions.admit). */
@@ -42,6 +43,8 @@ export interface Admission {
   resume?: ResumeRequest | undefined;
   /** The session being resumed (a valid token of this user in this room). */
   resumeFrom?: { lastSeq: number; connectionId: string } | undefined;
+  /** When admission began (performance.now()), moved on by any wait for the host: the join's clock. */
+  startedAt: number;
 }
 
 export interface AdmissionDeps {
@@ -57,6 +60,7 @@ export interface AdmissionDeps {
   log: () => RoomLog | undefined;
   draining: () => boolean;
   logger: HubLogger;
+  meter: RealtimeMeter;
 }
 
 const restarting = () => new JoinRejected(CLOSE_CODES.SERVICE_RESTART, "SERVICE_UNAVAILABLE", "Server restarting");
@@ -76,8 +80,9 @@ export class Admissions {
     resume?: ResumeRequest,
     wait?: ApprovalWait,
   ): Promise<Admission> {
+    const clock = { startedAt: performance.now() };
     try {
-      return await this.check(token, rawCode, client, resume, wait);
+      return { ...(await this.check(token, rawCode, client, clock, resume, wait)), startedAt: clock.startedAt };
     } catch (err) {
       throw this.rejection(err, "admission failed");
     }
@@ -99,18 +104,22 @@ export class Admissions {
     token: string | null | undefined,
     rawCode: string,
     client: string,
+    clock: { startedAt: number },
     resume?: ResumeRequest,
     wait?: ApprovalWait,
-  ): Promise<Admission> {
+  ): Promise<Omit<Admission, "startedAt">> {
     if (this.deps.draining()) throw restarting();
     if (!token) throw new JoinRejected(CLOSE_CODES.UNAUTHENTICATED, "AUTH_REQUIRED", "Authentication required");
     const user = await this.authenticate(token);
     if (!user.username) throw new JoinRejected(CLOSE_CODES.FORBIDDEN, "USERNAME_REQUIRED", "Please set a username first.");
     const { room, participantStatus } = await this.findRoom(rawCode, user.id);
     if (participantStatus === "PENDING" && wait) {
+      const waitedFrom = performance.now();
       await this.awaitApproval(room, user.id, wait);
+      // The host's answer is not the join's own time.
+      clock.startedAt += performance.now() - waitedFrom;
       // Answered: every check runs again (a ban, a deleted room or a revoked session count).
-      return this.check(token, rawCode, client, resume);
+      return this.check(token, rawCode, client, clock, resume);
     }
     if (participantStatus !== "APPROVED") {
       throw participantStatus === "PENDING"
@@ -167,12 +176,14 @@ export class Admissions {
     const stillPending = async () => (await findRoomForUser(this.deps.db, room.code, userId))?.participantStatus === "PENDING";
     // A waiting connection counts against the open-socket limits like a member's.
     const release = this.deps.guard?.claimUser(userId);
-    let outcome: ApprovalOutcome;
+    let outcome: ApprovalOutcome = "gone";
+    const waitedFrom = performance.now();
     try {
       wait.onPending?.({ type: "JOIN_PENDING", room_id: room.id, code: room.code, wait_seconds: this.deps.approvals.waitSeconds });
       outcome = await this.deps.approvals.wait(room.id, userId, stillPending, wait.signal);
     } finally {
       release?.();
+      this.deps.meter.approvalWaited(outcome, (performance.now() - waitedFrom) / 1000);
     }
     switch (outcome) {
       case "answered":

@@ -11,6 +11,7 @@ import type { EventOfRoom, MessageContext } from "../protocol/feature.js";
 import { type CommandResult, fail } from "../protocol/results.js";
 import type { CommandLedger } from "../state/command-ledger/command-ledger.js";
 import type { LiveRoom } from "./live-room.js";
+import type { RealtimeMeter } from "./meter.js";
 import { entryOf, type FeatureServices, featureOf } from "./protocol.js";
 import { type HubLogger, InvalidFrame, type Member } from "./types.js";
 
@@ -25,6 +26,7 @@ export interface DispatchDeps {
   publish: (event: RoomEvent) => Promise<void>;
   applyHere: (event: RoomEvent) => Promise<void>;
   logger: HubLogger;
+  meter: RealtimeMeter;
 }
 
 export class Dispatcher {
@@ -36,10 +38,18 @@ export class Dispatcher {
   async run(live: LiveRoom, member: Member, frame: unknown): Promise<CommandResult | null> {
     const flood = this.spend(member);
     if (flood !== undefined) return flood;
-    if (frame instanceof InvalidFrame) return fail("VALIDATION_FAILED", frame.reason);
+    if (frame instanceof InvalidFrame) {
+      this.deps.meter.received("invalid");
+      return fail("VALIDATION_FAILED", frame.reason);
+    }
     const parsed = parseClientMessage(frame);
-    if (!parsed.ok) return { ok: false, error: parsed.error };
+    // Only the registry's types are labels: a client cannot grow the metric with made-up ones.
+    if (!parsed.ok) {
+      this.deps.meter.received("invalid");
+      return { ok: false, error: parsed.error };
+    }
     const { type, ...message } = parsed.message;
+    this.deps.meter.received(type);
     const services = this.deps.services[featureOf.get(type)!];
     try {
       return await entryOf(type).handle(this.context(live, member, services), message);

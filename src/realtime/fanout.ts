@@ -7,6 +7,7 @@
 import type { ServerMessage } from "@streamit/protocol";
 import type { RoomLog } from "../state/room-log.js";
 import type { LiveRoom, Seq } from "./live-room.js";
+import type { RealtimeMeter } from "./meter.js";
 import type { HubLogger, Transport } from "./types.js";
 
 /** How long a logged message waits for its log append before it goes out without a seq. */
@@ -19,6 +20,7 @@ export class RoomFanout {
     /** The room log, when resumable sessions are on. */
     private readonly log: RoomLog | undefined,
     private readonly logger: HubLogger,
+    private readonly meter: RealtimeMeter,
   ) {}
 
   addTransport(transport: Transport): void {
@@ -43,7 +45,9 @@ export class RoomFanout {
     const appended = seq ?? (this.log && logKey !== undefined ? this.appendBounded(live, this.log, logKey, message) : undefined);
     return this.inSendOrder(live, async () => {
       const seq = appended ? await appended : undefined;
+      const started = performance.now();
       for (const transport of this.transports) transport.broadcast(live.code, message, excluded, seq);
+      this.meter.broadcast((performance.now() - started) / 1000);
     });
   }
 

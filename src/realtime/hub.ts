@@ -26,11 +26,12 @@ import { RoomFanout } from "./fanout.js";
 import type { ConnectionGuard } from "./guard.js";
 import { LiveRooms } from "./live-rooms.js";
 import { Membership } from "./membership.js";
+import { NO_METER, type RealtimeMeter } from "./meter.js";
 import type { FeatureServices } from "./protocol.js";
 import { RoomEvents } from "./room-events.js";
 import { RosterPacer } from "./roster-pacing.js";
 import { type ResumeOptions, Sessions } from "./sessions.js";
-import type { Connection, HubLogger, ResumeRequest, Transport } from "./types.js";
+import { type Connection, type HubLogger, JoinRejected, type ResumeRequest, type Transport } from "./types.js";
 
 export type { Admission, ApprovalWait } from "./admission.js";
 
@@ -57,6 +58,8 @@ export interface HubOptions {
   hooks?: readonly RoomHooks[] | undefined;
   /** What each feature's message handlers get; `session` is the hub's own. */
   features: Omit<FeatureServices, "session">;
+  /** Where joins, messages, refusals and broadcasts are counted (the app's metrics). */
+  meter?: RealtimeMeter | undefined;
 }
 
 export interface HubBackends {
@@ -75,6 +78,8 @@ export class RoomHub {
   private readonly membership: Membership;
   private readonly dispatcher: Dispatcher;
   private readonly hooks: readonly RoomHooks[];
+  /** The transports report their sends and slow consumers here too. */
+  readonly meter: RealtimeMeter;
   /** Client frames being handled (a drain lets them finish). */
   private readonly inflight = new Set<Promise<unknown>>();
   private draining = false;
@@ -86,8 +91,9 @@ export class RoomHub {
   ) {
     const { db, state, events, scheduler } = backends;
     const { logger, guard } = options;
+    const meter = (this.meter = options.meter ?? NO_METER);
     this.hooks = [options.approvals, ...(options.hooks ?? [])];
-    this.fanout = new RoomFanout(options.resume && options.resume.windowMs > 0 ? options.resume.log : undefined, logger);
+    this.fanout = new RoomFanout(options.resume && options.resume.windowMs > 0 ? options.resume.log : undefined, logger, meter);
     this.sessions = new Sessions(options.resume, this.fanout, logger);
     this.rooms = new LiveRooms({ db, moderation: services.moderation, mutes: state.mutes, fanout: this.fanout, hooks: this.hooks, logger });
     this.rooms.isLingering = (live) => this.sessions.isLingering(live);
@@ -116,6 +122,7 @@ export class RoomHub {
       log: () => this.sessions.log,
       draining,
       logger,
+      meter,
     });
     this.membership = new Membership({
       db,
@@ -140,6 +147,7 @@ export class RoomHub {
       publish,
       applyHere: (event) => this.roomEvents.apply(event),
       logger,
+      meter,
     });
   }
 
@@ -224,15 +232,20 @@ export class RoomHub {
     resume?: ResumeRequest,
     wait?: ApprovalWait,
   ): Promise<Admission> {
-    return this.admissions.admit(token, rawCode, client, resume, wait);
+    return this.admissions.admit(token, rawCode, client, resume, wait).catch((err: unknown) => {
+      if (err instanceof JoinRejected) this.meter.refused("join", err.reason);
+      throw err;
+    });
   }
 
   /** Runs the join sequence; never throws (a failed join closes the connection with 1013). */
   async enter(connection: Connection, admission: Admission): Promise<void> {
     try {
       await this.membership.join(connection, admission);
+      this.meter.joined(connection.transport, (performance.now() - admission.startedAt) / 1000);
     } catch (err) {
       const rejection = this.admissions.rejection(err, "join failed");
+      this.meter.refused("join", rejection.reason);
       connection.close(rejection.closeCode, rejection.message);
     }
   }
@@ -255,6 +268,9 @@ export class RoomHub {
     if (!found) return Promise.resolve(fail("NOT_A_PARTICIPANT", "Not in a room"));
     if (this.draining) return Promise.resolve(fail("SERVICE_UNAVAILABLE", "Server restarting, please reconnect"));
     const work = this.dispatcher.run(found.live, found.member, frame);
+    void work.then((result) => {
+      if (result && !result.ok) this.meter.refused("message", result.error.code);
+    });
     this.inflight.add(work);
     void work.finally(() => this.inflight.delete(work));
     return work;

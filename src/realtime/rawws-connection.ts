@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { CLOSE_CODES, type ServerMessage } from "@streamit/protocol";
 import { WebSocket } from "ws";
 import { BacklogWatch } from "./backlog.js";
+import { type RealtimeMeter, typeOfEncoded } from "./meter.js";
 import { type Connection, SLOW_CONSUMER_CUT_MS, withSeq } from "./types.js";
 
 export class RawConnection implements Connection {
@@ -18,12 +19,14 @@ export class RawConnection implements Connection {
     readonly socket: WebSocket,
     sendBufferBytes: number,
     readonly resumable: boolean,
-    readonly scheduledStarts = false,
+    readonly scheduledStarts: boolean,
+    private readonly meter: RealtimeMeter,
   ) {
     this.backlog = new BacklogWatch(
       sendBufferBytes,
       () => socket.bufferedAmount,
       () => {
+        meter.slowConsumer("ws");
         this.close(CLOSE_CODES.SLOW_CONSUMER, "Connection too slow: reconnect");
         setTimeout(() => this.socket.terminate(), SLOW_CONSUMER_CUT_MS).unref();
       },
@@ -32,10 +35,12 @@ export class RawConnection implements Connection {
   }
 
   send(message: ServerMessage, seq?: number): void {
-    this.sendEncoded(JSON.stringify(message), seq);
+    this.meter.sent(message.type, 1);
+    this.sendFrame(this.resumable ? withSeq(JSON.stringify(message), seq) : JSON.stringify(message));
   }
 
   sendEncoded(json: string, seq?: number): void {
+    this.meter.sent(typeOfEncoded(json), 1);
     this.sendFrame(this.resumable ? withSeq(json, seq) : json);
   }
 

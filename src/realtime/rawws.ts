@@ -18,6 +18,7 @@ export { closeReason } from "./rawws-connection.js";
 const HEARTBEAT_MS = 30_000;
 
 export interface RawTransport extends Transport {
+  openConnections(): Record<string, number>;
   close(): void;
 }
 
@@ -39,8 +40,9 @@ export function attachRawWebSocket(
   const heartbeat = setInterval(() => rooms.heartbeat(), HEARTBEAT_MS).unref();
   return {
     broadcast(roomCode, message, except, seq) {
-      rooms.deliver(roomCode, JSON.stringify(message), except, seq);
+      hub.meter.sent(message.type, rooms.deliver(roomCode, JSON.stringify(message), except, seq));
     },
+    openConnections: () => ({ ws: rooms.openConnections }),
     close() {
       clearInterval(heartbeat);
       rooms.close();
@@ -72,7 +74,13 @@ class RawRooms {
   }
 
   private async accept(ws: WebSocket, handshake: Handshake): Promise<boolean> {
-    const connection = new RawConnection(ws, this.options.sendBufferBytes, handshake.resume !== undefined, handshake.schedule);
+    const connection = new RawConnection(
+      ws,
+      this.options.sendBufferBytes,
+      handshake.resume !== undefined,
+      handshake.schedule,
+      this.hub.meter,
+    );
     // Frames that arrive during admission wait for it; then they run one at a time, in order.
     // While a pending user waits for the host's answer, its frames are dropped instead.
     const ready = this.admitAndEnter(connection, handshake);
@@ -167,16 +175,25 @@ class RawRooms {
    * Encodes the frame once (twice for a logged message: resumable clients get its seq): the
    * members' sockets then write the same bytes.
    */
-  deliver(roomCode: string, text: string, except?: ReadonlySet<string>, seq?: number): void {
+  /** Every accepted WebSocket still open (ws tracks them). */
+  get openConnections(): number {
+    return this.wss.clients.size;
+  }
+
+  /** Sends a broadcast's frame to the room's members here; returns how many it went to. */
+  deliver(roomCode: string, text: string, except?: ReadonlySet<string>, seq?: number): number {
     const members = this.rooms.get(roomCode);
-    if (!members) return;
+    if (!members) return 0;
     const frame = Buffer.from(text);
     let sequenced: Buffer | undefined;
+    let sent = 0;
     for (const connection of members.values()) {
       if (except?.has(connection.id)) continue;
       if (connection.resumable && seq !== undefined) connection.sendFrame((sequenced ??= Buffer.from(withSeq(text, seq))));
       else connection.sendFrame(frame);
+      sent++;
     }
+    return sent;
   }
 
   close(): void {

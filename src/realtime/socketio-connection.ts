@@ -7,6 +7,7 @@ import { CLOSE_CODES, type ClientToServerEvents, type ServerMessage, type Server
 import type { Namespace, Server, Socket } from "socket.io";
 import { BacklogWatch } from "./backlog.js";
 import type { Admission } from "./hub.js";
+import type { RealtimeMeter } from "./meter.js";
 import { type Connection, SLOW_CONSUMER_CUT_MS } from "./types.js";
 
 /** The Socket.IO room of a namespace's resumable sockets (they get logged messages with their seq). */
@@ -28,7 +29,8 @@ export class SocketIoConnection implements Connection {
   constructor(
     private readonly socket: RoomSocket,
     readonly resumable: boolean,
-    readonly scheduledStarts = false,
+    readonly scheduledStarts: boolean,
+    private readonly meter: RealtimeMeter,
   ) {
     if (resumable) void socket.join(RESUMABLE);
   }
@@ -38,6 +40,7 @@ export class SocketIoConnection implements Connection {
   }
 
   send(message: ServerMessage, seq?: number): void {
+    this.meter.sent(message.type, 1);
     (this.socket.emit as (event: string, payload: unknown) => boolean)(
       message.type,
       this.resumable && seq !== undefined ? { ...message, seq } : message,
@@ -68,6 +71,7 @@ export class SocketIoConnection implements Connection {
       limit,
       () => queued,
       () => {
+        this.meter.slowConsumer("socket.io");
         this.close(CLOSE_CODES.SLOW_CONSUMER, "Connection too slow: reconnect");
         conn.close(true);
         // The WebSocket close handshake cannot pass a stalled window either: cut the connection.

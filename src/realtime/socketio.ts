@@ -37,6 +37,7 @@ const DROPPED = new Set(["transport close", "transport error", "ping timeout"]);
 const FINAL_FLUSH_MS = 2000;
 
 export interface SocketIoTransport extends Transport {
+  openConnections(): Record<string, number>;
   io: Server;
   close(): Promise<void>;
 }
@@ -76,6 +77,18 @@ export function attachSocketIo(
       const nsp = io._nsps.get(namespaceOf(roomCode));
       if (!nsp) return;
       broadcastLocal(nsp, message, except, seq);
+      let excluded = 0;
+      for (const id of except ?? []) if (nsp.sockets.has(id)) excluded++;
+      hub.meter.sent(message.type, nsp.sockets.size - excluded);
+    },
+    openConnections() {
+      // engine.io connections, by the wire each is on now (an upgraded one counts as websocket).
+      const counts: Record<string, number> = { "socket.io/polling": 0, "socket.io/websocket": 0 };
+      for (const conn of engineSockets) {
+        const wire = `socket.io/${conn.transport.name}`;
+        counts[wire] = (counts[wire] ?? 0) + 1;
+      }
+      return counts;
     },
     releaseRoom(roomCode) {
       namespaces.release(namespaceOf(roomCode));
@@ -137,7 +150,7 @@ function scheduleAware(socket: RoomSocket): boolean {
 function serveRoomSocket(socket: RoomSocket, hub: RoomHub, gate: EngineGate, sendBufferBytes: number): void {
   socket.data.admitted();
   const admission = socket.data.admission;
-  const connection = new SocketIoConnection(socket, admission.resume !== undefined, scheduleAware(socket));
+  const connection = new SocketIoConnection(socket, admission.resume !== undefined, scheduleAware(socket), hub.meter);
   connection.boundSendBuffer(sendBufferBytes);
 
   // Messages of one socket run one at a time, in order, after the join sequence (which never

@@ -38,6 +38,8 @@ export interface Transport {
   broadcast(roomCode: string, message: ServerMessage, except?: ReadonlySet<string>, seq?: number): void;
   /** The hub no longer has anyone in the room on this instance. */
   releaseRoom?(roomCode: string): void;
+  /** This transport's open connections here (in a room, being admitted or waiting), by wire. */
+  openConnections?(): Record<string, number>;
 }
 
 /** What a client presented to resume its session (see RoomHub.enter). */

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WebSocket } from "ws";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient, type TestClient } from "../helpers/clients.js";
+import { sample, scrape } from "../helpers/metrics.js";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -42,6 +43,8 @@ describe.each(["ws", "socket.io"] as const)("a viewer that stops reading (%s)", 
     for (const reader of [hostClient, ...readers]) {
       while ((await reader.waitFor("USER_JOINED")).user_id !== slow.id);
     }
+    const cuts = async () => sample(await scrape(`${t.baseUrl}/metrics`), "streamit_slow_consumer_disconnects_total", { transport: kind });
+    const cutsBefore = await cuts();
     pause(stalled);
 
     const hub = t.app.realtime.hub;
@@ -63,6 +66,7 @@ describe.each(["ws", "socket.io"] as const)("a viewer that stops reading (%s)", 
     let left: Awaited<ReturnType<typeof hostClient.waitFor>>;
     do left = await hostClient.waitFor("USER_LEFT", 15_000);
     while (left.user_id !== slow.id);
+    expect(await cuts()).toBe(cutsBefore + 1);
     for (const reader of readers) {
       let got = 0;
       while (got < ROUNDS) if ((await reader.waitFor("CHAT_MESSAGE", 15_000)).message === BIG) got += 1;

@@ -4,12 +4,16 @@
  * queries and errors, Redis errors; the worker's job counts on its own METRICS_PORT. Every
  * scrape passes `promtool check metrics` (Debian's prometheus package; .ci/run installs it).
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { backend, startApp, type TestApp, testEnv } from "./helpers/app.js";
 import { rawClient, sioClient } from "./helpers/clients.js";
 import { run } from "./helpers/cluster.js";
-import { PROMTOOL, promtoolCheckMetrics, sample, scrape } from "./helpers/metrics.js";
+import { families, PROMTOOL, promtoolCheckMetrics, sample, scrape } from "./helpers/metrics.js";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -150,6 +154,9 @@ describe.runIf(backend === "cluster")("the worker's metrics", () => {
       );
       const text = await scrape(url);
       expect(sample(text, "streamit_db_query_duration_seconds_count")).toBeGreaterThan(0);
+      // Every metric the dashboard and the alerts read is one a web process or the worker exports.
+      const exported = new Set([...families(text), ...families(await metrics()), "up"]);
+      expect(referencedMetrics().filter((name) => !exported.has(name))).toEqual([]);
       expect(text).toMatch(/^# TYPE streamit_jobs_finished_total counter/m);
       expect(text).toMatch(/^# TYPE process_resident_memory_bytes gauge/m);
       if (PROMTOOL) expect(promtoolCheckMetrics(text)).toEqual({ status: 0, output: "" });
@@ -170,3 +177,82 @@ function envOf(app: TestApp): Record<string, string | undefined> {
     REDIS_PREFIX: config.REDIS_PREFIX,
   };
 }
+
+const MONITORING = path.resolve(import.meta.dirname, "../docs/monitoring");
+const dashboard = JSON.parse(readFileSync(path.join(MONITORING, "grafana-dashboard.json"), "utf8")) as {
+  panels: { type: string; title: string; targets?: { expr: string }[] }[];
+};
+const dashboardExprs = dashboard.panels.flatMap((panel) =>
+  (panel.targets ?? []).map((target) => ({ panel: panel.title, expr: target.expr })),
+);
+const alertExprs = [...readFileSync(path.join(MONITORING, "alerts.yml"), "utf8").matchAll(/^\s+expr: (.+)$/gm)].map((m) => m[1]!);
+
+/** The metric names the dashboard and the alert rules read (histogram series by their family). */
+function referencedMetrics(): string[] {
+  const names = new Set<string>();
+  for (const expr of [...dashboardExprs.map((d) => d.expr), ...alertExprs]) {
+    for (const [name] of expr.matchAll(/\b(?:streamit|nodejs|process|http)_[a-z0-9_]+|\bup\b/g)) {
+      names.add(name.replace(/_(bucket|count|sum)$/, ""));
+    }
+  }
+  return [...names].sort();
+}
+
+const promtool = (...args: string[]) => {
+  const run = spawnSync(PROMTOOL!, args, { cwd: MONITORING, encoding: "utf8" });
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+};
+
+describe.runIf(PROMTOOL)("docs/monitoring: the alert rules, their unit tests, the scrape config and the dashboard", () => {
+  it("the alert rules pass promtool check rules and their unit tests (which catch a wrong threshold)", () => {
+    expect(promtool("check", "rules", "alerts.yml")).toMatchObject({ status: 0 });
+    expect(promtool("test", "rules", "alerts.test.yml")).toMatchObject({ status: 0 });
+    // The unit tests can fail: with the join threshold raised past the joins' 5 s, no alert fires.
+    const dir = mkdtempSync(path.join(tmpdir(), "streamit-alerts-"));
+    try {
+      writeFileSync(
+        path.join(dir, "alerts.yml"),
+        readFileSync(path.join(MONITORING, "alerts.yml"), "utf8").replace("bucket[5m]))) > 2", "bucket[5m]))) > 6"),
+      );
+      writeFileSync(path.join(dir, "alerts.test.yml"), readFileSync(path.join(MONITORING, "alerts.test.yml"), "utf8"));
+      const broken = spawnSync(PROMTOOL!, ["test", "rules", "alerts.test.yml"], { cwd: dir, encoding: "utf8" });
+      expect(broken.status).not.toBe(0);
+      expect(broken.stdout + broken.stderr).toMatch(/StreamItJoinsSlow/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the example scrape config passes promtool check config", () => {
+    expect(promtool("check", "config", "prometheus.yml")).toMatchObject({ status: 0 });
+  });
+
+  it("every dashboard query is valid PromQL (checked as recording rules) and names only known metrics", () => {
+    expect(dashboardExprs.length).toBeGreaterThan(15);
+    const dir = mkdtempSync(path.join(tmpdir(), "streamit-dashboard-"));
+    try {
+      // Grafana's variables become what they stand for; each query becomes a recording rule.
+      const rules = dashboardExprs.map(({ expr }, i) => {
+        const promql = expr.replaceAll("$__rate_interval", "5m").replaceAll("$job", ".+");
+        return `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(promql)}`;
+      });
+      writeFileSync(path.join(dir, "rules.yml"), `groups:\n  - name: dashboard\n    rules:\n${rules.join("\n")}\n`);
+      const checked = spawnSync(PROMTOOL!, ["check", "rules", "rules.yml"], { cwd: dir, encoding: "utf8" });
+      expect(checked.stdout + checked.stderr).toContain(`SUCCESS: ${dashboardExprs.length} rules found`);
+      // And a broken query is refused, so the check above means something.
+      writeFileSync(
+        path.join(dir, "bad.yml"),
+        'groups:\n  - name: bad\n    rules:\n      - record: bad:query\n        expr: "sum(rate(x[5m])"\n',
+      );
+      expect(spawnSync(PROMTOOL!, ["check", "rules", "bad.yml"], { cwd: dir }).status).not.toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const web = referencedMetrics().filter((name) => !/^streamit_jobs/.test(name) && name !== "up");
+    return metrics().then((text) => {
+      const exported = families(text);
+      // The worker's job metrics are checked against a running worker (cluster backend, above).
+      expect(web.filter((name) => !exported.has(name))).toEqual([]);
+    });
+  });
+});

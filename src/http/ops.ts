@@ -4,6 +4,7 @@ import type { FastifyInstance } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import { z } from "zod";
+import { publicAccess } from "./schemas.js";
 
 export interface DependencyChecks {
   database: () => Promise<void>;
@@ -71,6 +72,7 @@ export const healthRoutes =
       {
         schema: {
           tags: ["ops"],
+          security: publicAccess,
           summary: "Readiness: 200 when every configured dependency answers, else 503",
           response: {
             200: z.object({ status: z.literal("ok"), database: status, redis: status, load }),
@@ -92,6 +94,7 @@ export const healthRoutes =
       {
         schema: {
           tags: ["ops"],
+          security: publicAccess,
           summary: "Liveness probe: 200 while the process and its event loop answer (no dependency is asked)",
           response: { 200: z.object({ status: z.literal("ok") }) },
         },
@@ -104,6 +107,7 @@ export const healthRoutes =
       {
         schema: {
           tags: ["ops"],
+          security: publicAccess,
           summary: "Readiness probe: 200 when this process should get traffic; 503 with a reason while a dependency is down or it drains",
           response: {
             200: z.object(readiness),
@@ -131,7 +135,9 @@ export const healthRoutes =
     for (const path of ["/api/health/", "/api/v1/health/"]) {
       app.get(
         path,
-        { schema: { tags: ["ops"], summary: "Liveness", response: { 200: z.object({ status: z.literal("ok") }) } } },
+        {
+          schema: { tags: ["ops"], security: publicAccess, summary: "Liveness", response: { 200: z.object({ status: z.literal("ok") }) } },
+        },
         async () => ({ status: "ok" as const }),
       );
     }

@@ -9,7 +9,7 @@ import helmet from "@fastify/helmet";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { Registry } from "prom-client";
 import type { Server as SocketIoServer } from "socket.io";
 import { migrateToLatest } from "../db/migrator.js";
@@ -34,6 +34,7 @@ import { installDemo } from "./http/demo.js";
 import { installErrorHandling, replyFrameworkError } from "./http/errors.js";
 import { installJsonBodyParser } from "./http/json-body.js";
 import { installLoadShedding, loadState } from "./http/load-shedding.js";
+import { openApiOptions } from "./http/openapi.js";
 import { answerReadinessWhileClosing, healthRoutes, installMetrics } from "./http/ops.js";
 import { createHardenedServer } from "./http/server.js";
 import type { GraceScheduler } from "./lifecycle/scheduler.js";
@@ -200,18 +201,7 @@ async function installHttpBasics(http: FastifyInstance, config: Config): Promise
     exposedHeaders: ["X-Request-ID", "Retry-After"],
     maxAge: 600,
   });
-  await http.register(swagger, {
-    openapi: {
-      info: {
-        title: "StreamIt API",
-        version: "1.0.0",
-        description:
-          "Watch-together backend: rooms, chat and synchronized playback. Every /api path except /api/schema/ and /api/docs/ also exists under /api/v1.",
-      },
-      components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
-    },
-    transform: jsonSchemaTransform,
-  });
+  await http.register(swagger, openApiOptions);
   await http.register(swaggerUi, {
     routePrefix: "/api/docs",
     staticCSP: true,

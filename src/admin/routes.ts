@@ -17,6 +17,36 @@ const page = {
   offset: z.coerce.number().int().min(0).default(0),
 };
 
+/** A room as staff see it, with live presence (GET /rooms/). */
+const adminRoom = z
+  .object({
+    room_id: z.uuid(),
+    code: z.string(),
+    state: z.enum(ROOM_STATES),
+    host: z.string(),
+    host_id: z.uuid(),
+    is_private: z.boolean(),
+    created_at: z.string(),
+    grace_ends_at: z.string().nullable(),
+    viewers: z.number().int(),
+    host_online: z.boolean(),
+  })
+  .meta({ id: "AdminRoom" });
+
+/** An account as staff see it (GET /users/). */
+const adminUser = z
+  .object({
+    id: z.uuid(),
+    email: z.string().nullable(),
+    username: z.string().nullable(),
+    display_name: z.string(),
+    is_guest: z.boolean(),
+    is_staff: z.boolean(),
+    is_active: z.boolean(),
+    created_at: z.string(),
+  })
+  .meta({ id: "AdminUser" });
+
 export const adminRoutes =
   (deps: { db: DB; guards: AuthGuards; presence: PresenceReader; lifecycle: RoomLifecycle; events: RoomEventBus }): FastifyPluginAsyncZod =>
   async (app) => {
@@ -38,20 +68,7 @@ export const adminRoutes =
           security: bearerAuth,
           querystring: z.object({ state: z.enum(ROOM_STATES).optional(), ...page }),
           response: {
-            200: z.array(
-              z.object({
-                room_id: z.uuid(),
-                code: z.string(),
-                state: z.enum(ROOM_STATES),
-                host: z.string(),
-                host_id: z.uuid(),
-                is_private: z.boolean(),
-                created_at: z.string(),
-                grace_ends_at: z.string().nullable(),
-                viewers: z.number().int(),
-                host_online: z.boolean(),
-              }),
-            ),
+            200: z.array(adminRoom),
             ...errorResponses(400, 401, 403),
           },
         },
@@ -69,18 +86,7 @@ export const adminRoutes =
           security: bearerAuth,
           querystring: z.object({ q: z.string().trim().max(100).optional(), ...page }),
           response: {
-            200: z.array(
-              z.object({
-                id: z.uuid(),
-                email: z.string().nullable(),
-                username: z.string().nullable(),
-                display_name: z.string(),
-                is_guest: z.boolean(),
-                is_staff: z.boolean(),
-                is_active: z.boolean(),
-                created_at: z.string(),
-              }),
-            ),
+            200: z.array(adminUser),
             ...errorResponses(400, 401, 403),
           },
         },

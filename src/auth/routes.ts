@@ -4,7 +4,7 @@ import { displayNameProblem } from "@streamit/protocol";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { createAuthGuards, currentUser } from "../http/auth-guard.js";
-import { bearerAuth, errorResponses, requiredText, says } from "../http/schemas.js";
+import { bearerAuth, errorResponses, optionalBearerAuth, publicAccess, requiredText, says } from "../http/schemas.js";
 import { PASSWORD_MAX_LENGTH } from "./passwords.js";
 import type { AuthService } from "./service.js";
 import { USERNAME_PATTERN } from "./users.js";
@@ -18,13 +18,27 @@ const tokenFields = {
   expires_in: z.number().int(),
 };
 
-export const loginResponse = z.object({
-  id: z.uuid(),
-  display_name: z.string(),
-  username: z.string().nullable(),
-  is_guest: z.boolean(),
-  ...tokenFields,
-});
+export const loginResponse = z
+  .object({
+    id: z.uuid(),
+    display_name: z.string(),
+    username: z.string().nullable(),
+    is_guest: z.boolean(),
+    ...tokenFields,
+  })
+  .meta({ id: "Session", description: "The account and its tokens (register, login, guest, refresh)" });
+
+/** GET /me/: the caller's account. */
+const user = z
+  .object({
+    id: z.uuid(),
+    display_name: z.string(),
+    username: z.string().nullable(),
+    email: z.string().nullable(),
+    is_guest: z.boolean(),
+    is_staff: z.boolean(),
+  })
+  .meta({ id: "User" });
 
 const usernameSchema = z
   .string({ error: says("Username required") })
@@ -84,6 +98,7 @@ export const authRoutes =
       {
         schema: {
           tags,
+          security: publicAccess,
           summary: "Create an account (email + password)",
           body: z.object({
             email: z
@@ -106,6 +121,7 @@ export const authRoutes =
       {
         schema: {
           tags,
+          security: publicAccess,
           summary: "Log in with email and password",
           body: z.object({
             email: z.string().trim().max(254).default(""),
@@ -123,9 +139,10 @@ export const authRoutes =
         onRequest: guards.optional,
         schema: {
           tags,
+          security: optionalBearerAuth,
           summary: "Revoke the presented tokens (always succeeds)",
           body: z.object({ refresh_token: z.string().max(512).optional() }),
-          response: { 200: z.object({ success: z.literal(true) }) },
+          response: { 200: z.object({ success: z.literal(true) }), ...errorResponses(400) },
         },
       },
       async (request) => {
@@ -139,6 +156,7 @@ export const authRoutes =
       {
         schema: {
           tags,
+          security: publicAccess,
           summary: "Create a guest account with a display name",
           body: z.object({ display_name: displayNameSchema }),
           response: { 200: loginResponse, ...errorResponses(400, 429) },
@@ -152,6 +170,7 @@ export const authRoutes =
       {
         schema: {
           tags,
+          security: publicAccess,
           summary: "Create an anonymous guest (Guest-xxxxxx)",
           response: {
             200: loginResponse.extend({ access: z.string(), role: z.literal("guest") }),
@@ -170,6 +189,7 @@ export const authRoutes =
       {
         schema: {
           tags,
+          security: publicAccess,
           summary: "Exchange a refresh token for a new access token and a rotated refresh token",
           body: z.object({ refresh_token: requiredText("refresh_token required", 512) }),
           response: { 200: loginResponse, ...errorResponses(400, 401) },
@@ -187,14 +207,7 @@ export const authRoutes =
           summary: "The caller's account",
           security: bearerAuth,
           response: {
-            200: z.object({
-              id: z.uuid(),
-              display_name: z.string(),
-              username: z.string().nullable(),
-              email: z.string().nullable(),
-              is_guest: z.boolean(),
-              is_staff: z.boolean(),
-            }),
+            200: user,
             ...errorResponses(401),
           },
         },

@@ -4,10 +4,27 @@ import { z } from "zod";
 import { MEDIA_TYPES } from "../../db/schema.js";
 import type { AuthGuards } from "../http/auth-guard.js";
 import { perClientBudget } from "../http/rate-limit.js";
-import { errorResponses, says } from "../http/schemas.js";
+import { errorResponses, publicAccess, says } from "../http/schemas.js";
 import type { ProviderRegistry } from "../providers/registry.js";
 import type { AttemptLimiter } from "../state/limiter.js";
 import type { DiscoveryService } from "./service.js";
+
+/** A LIVE public room, as listed (GET /public/). */
+const publicRoom = z
+  .object({ code: z.string(), host: z.string(), viewers: z.number().int(), created_at: z.string() })
+  .meta({ id: "PublicRoom" });
+
+/** A search hit: what POST /api/rooms/source/ can play. */
+const catalogueItem = z
+  .object({
+    provider: z.string(),
+    stream_id: z.string(),
+    media_type: z.enum(MEDIA_TYPES),
+    title: z.string(),
+    poster: z.string().nullable(),
+    release_year: z.number().int().nullable(),
+  })
+  .meta({ id: "CatalogueItem" });
 
 export const discoveryRoutes =
   (deps: {
@@ -23,6 +40,7 @@ export const discoveryRoutes =
         onRequest: [deps.guards.optional, perClientBudget(deps.limiter, "public", { limit: 120, windowSeconds: 60 })],
         schema: {
           tags: ["discovery"],
+          security: publicAccess,
           summary: "LIVE public rooms whose host is connected",
           querystring: z.object({
             sort: z.enum(["recent", "viewers"]).default("recent"),
@@ -30,7 +48,7 @@ export const discoveryRoutes =
             offset: z.coerce.number().int().min(0).max(10_000).default(0),
           }),
           response: {
-            200: z.array(z.object({ code: z.string(), host: z.string(), viewers: z.number().int(), created_at: z.string() })),
+            200: z.array(publicRoom),
             ...errorResponses(400, 429),
           },
         },
@@ -44,6 +62,7 @@ export const discoveryRoutes =
         onRequest: [deps.guards.optional, perClientBudget(deps.limiter, "search", { limit: 30, windowSeconds: 60 })],
         schema: {
           tags: ["discovery"],
+          security: publicAccess,
           summary: "Search the catalogue (TMDB-backed, cached for an hour)",
           querystring: z.object({
             q: z
@@ -60,16 +79,7 @@ export const discoveryRoutes =
             provider: z.string().max(50).default("vidking"),
           }),
           response: {
-            200: z.array(
-              z.object({
-                provider: z.string(),
-                stream_id: z.string(),
-                media_type: z.enum(MEDIA_TYPES),
-                title: z.string(),
-                poster: z.string().nullable(),
-                release_year: z.number().int().nullable(),
-              }),
-            ),
+            200: z.array(catalogueItem),
             ...errorResponses(400, 429, 502, 503),
           },
         },

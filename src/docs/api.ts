@@ -3,7 +3,7 @@
  * /api/schema/ (@fastify/swagger over the routes' zod schemas), plus the notes of api-notes.ts.
  */
 import { ROUTE_NOTES, type RouteNote } from "./api-notes.js";
-import { fieldRows, type JsonSchema } from "./json-schema.js";
+import { fieldRows, inlineRefs, type JsonSchema, refName } from "./json-schema.js";
 import { code, compactTable, generatedNote, page, table } from "./markdown.js";
 
 interface Parameter {
@@ -20,6 +20,7 @@ interface Content {
 }
 
 export interface Operation {
+  operationId?: string;
   summary?: string;
   description?: string;
   tags?: string[];
@@ -32,6 +33,7 @@ export interface Operation {
 export interface OpenApiDocument {
   info?: { title?: string; description?: string };
   paths: Record<string, Record<string, Operation>>;
+  components?: { schemas?: Record<string, JsonSchema> };
 }
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
@@ -103,7 +105,11 @@ export function unknownNoteKeys(doc: OpenApiDocument, notes: Readonly<Record<str
   return Object.keys(notes).filter((key) => !keys.has(key));
 }
 
-const bearer = (op: Operation) => (op.security ?? []).some((s) => "bearerAuth" in s);
+/** A bearer token is required: offered as the only way (`[{}, {bearerAuth: []}]` makes it optional). */
+const bearer = (op: Operation) => {
+  const alternatives = op.security ?? [];
+  return alternatives.some((s) => "bearerAuth" in s) && !alternatives.some((s) => Object.keys(s).length === 0);
+};
 
 function authText(route: Route, note: RouteNote | undefined): string {
   if (note?.who) return bearer(route.operation) ? `bearer: ${note.who}` : note.who;
@@ -138,36 +144,56 @@ function isErrorBody(schema: JsonSchema | undefined): boolean {
   return keys.join(",") === "code,details,error" || keys.join(",") === "code,error";
 }
 
-function responseBlock(status: string, content: Content): string {
-  const schema = jsonSchemaOf(content);
+/** ` (`Name`)` for a component, ` (an array of `Name`)` / ` (an array)` for arrays, else nothing. */
+function shapeLabel(raw: JsonSchema | undefined, resolved: JsonSchema | undefined): string {
+  const name = refName(raw);
+  if (name) return ` (${code(name)})`;
+  if (resolved?.type !== "array") return "";
+  const items = refName(raw?.items as JsonSchema | undefined);
+  return items ? ` (an array of ${code(items)})` : " (an array)";
+}
+
+function responseBlock(status: string, content: Content, components: Components): string {
+  const raw = jsonSchemaOf(content);
+  const schema = raw && inlineRefs(raw, components);
+  const rawAlternatives = raw?.anyOf ?? raw?.oneOf;
   const alternatives = schema?.anyOf ?? schema?.oneOf;
   if (alternatives && alternatives.length > 1) {
     return page([
       `**Response ${status}**, one of:`,
       ...alternatives.map((alternative, i) => {
         const rows = fieldRows(alternative);
-        const label = i === 0 ? "Either" : "or";
-        return rows.length > 0 ? page([`*${label}:*`, fieldTable(alternative)]).trimEnd() : `*${label}:* no fields.`;
+        const word = i === 0 ? "Either" : "or";
+        const shape = shapeLabel(rawAlternatives?.[i], alternative);
+        const label = shape ? `*${word}*${shape}:` : `*${word}:*`;
+        return rows.length > 0 ? page([label, fieldTable(alternative)]).trimEnd() : `${label} no fields.`;
       }),
     ]).trimEnd();
   }
   const rows = schema ? fieldRows(schema) : [];
-  const what = schema?.type === "array" ? " (an array)" : "";
+  const what = shapeLabel(raw, schema);
   if (rows.length === 0) return `**Response ${status}**${what}${schema ? ": no fields." : "."}`;
   return page([`**Response ${status}**${what}:`, fieldTable(schema)]).trimEnd();
 }
 
-function routeSection(route: Route): string {
+type Components = Readonly<Record<string, JsonSchema>>;
+
+function routeSection(route: Route, components: Components): string {
   const { operation: op } = route;
+  const resolved = (content: Content | undefined) => {
+    const schema = jsonSchemaOf(content);
+    return schema && inlineRefs(schema, components);
+  };
   const note = ROUTE_NOTES[route.key];
   const responses = Object.entries(op.responses ?? {});
   const success = responses.filter(([status]) => status.startsWith("2"));
   const others = responses.filter(([status]) => !status.startsWith("2"));
-  const errors = others.filter(([, c]) => isErrorBody(jsonSchemaOf(c))).map(([status]) => status);
-  const otherBodies = others.filter(([, c]) => !isErrorBody(jsonSchemaOf(c)));
+  const errors = others.filter(([, c]) => isErrorBody(resolved(c))).map(([status]) => status);
+  const otherBodies = others.filter(([, c]) => !isErrorBody(resolved(c)));
   const params = (op.parameters ?? []).filter((p) => p.in === "path" || p.in === "query");
-  const body = op.requestBody ? jsonSchemaOf(op.requestBody) : undefined;
+  const body = resolved(op.requestBody);
   const facts = [
+    op.operationId ? `- **Operation:** ${code(op.operationId)}` : undefined,
     `- **Auth:** ${authText(route, note)}`,
     errors.length > 0 ? `- **Errors:** ${errors.map((s) => `${s} ${STATUS_MEANINGS[s] ?? ""}`.trim()).join(", ")}` : undefined,
   ].filter(Boolean);
@@ -177,14 +203,14 @@ function routeSection(route: Route): string {
     op.description,
     facts.join("\n"),
     note?.notes,
-    params.length > 0 ? page(["**Parameters:**", parameterTable(params)]).trimEnd() : undefined,
+    params.length > 0 ? page(["**Parameters:**", parameterTable(inlineRefs(params, components))]).trimEnd() : undefined,
     body
       ? fieldRows(body).length > 0
         ? page(["**Body** (JSON):", fieldTable(body)]).trimEnd()
         : "**Body:** an empty JSON object (or none)."
       : undefined,
-    ...success.map(([status, content]) => responseBlock(status, content)),
-    ...otherBodies.map(([status, content]) => responseBlock(status, content)),
+    ...success.map(([status, content]) => responseBlock(status, content, components)),
+    ...otherBodies.map(([status, content]) => responseBlock(status, content, components)),
   ]).trimEnd();
 }
 
@@ -194,6 +220,7 @@ function tagOf(route: Route): string {
 
 export function renderApi(doc: OpenApiDocument): string {
   const routes = routesOf(doc);
+  const components = doc.components?.schemas ?? {};
   const tags: string[] = [];
   for (const route of routes) if (!tags.includes(tagOf(route))) tags.push(tagOf(route));
   return page([
@@ -207,11 +234,13 @@ export function renderApi(doc: OpenApiDocument): string {
       "- Every answer carries `X-Request-ID` (the request's own, if it sent a valid one).",
       "- Limits (see [configuration.md](configuration.md)): failed logins, wrong room passwords, sign-ups, joins, room creation and unknown room codes per client address (and per account where it applies); `public/` 120 and `search/` 30 per client address per minute. While the process is overloaded, requests get 503 `SERVICE_UNAVAILABLE` (load shedding, `EVENT_LOOP_DELAY_MAX_MS`).",
     ].join("\n"),
+    "## Clients",
+    "Every operation has a stable `operationId` (its **Operation** below) and the shared shapes are named schemas under `components.schemas` (named next to a response below, e.g. `RoomDetail`), so a generated client gets readable method and type names. Public operations say `security: []`, the others `bearerAuth`, and `servers` is `/`, the origin serving the document. `npm run lint:openapi` lints the document with Redocly's recommended rules (redocly.yaml says which are off, and why); test/openapi.test.ts holds it to no error and no warning. A typed TypeScript client: `npx openapi-typescript http://localhost:8000/api/schema/ -o streamit-api.d.ts`, then `createClient<paths>()` of `openapi-fetch` (test/openapi.test.ts compiles one).",
     "## Routes",
     table(
       ["method and path", "auth", "summary"],
       routes.map((r) => [code(`${r.method} ${r.path}`), authText(r, ROUTE_NOTES[r.key]), r.operation.summary]),
     ),
-    ...tags.map((tag) => page([`## ${tag}`, ...routes.filter((r) => tagOf(r) === tag).map(routeSection)]).trimEnd()),
+    ...tags.map((tag) => page([`## ${tag}`, ...routes.filter((r) => tagOf(r) === tag).map((r) => routeSection(r, components))]).trimEnd()),
   ]);
 }

@@ -200,3 +200,28 @@ export function fieldRows(schema: JsonSchema, prefix = ""): FieldRow[] {
   }
   return rows;
 }
+
+const COMPONENT_REF = /^#\/components\/schemas\/(.+)$/;
+
+/** The component a schema refers to (`$ref: "#/components/schemas/Name"`), if it is a reference. */
+export function refName(schema: JsonSchema | undefined): string | undefined {
+  return typeof schema?.$ref === "string" ? COMPONENT_REF.exec(schema.$ref)?.[1] : undefined;
+}
+
+/**
+ * The value with every reference to a component replaced by the component itself (its siblings,
+ * such as a description, kept over it), so that fields render wherever they are defined. A
+ * component that refers to itself is left as a reference the second time.
+ */
+export function inlineRefs<T>(value: T, components: Readonly<Record<string, JsonSchema>>, open: ReadonlySet<string> = new Set()): T {
+  if (Array.isArray(value)) return value.map((v) => inlineRefs(v, components, open)) as T;
+  if (!value || typeof value !== "object") return value;
+  const name = refName(value as JsonSchema);
+  const target = name === undefined || open.has(name) ? undefined : components[name];
+  if (name !== undefined && target) {
+    const { $ref: _ref, ...siblings } = value as JsonSchema;
+    const inner = new Set(open).add(name);
+    return { ...inlineRefs(target, components, inner), ...inlineRefs(siblings, components, inner) } as T;
+  }
+  return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, inlineRefs(v, components, open)])) as T;
+}

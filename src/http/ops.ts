@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { z } from "zod";
 import { collectProcessMetrics } from "../metrics/process.js";
+import { publicAccess } from "./schemas.js";
 
 export interface DependencyChecks {
   database: () => Promise<void>;
@@ -72,6 +73,7 @@ export const healthRoutes =
       {
         schema: {
           tags: ["ops"],
+          security: publicAccess,
           summary: "Readiness: 200 when every configured dependency answers, else 503",
           response: {
             200: z.object({ status: z.literal("ok"), database: status, redis: status, load }),
@@ -93,6 +95,7 @@ export const healthRoutes =
       {
         schema: {
           tags: ["ops"],
+          security: publicAccess,
           summary: "Liveness probe: 200 while the process and its event loop answer (no dependency is asked)",
           response: { 200: z.object({ status: z.literal("ok") }) },
         },
@@ -105,6 +108,7 @@ export const healthRoutes =
       {
         schema: {
           tags: ["ops"],
+          security: publicAccess,
           summary: "Readiness probe: 200 when this process should get traffic; 503 with a reason while a dependency is down or it drains",
           response: {
             200: z.object(readiness),
@@ -132,7 +136,9 @@ export const healthRoutes =
     for (const path of ["/api/health/", "/api/v1/health/"]) {
       app.get(
         path,
-        { schema: { tags: ["ops"], summary: "Liveness", response: { 200: z.object({ status: z.literal("ok") }) } } },
+        {
+          schema: { tags: ["ops"], security: publicAccess, summary: "Liveness", response: { 200: z.object({ status: z.literal("ok") }) } },
+        },
         async () => ({ status: "ok" as const }),
       );
     }

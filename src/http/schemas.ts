@@ -36,10 +36,22 @@ export const errorBody = z
     code: z.string(),
     details: z.unknown().optional(),
   })
-  .loose();
+  .loose()
+  .meta({
+    id: "Error",
+    description: "Every error answer: a message, a code (docs/protocol.md#error-codes) and, for validation failures, details",
+  });
 
 /** Response map entries for the documented error statuses of a route. */
 export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [s, errorBody])) as Record<number, typeof errorBody>;
 
-export const bearerAuth = [{ bearerAuth: [] }];
+/** An operation's OpenAPI `security`: alternatives, each a set of schemes (`{}` is "none"). */
+type Security = Record<string, string[]>[];
+
+/** A bearer token is required (also the document's default). */
+export const bearerAuth: Security = [{ bearerAuth: [] }];
+/** No credentials needed (an `Authorization` header is not looked at). */
+export const publicAccess: Security = [];
+/** A bearer token is looked at when sent (a stale one is ignored), but none is needed. */
+export const optionalBearerAuth: Security = [{}, { bearerAuth: [] }];

@@ -42,18 +42,20 @@ const progressBody = z
   })
   .transform((b) => (b.media_type === "movie" ? { ...b, season: null, episode: null } : b));
 
-const progressShape = z.object({
-  room: z.uuid(),
-  media_id: z.string(),
-  media_type: z.enum(MEDIA_TYPES),
-  season: z.number().int().nullable(),
-  episode: z.number().int().nullable(),
-  timestamp: z.number(),
-  duration: z.number(),
-  progress_percent: z.number(),
-  completed: z.boolean(),
-  updated_at: z.string(),
-});
+const progressShape = z
+  .object({
+    room: z.uuid(),
+    media_id: z.string(),
+    media_type: z.enum(MEDIA_TYPES),
+    season: z.number().int().nullable(),
+    episode: z.number().int().nullable(),
+    timestamp: z.number(),
+    duration: z.number(),
+    progress_percent: z.number(),
+    completed: z.boolean(),
+    updated_at: z.string(),
+  })
+  .meta({ id: "Progress", description: "The caller's watch progress in a room for one media item (episode)" });
 
 const queryInt = z.coerce.number().int().min(0).max(100_000).optional();
 

@@ -10,6 +10,12 @@ import type { QueueService } from "./service.js";
 const tags = ["rooms"];
 const roomId = uuid("room_id", "room_id required");
 const threshold = z.number().int().describe("Vote skip passes when this share (%) of the online members voted");
+const queueItem = z.object(queueItemFields).meta({ id: "QueueItem" });
+
+/** GET /queue/: the room's queue as a member sees it. */
+const roomQueue = z
+  .object({ room_id: z.uuid(), version: z.number().int(), items: z.array(queueItem), skip_threshold_percent: threshold })
+  .meta({ id: "Queue" });
 
 export const queueRoutes =
   (queue: QueueService, guards: AuthGuards): FastifyPluginAsyncZod =>
@@ -26,12 +32,7 @@ export const queueRoutes =
           security: bearerAuth,
           querystring: z.object({ room_id: roomId }),
           response: {
-            200: z.object({
-              room_id: z.uuid(),
-              version: z.number().int(),
-              items: z.array(z.object(queueItemFields)),
-              skip_threshold_percent: threshold,
-            }),
+            200: roomQueue,
             ...errorResponses(400, 401, 403, 404),
           },
         },

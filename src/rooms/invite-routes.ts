@@ -9,16 +9,18 @@ import { INVITE_LIMITS, type InviteService } from "./invites.js";
 const tags = ["rooms"];
 const roomId = uuid("room_id", "room_id required");
 
-const invite = z.object({
-  invite_id: z.uuid(),
-  room_id: z.uuid(),
-  created_at: z.string(),
-  expires_at: z.string(),
-  max_uses: z.number().int(),
-  uses: z.number().int(),
-  revoked_at: z.string().nullable(),
-  active: z.boolean().describe("Usable now: not revoked, not expired, uses left"),
-});
+const invite = z
+  .object({
+    invite_id: z.uuid(),
+    room_id: z.uuid(),
+    created_at: z.string(),
+    expires_at: z.string(),
+    max_uses: z.number().int(),
+    uses: z.number().int(),
+    revoked_at: z.string().nullable(),
+    active: z.boolean().describe("Usable now: not revoked, not expired, uses left"),
+  })
+  .meta({ id: "Invite", description: "An invite link's state (never its token, shown only when it is created)" });
 
 export const inviteRoutes =
   (invites: InviteService, guards: AuthGuards): FastifyPluginAsyncZod =>

@@ -46,6 +46,99 @@ const roomDoorFields = {
   entry_mode: z.enum(ENTRY_MODES).nullable(),
 };
 
+/** GET /:room_code/detail/ for an approved participant: the whole room. */
+const roomDetail = z
+  .object({
+    participant_status: z.literal("APPROVED"),
+    ...roomDoorFields,
+    is_chat_enabled: z.boolean(),
+    chat_slow_mode_seconds: z.number().int(),
+    buffering: z.object(bufferingPolicyFields).describe("Added: the buffering policy (POST /api/rooms/buffering/)"),
+    host: z.string(),
+    host_id: z.uuid(),
+    ...mediaFields,
+    created_at: z.string(),
+    grace_ends_at: z.string().nullable(),
+    is_host: z.boolean(),
+    cohosts: z.array(z.uuid()),
+    succession: z.enum(SUCCESSION_POLICIES),
+    cohosts_control_playback: z.boolean(),
+    cohosts_moderate: z.boolean(),
+    is_cohost: z.boolean(),
+    party_starts_at: z.string().nullable().describe("Added: the scheduled party's start (ISO), null when none is pending"),
+    reclaim_until: z.string().nullable().describe("Set for the host who lost the room to succession, while they may reclaim it"),
+    is_persistent: z.boolean().describe("Added: the room rests (RESTING) instead of expiring when grace runs out"),
+    rested_at: z.string().nullable().describe("Added: since when a RESTING room rests"),
+  })
+  .meta({ id: "RoomDetail" });
+
+const roomDetailPending = z
+  .object({
+    participant_status: z.literal("PENDING"),
+    ...roomDoorFields,
+    host: z.string(),
+    created_at: z.string(),
+    is_host: z.literal(false),
+  })
+  .describe("A user waiting for approval: what the waiting page shows, nothing of the room's content")
+  .meta({ id: "RoomDetailPending" });
+
+/** POST /create/: the new room (and its password, for a PASSWORD room). */
+const createdRoom = z
+  .object({
+    room_id: z.uuid(),
+    code: z.string(),
+    is_private: z.boolean(),
+    entry_mode: z.enum(ENTRY_MODES).nullable(),
+    room_password: z.string().optional().describe("PASSWORD rooms only; rotate with /password/"),
+    party_starts_at: z.string().optional().describe("Added: when `starts_at` was given"),
+  })
+  .meta({ id: "CreatedRoom" });
+
+/** POST /join/: where the caller stands in the room now. */
+const joinResult = z
+  .object({ room_id: z.uuid(), code: z.string(), status: z.enum(PARTICIPANT_STATUSES), is_host: z.boolean() })
+  .meta({ id: "JoinResult" });
+
+/** An active room of the caller's, with the caller's place in it (GET /mine/). */
+const myRoom = z
+  .object({
+    room_id: z.uuid(),
+    code: z.string(),
+    state: z.enum(ROOM_STATES),
+    is_private: z.boolean(),
+    entry_mode: z.enum(ENTRY_MODES).nullable(),
+    status: z.enum(PARTICIPANT_STATUSES),
+    is_host: z.boolean(),
+    created_at: z.string(),
+  })
+  .meta({ id: "MyRoom" });
+
+/** A participant, pending or approved (GET /participants/). */
+const participant = z
+  .object({
+    id: z.uuid(),
+    display_name: z.string(),
+    status: z.enum(PARTICIPANT_STATUSES),
+    is_host: z.boolean(),
+    is_guest: z.boolean(),
+    joined_at: z.string(),
+  })
+  .meta({ id: "Participant" });
+
+/** An entry of the room's timeline (GET /:room_code/events/). */
+const roomEvent = z
+  .object({
+    id: z.uuid(),
+    seq: z.number().int(),
+    event: z.string(),
+    actor: z.object({ id: z.uuid(), display_name: z.string() }).nullable(),
+    reason: z.string().nullable(),
+    data: z.record(z.string(), z.unknown()),
+    created_at: z.string(),
+  })
+  .meta({ id: "RoomEvent" });
+
 export const roomRoutes =
   (rooms: RoomService, guards: AuthGuards, limits: RoomRouteLimits, party?: PartyTimes): FastifyPluginAsyncZod =>
   async (app) => {
@@ -76,14 +169,7 @@ export const roomRoutes =
               ),
           }),
           response: {
-            201: z.object({
-              room_id: z.uuid(),
-              code: z.string(),
-              is_private: z.boolean(),
-              entry_mode: z.enum(ENTRY_MODES).nullable(),
-              room_password: z.string().optional().describe("PASSWORD rooms only; rotate with /password/"),
-              party_starts_at: z.string().optional().describe("Added: when `starts_at` was given"),
-            }),
+            201: createdRoom,
             ...errorResponses(400, 401, 403, 429),
           },
         },
@@ -121,12 +207,7 @@ export const roomRoutes =
               .describe("Added: an invite token of the room (admits to a password or approval room without the password or the approval)"),
           }),
           response: {
-            200: z.object({
-              room_id: z.uuid(),
-              code: z.string(),
-              status: z.enum(PARTICIPANT_STATUSES),
-              is_host: z.boolean(),
-            }),
+            200: joinResult,
             ...errorResponses(400, 401, 403, 404, 410, 429),
           },
         },
@@ -210,18 +291,7 @@ export const roomRoutes =
           summary: "Active rooms the caller hosts or belongs to",
           security: bearerAuth,
           response: {
-            200: z.array(
-              z.object({
-                room_id: z.uuid(),
-                code: z.string(),
-                state: z.enum(ROOM_STATES),
-                is_private: z.boolean(),
-                entry_mode: z.enum(ENTRY_MODES).nullable(),
-                status: z.enum(PARTICIPANT_STATUSES),
-                is_host: z.boolean(),
-                created_at: z.string(),
-              }),
-            ),
+            200: z.array(myRoom),
             ...errorResponses(401),
           },
         },
@@ -239,16 +309,7 @@ export const roomRoutes =
           security: bearerAuth,
           querystring: z.object({ room_id: uuid("room_id", "room_id required") }),
           response: {
-            200: z.array(
-              z.object({
-                id: z.uuid(),
-                display_name: z.string(),
-                status: z.enum(PARTICIPANT_STATUSES),
-                is_host: z.boolean(),
-                is_guest: z.boolean(),
-                joined_at: z.string(),
-              }),
-            ),
+            200: z.array(participant),
             ...errorResponses(400, 401, 403, 404),
           },
         },
@@ -273,17 +334,7 @@ export const roomRoutes =
           }),
           response: {
             200: z.object({
-              events: z.array(
-                z.object({
-                  id: z.uuid(),
-                  seq: z.number().int(),
-                  event: z.string(),
-                  actor: z.object({ id: z.uuid(), display_name: z.string() }).nullable(),
-                  reason: z.string().nullable(),
-                  data: z.record(z.string(), z.unknown()),
-                  created_at: z.string(),
-                }),
-              ),
+              events: z.array(roomEvent),
               next_before: z.number().int().nullable().describe("pass as `before` for the next page; null on the last"),
             }),
             ...errorResponses(400, 401, 403, 404, 429),
@@ -305,42 +356,7 @@ export const roomRoutes =
           security: bearerAuth,
           params: z.object({ room_code: z.string().min(1).max(32) }),
           response: {
-            200: z.union([
-              z.object({
-                participant_status: z.literal("APPROVED"),
-                ...roomDoorFields,
-                is_chat_enabled: z.boolean(),
-                chat_slow_mode_seconds: z.number().int(),
-                buffering: z.object(bufferingPolicyFields).describe("Added: the buffering policy (POST /api/rooms/buffering/)"),
-                host: z.string(),
-                host_id: z.uuid(),
-                ...mediaFields,
-                created_at: z.string(),
-                grace_ends_at: z.string().nullable(),
-                is_host: z.boolean(),
-                cohosts: z.array(z.uuid()),
-                succession: z.enum(SUCCESSION_POLICIES),
-                cohosts_control_playback: z.boolean(),
-                cohosts_moderate: z.boolean(),
-                is_cohost: z.boolean(),
-                party_starts_at: z.string().nullable().describe("Added: the scheduled party's start (ISO), null when none is pending"),
-                reclaim_until: z
-                  .string()
-                  .nullable()
-                  .describe("Set for the host who lost the room to succession, while they may reclaim it"),
-                is_persistent: z.boolean().describe("Added: the room rests (RESTING) instead of expiring when grace runs out"),
-                rested_at: z.string().nullable().describe("Added: since when a RESTING room rests"),
-              }),
-              z
-                .object({
-                  participant_status: z.literal("PENDING"),
-                  ...roomDoorFields,
-                  host: z.string(),
-                  created_at: z.string(),
-                  is_host: z.literal(false),
-                })
-                .describe("A user waiting for approval: what the waiting page shows, nothing of the room's content"),
-            ]),
+            200: z.union([roomDetail, roomDetailPending]),
             ...errorResponses(401, 403, 404, 429),
           },
         },

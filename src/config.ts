@@ -294,6 +294,16 @@ export const envSchema = z
     /** Load shedding on heap used / resident memory, in bytes (0 = off). */
     HEAP_USED_MAX_BYTES: nonNegativeInt(0).describe("Load shedding on V8 heap used, in bytes (0 = off)"),
     RSS_MAX_BYTES: nonNegativeInt(0).describe("Load shedding on resident memory, in bytes (0 = off)"),
+    /** The SIGTERM drain's bound (src/main.ts); an orchestrator's grace period must exceed it. */
+    DRAIN_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(1000)
+      .max(600_000)
+      .default(15_000)
+      .describe(
+        "Web processes: a SIGTERM (or SIGINT) drain still unfinished after this exits with code 1; keep the orchestrator's grace period above it (Kubernetes: `terminationGracePeriodSeconds` greater than the `preStop` pause plus this); 1000–600000",
+      ),
     DATABASE_QUERY_TIMEOUT_MS: positiveInt(5000).describe(
       "PostgreSQL only: a query with no answer after this fails and its connection is dropped (a frozen or unreachable database answers 503 in seconds); not applied to migrations",
     ),

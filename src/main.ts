@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
-    const force = setTimeout(() => process.exit(1), 15_000).unref();
+    const force = setTimeout(() => process.exit(1), config.DRAIN_TIMEOUT_MS).unref();
     app.close().then(
       () => {
         clearTimeout(force);

@@ -21,6 +21,7 @@ describe("configuration", () => {
       CORS_ORIGINS: ["http://localhost:3000", "http://127.0.0.1:3000"],
       TMDB_BASE_URL: "https://api.themoviedb.org/3",
       LOG_LEVEL: "info",
+      DRAIN_TIMEOUT_MS: 15_000,
       clusterMode: false,
     });
     expect(config.database).toEqual({ kind: "pglite", dataDir: path.resolve(dir, "pgdata") });
@@ -63,6 +64,7 @@ describe("configuration", () => {
     [{ ADMIN_USERNAME: "admin" }, "ADMIN_PASSWORD"],
     [{ NODE_ENV: "production" }, "JWT_SECRET"],
     [{ TRUST_PROXY: "maybe" }, "TRUST_PROXY"],
+    [{ DRAIN_TIMEOUT_MS: "500" }, "DRAIN_TIMEOUT_MS"],
   ])("refuses %j naming %s", (env, name) => {
     expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(new RegExp(`^Invalid configuration:\\n(.|\\n)*  ${name}: `));

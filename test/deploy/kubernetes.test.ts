@@ -162,9 +162,28 @@ describe.runIf(process.env.STREAMIT_TEST_BACKEND !== "cluster")("deploy/kubernet
     for (const other of [worker, migrate]) expect(selects(service.spec.selector, other.spec.template.metadata.labels)).toBe(false);
     expect(selects(worker.spec.selector.matchLabels, worker.spec.template.metadata.labels)).toBe(true);
     const port = loadConfig(environment(webContainer)).PORT;
-    expect(webContainer.ports).toEqual([{ name: "http", containerPort: port }]);
+    const metricsPort = loadConfig(environment(webContainer)).METRICS_PORT;
+    expect(webContainer.ports).toEqual([
+      { name: "http", containerPort: port },
+      { name: "metrics", containerPort: metricsPort },
+    ]);
     expect(readFileSync(path.join(root, "Dockerfile"), "utf8")).toMatch(new RegExp(`^EXPOSE ${port}$`, "m"));
     expect(service.spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(["http"]);
+  });
+
+  it("/metrics is on METRICS_PORT of web and worker pods, not behind the Service; the worker's liveness reads it", () => {
+    const workerContainer = worker.spec.template.spec.containers[0];
+    const metricsPort = loadConfig(environment(workerContainer)).METRICS_PORT;
+    expect(metricsPort).toBeGreaterThan(0);
+    expect(workerContainer.ports).toEqual([{ name: "metrics", containerPort: metricsPort }]);
+    expect(workerContainer.livenessProbe.httpGet).toEqual({ path: "/metrics", port: "metrics" });
+    for (const manifest of [web, worker]) {
+      expect(manifest.spec.template.metadata.annotations).toEqual({
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": String(metricsPort),
+      });
+    }
+    expect(service.spec.ports.map((p: { targetPort: string }) => p.targetPort)).not.toContain("metrics");
   });
 
   it("readiness asks /readyz with a timeout over its 2 s dependency check; liveness and startup ask /livez", () => {

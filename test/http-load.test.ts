@@ -85,10 +85,16 @@ describe("load shedding", () => {
   it("a saturated event loop sheds requests until it recovers", async () => {
     t = await startApp({ EVENT_LOOP_DELAY_MAX_MS: "100" });
     expect((await t.api.get("/health/")).body.load.under_pressure).toBe(false);
-    // Hold the event loop (the app runs in this process) for longer than the limit.
-    const until = Date.now() + 1200;
-    while (Date.now() < until);
-    await vi.waitFor(() => expect(t!.app.http.isUnderPressure()).toBe(true), { timeout: 3000, interval: 10 });
+    // Saturate the event loop (the app runs in this process): 150 ms busy, then one turn, until the
+    // sampler sees it. One long block would not do: under-pressure takes the mean delay of each
+    // second, and a block late in a sample interval is averaged out by the normal samples before it.
+    const deadline = Date.now() + 10_000;
+    while (!t.app.http.isUnderPressure()) {
+      expect(Date.now(), "never under pressure").toBeLessThan(deadline);
+      const until = Date.now() + 150;
+      while (Date.now() < until);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     expect((await t.api.post("/api/auth/guest/", { display_name: "Shed" })).status).toBe(503);
     await vi.waitFor(() => expect(t!.app.http.isUnderPressure()).toBe(false), { timeout: 5000, interval: 50 });
     expect((await t.api.post("/api/auth/guest/", { display_name: "Back" })).status).toBe(200);

@@ -3,9 +3,9 @@
  * the first moment of a drain (checked while the drain is held open by a chat message in flight).
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { ChatService } from "../src/chat/service.js";
 import { startApp, type TestApp } from "./helpers/app.js";
 import { rawClient } from "./helpers/clients.js";
+import { holdChatPosts } from "./helpers/hold-chat.js";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -50,17 +50,7 @@ it("/readyz answers 503 draining while the process drains", async () => {
   const client = rawClient(t.baseUrl, room.code, host.token);
   await client.drainJoin();
   // Hold a chat message inside the chat service: the drain waits for it, so the server still listens.
-  const chat = t.app.services.chat as ChatService & { post: ChatService["post"] };
-  const post = chat.post.bind(chat);
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  let entered!: () => void;
-  const inFlight = new Promise<void>((resolve) => (entered = resolve));
-  chat.post = async (...args) => {
-    entered();
-    await gate;
-    return post(...args);
-  };
+  const { inFlight, release } = holdChatPosts(t.app);
   client.send({ type: "CHAT_MESSAGE", message: "hold the drain" });
   await inFlight;
 

@@ -4,9 +4,9 @@
  * then every client is told to reconnect (1012).
  */
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import type { ChatService } from "../../src/chat/service.js";
 import { startApp, type TestApp } from "../helpers/app.js";
 import { rawClient, sioClient } from "../helpers/clients.js";
+import { holdChatPosts } from "../helpers/hold-chat.js";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -25,17 +25,7 @@ it("drains: refuses newcomers and new frames, finishes the chat in flight, then 
   await viewerClient.drainJoin();
 
   // Hold the viewer's chat message inside the chat service until the drain has begun.
-  const chat = t.app.services.chat as ChatService & { post: ChatService["post"] };
-  const post = chat.post.bind(chat);
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  let entered!: () => void;
-  const inFlight = new Promise<void>((resolve) => (entered = resolve));
-  chat.post = async (...args) => {
-    entered();
-    await gate;
-    return post(...args);
-  };
+  const { inFlight, release } = holdChatPosts(t.app);
   const ack = viewerClient.emitAck("CHAT_MESSAGE", { message: "last words" }, 15_000);
   await inFlight;
 

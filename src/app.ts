@@ -391,6 +391,7 @@ function startRealtime(
     { ...services, lifecycle: realtime.lifecycle },
     {
       graceSeconds: config.GRACE_PERIOD_SECONDS,
+      roster: { pageSize: config.ROSTER_PAGE_SIZE, legacyMax: config.ROSTER_LEGACY_MAX },
       resume: { log: realtime.log, windowMs: config.RESUME_WINDOW_SECONDS * 1000, lingerMs: config.RESUME_LINGER_SECONDS * 1000 },
       recoverLiveRooms: !config.clusterMode,
       logger: http.log,

@@ -270,6 +270,12 @@ export const envSchema = z
     SOCKET_SEND_BUFFER_BYTES: positiveInt(4 * 1024 * 1024).describe(
       "Unsent bytes the server holds for one socket before it drops a client that stopped reading: over it for 3 s, or over 4 times it at any moment; close 4008, the client reconnects to a fresh snapshot",
     ),
+    ROSTER_PAGE_SIZE: positiveInt(500).describe(
+      "Entries per page of the roster a delta-presence client (`presence=delta`) gets on join: ROOM_PARTICIPANTS, then ROSTER_PAGE messages",
+    ),
+    ROSTER_LEGACY_MAX: positiveInt(500).describe(
+      "Entries in the roster of a client without delta presence: a bigger room's ROOM_PARTICIPANTS carries the host, then online members, then the others, up to this, and `total`",
+    ),
     REDIS_COMMAND_TIMEOUT_MS: positiveInt(2000).describe(
       "A request-path Redis command (chat gates, presence, limits) fails after this instead of waiting out an outage (the client gets `SERVICE_UNAVAILABLE` / 503)",
     ),

@@ -42,8 +42,11 @@ export type RoomEvent =
   | { type: "member.joined"; roomId: string; code: string; userId: string; displayName: string; first: boolean; except: string[] }
   /** The host came back during grace (HOST_RECONNECTED, except the host's new connection). */
   | { type: "host.returned"; roomId: string; code: string; except: string[] }
-  /** Who is online changed without a join or leave to announce: a fresh roster. */
-  | { type: "roster.changed"; roomId: string; code: string }
+  /**
+   * Who is online changed without a join or leave to announce: a fresh roster. `offline`: a user
+   * whose last connection left (the host, out of grace).
+   */
+  | { type: "roster.changed"; roomId: string; code: string; offline?: string }
   /** A message for every member of the room (`logKey`: its room log key; `except`: connection ids). */
   | { type: "room.broadcast"; roomId: string; code: string; message: ServerMessage; logKey?: string; except?: string[] }
   /** Co-hosts or the host policy changed (the whole new state). */

@@ -10,6 +10,9 @@ import type { LiveRoom, Seq } from "./live-room.js";
 import type { RealtimeMeter } from "./meter.js";
 import type { HubLogger, Transport } from "./types.js";
 
+/** Connection ids a message is not for, or a function that names them when it goes out. */
+export type Except = Iterable<string> | (() => Iterable<string>);
+
 /** How long a logged message waits for its log append before it goes out without a seq. */
 const LOG_APPEND_WAIT_MS = 500;
 
@@ -38,13 +41,16 @@ export class RoomFanout {
 
   /**
    * Sends to the room's connections here; settles once this message has gone out. With a
-   * `logKey`, after its log append (or with `seq`, a position already known).
+   * `logKey`, after its log append (or with `seq`, a position already known). `except` may be
+   * a function: it is asked when the message goes out (an audience such as "every connection
+   * without delta presence" changes while earlier messages wait).
    */
-  send(live: LiveRoom, message: ServerMessage, except?: Iterable<string>, logKey?: string, seq?: Seq): Promise<void> {
-    const excluded = except === undefined ? undefined : new Set(except);
+  send(live: LiveRoom, message: ServerMessage, except?: Except, logKey?: string, seq?: Seq): Promise<void> {
+    const fixed = except === undefined || typeof except === "function" ? undefined : new Set(except);
     const appended = seq ?? (this.log && logKey !== undefined ? this.appendBounded(live, this.log, logKey, message) : undefined);
     return this.inSendOrder(live, async () => {
       const seq = appended ? await appended : undefined;
+      const excluded = typeof except === "function" ? new Set(except()) : fixed;
       const started = performance.now();
       for (const transport of this.transports) transport.broadcast(live.code, message, excluded, seq);
       this.meter.broadcast((performance.now() - started) / 1000);

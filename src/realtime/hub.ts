@@ -29,11 +29,14 @@ import { Membership } from "./membership.js";
 import { NO_METER, type RealtimeMeter } from "./meter.js";
 import type { FeatureServices } from "./protocol.js";
 import { RoomEvents } from "./room-events.js";
+import type { RosterLimits } from "./roster.js";
 import { RosterPacer } from "./roster-pacing.js";
 import { type ResumeOptions, Sessions } from "./sessions.js";
 import { type Connection, type HubLogger, JoinRejected, type ResumeRequest, type Transport } from "./types.js";
 
 export type { Admission, ApprovalWait } from "./admission.js";
+
+const DEFAULT_ROSTER_LIMITS: RosterLimits = { pageSize: 500, legacyMax: 500 };
 
 export interface HubServices {
   auth: AuthService;
@@ -50,6 +53,8 @@ export interface HubOptions {
   recoverLiveRooms: boolean;
   /** Socket abuse limits; none when absent. */
   guard?: ConnectionGuard | undefined;
+  /** Roster page size and the cap of a roster without delta presence (ROSTER_PAGE_SIZE, ROSTER_LEGACY_MAX). */
+  roster?: RosterLimits | undefined;
   /** Resumable sessions: the room log, the resume window and how long a dropped client lingers. */
   resume?: ResumeOptions | undefined;
   /** Pending users' connections waiting for the host's answer (also a room hook). */
@@ -95,7 +100,16 @@ export class RoomHub {
     this.hooks = [options.approvals, ...(options.hooks ?? [])];
     this.fanout = new RoomFanout(options.resume && options.resume.windowMs > 0 ? options.resume.log : undefined, logger, meter);
     this.sessions = new Sessions(options.resume, this.fanout, logger);
-    this.rooms = new LiveRooms({ db, moderation: services.moderation, mutes: state.mutes, fanout: this.fanout, hooks: this.hooks, logger });
+    this.rooms = new LiveRooms({
+      db,
+      moderation: services.moderation,
+      mutes: state.mutes,
+      presence: state.presence,
+      rosterLimits: options.roster ?? DEFAULT_ROSTER_LIMITS,
+      fanout: this.fanout,
+      hooks: this.hooks,
+      logger,
+    });
     this.rooms.isLingering = (live) => this.sessions.isLingering(live);
     const roster = new RosterPacer(db, state.presence, this.fanout, (live) => this.rooms.dropIfIdle(live));
     this.roomEvents = new RoomEvents({

@@ -6,13 +6,13 @@ import type { PlaybackSnapshot } from "../playback/snapshot.js";
 import type { RoomView } from "../protocol/feature.js";
 import type { MediaSource } from "../rooms/media.js";
 import { type RoomRoles, rolesOf } from "../rooms/roles-model.js";
-import type { RosterRoom } from "./roster.js";
+import { RoomRoster, type RosterLimits } from "./roster.js";
 import type { Member } from "./types.js";
 
 /** A message's room log position, once appended (undefined: not logged, the log failed or was slow). */
 export type Seq = Promise<number | undefined>;
 
-/** Roster broadcasts waiting to go out (see roster-pacing.ts). */
+/** The paced roster run: what waits to go out (see roster-pacing.ts). */
 export interface RosterQueue {
   dirty: boolean;
   running: boolean;
@@ -23,7 +23,7 @@ export interface RosterQueue {
   lastSentAt: number;
 }
 
-export interface LiveRoom extends RoomView, RosterRoom {
+export interface LiveRoom extends RoomView {
   readonly id: string;
   readonly code: string;
   hostId: string;
@@ -36,7 +36,11 @@ export interface LiveRoom extends RoomView, RosterRoom {
   members: Map<string, Member>;
   /** Set once the room is deleted or expired: leaving members then trigger nothing. */
   closed: boolean;
-  roster: RosterQueue;
+  /** Who is in the room (approved participants, online or not), kept from events. */
+  roster: RoomRoster;
+  /** Delta-presence connections that have their roster snapshot: they get its changes. */
+  rosterSubscribers: Set<string>;
+  rosterRun: RosterQueue;
   /** Room broadcasts go out in this order, each after its log append (see fanout.ts). */
   sendChain: Promise<void>;
   /** Co-hosts and what they may do (display only: commands are judged in the database). */
@@ -49,7 +53,7 @@ export interface LiveRoom extends RoomView, RosterRoom {
   dropping?: boolean;
 }
 
-export function createLiveRoom(room: Room, playback: PlaybackSnapshot): LiveRoom {
+export function createLiveRoom(room: Room, playback: PlaybackSnapshot, rosterLimits: RosterLimits): LiveRoom {
   return {
     id: room.id,
     code: room.code,
@@ -74,10 +78,25 @@ export function createLiveRoom(room: Room, playback: PlaybackSnapshot): LiveRoom
     partyStartsAt: room.party_starts_at?.toISOString() ?? null,
     members: new Map(),
     closed: false,
-    roster: { dirty: false, running: false, left: [], joined: [], waiters: [], lastSentAt: 0 },
+    roster: new RoomRoster(rosterLimits),
+    rosterSubscribers: new Set(),
+    rosterRun: { dirty: false, running: false, left: [], joined: [], waiters: [], lastSentAt: 0 },
     sendChain: Promise.resolve(),
     roles: rolesOf(room, []),
     rolesFromEvent: false,
     ready: Promise.resolve(),
   };
 }
+
+/**
+ * The two roster audiences, as `except` lists for a send (asked when the message goes out).
+ * Legacy: every connection without delta presence (broadcast ROOM_PARTICIPANTS, paced).
+ * Delta: the delta-presence connections that have their snapshot (its changes, at once).
+ */
+export const rosterAudience = {
+  legacy: (live: LiveRoom) => () => [...live.members.values()].filter((m) => m.connection.deltaPresence).map((m) => m.connection.id),
+  delta: (live: LiveRoom) => () => [...live.members.keys()].filter((id) => !live.rosterSubscribers.has(id)),
+};
+
+/** True while the room has a connection without delta presence here (it needs broadcast rosters). */
+export const hasLegacyMembers = (live: LiveRoom): boolean => [...live.members.values()].some((m) => !m.connection.deltaPresence);

@@ -8,16 +8,21 @@ import type { DB } from "../db.js";
 import type { ModerationService } from "../moderation/service.js";
 import type { PlaybackSnapshot } from "../playback/snapshot.js";
 import type { RoomHooks } from "../protocol/feature.js";
+import { approvedParticipants } from "../rooms/participants.js";
 import { loadCohosts } from "../rooms/roles.js";
 import type { Mutes } from "../state/mutes/mutes.js";
+import type { Presence } from "../state/presence/presence.js";
 import type { RoomFanout } from "./fanout.js";
 import { createLiveRoom, type LiveRoom } from "./live-room.js";
+import type { RosterLimits } from "./roster.js";
 import type { HubLogger, Member } from "./types.js";
 
 export interface LiveRoomsDeps {
   db: DB;
   moderation: ModerationService;
   mutes: Mutes;
+  presence: Pick<Presence, "onlineUsers">;
+  rosterLimits: RosterLimits;
   fanout: RoomFanout;
   hooks: readonly RoomHooks[];
   logger: HubLogger;
@@ -41,15 +46,15 @@ export class LiveRooms {
     return [...this.rooms.values()];
   }
 
-  /** The room's live copy here, loaded with its first connection (mutes and roles follow in `ready`). */
+  /** The room's live copy here, loaded with its first connection (mutes, roles and the roster follow in `ready`). */
   open(room: Room, playback: PlaybackSnapshot): LiveRoom {
     let live = this.rooms.get(room.code);
     if (!live) {
-      const created = createLiveRoom(room, playback);
+      const created = createLiveRoom(room, playback, this.deps.rosterLimits);
       live = created;
       this.rooms.set(room.code, created);
       for (const hook of this.deps.hooks) hook.roomOpened?.(created);
-      created.ready = Promise.all([this.restoreMutes(created), this.loadRoles(created)]).then(() => {});
+      created.ready = Promise.all([this.restoreMutes(created), this.loadRoles(created), this.loadRoster(created)]).then(() => {});
     }
     return live;
   }
@@ -66,6 +71,7 @@ export class LiveRooms {
     this.connectionRooms.delete(connectionId);
     if (!found) return undefined;
     found.live.members.delete(connectionId);
+    found.live.rosterSubscribers.delete(connectionId);
     return found;
   }
 
@@ -99,12 +105,26 @@ export class LiveRooms {
   }
 
   /**
+   * The roster's first read. Joins and leaves that happen meanwhile wait for it and then apply,
+   * in order; a failed read leaves the roster to the next paced run's reconcile.
+   */
+  private async loadRoster(live: LiveRoom): Promise<void> {
+    try {
+      const [rows, online] = await Promise.all([approvedParticipants(this.deps.db, live.id), this.deps.presence.onlineUsers(live.id)]);
+      live.roster.load(rows, online);
+    } catch (err) {
+      live.roster.load([], new Set());
+      this.deps.logger.error({ err, room: live.code }, "loading the roster failed");
+    }
+  }
+
+  /**
    * Lets go of a room nobody is in here any more, once its last messages have gone out: a
    * transport releases the room's namespace and subscriptions, and a send after that would
    * create them again. A joiner arriving meanwhile keeps the room.
    */
   dropIfIdle(live: LiveRoom): void {
-    const idle = () => this.rooms.get(live.code) === live && live.members.size === 0 && !live.roster.running && !this.isLingering(live);
+    const idle = () => this.rooms.get(live.code) === live && live.members.size === 0 && !live.rosterRun.running && !this.isLingering(live);
     if (!idle() || live.dropping) return;
     live.dropping = true;
     void (async () => {

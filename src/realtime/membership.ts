@@ -15,7 +15,6 @@ import type { Admission } from "./admission.js";
 import type { ConnectionGuard } from "./guard.js";
 import type { LiveRoom } from "./live-room.js";
 import type { LiveRooms } from "./live-rooms.js";
-import { buildRoster } from "./roster.js";
 import { ROSTER_PACING } from "./roster-pacing.js";
 import type { Sessions } from "./sessions.js";
 import type { Connection, Member } from "./types.js";
@@ -37,7 +36,8 @@ export class Membership {
 
   /**
    * The joiner gets CHAT_HISTORY and PLAYBACK_STATE synchronously, before any other broadcast can
-   * reach it (or, resuming, what it missed), then ROOM_PARTICIPANTS with everyone else.
+   * reach it (or, resuming, what it missed), then ROOM_PARTICIPANTS: with everyone else's in a
+   * small room, at once in a big one, and always at once (with its pages) with delta presence.
    */
   async join(connection: Connection, admission: Admission): Promise<void> {
     const { user, room, resumeFrom } = admission;
@@ -65,9 +65,11 @@ export class Membership {
       first: firstForUser,
       except: [connection.id],
     });
-    if (live.members.size > ROSTER_PACING.smallRoom) {
+    if (connection.deltaPresence) {
+      this.sendRoster(live, connection);
+    } else if (live.members.size > ROSTER_PACING.smallRoom) {
       // Big room: the joiner gets its roster now; everyone else's is paced (see roster-pacing.ts).
-      connection.send(await buildRoster(this.deps.db, this.deps.presence, live, user.id));
+      connection.send(live.roster.legacyRoster(live));
     } else {
       await joined;
     }
@@ -82,6 +84,18 @@ export class Membership {
       connection.send({ type: "PARTY_STARTS_AT", starts_at: live.partyStartsAt, server_time: Date.now(), reason: "scheduled" });
     }
     if (admission.resume) await sessions.issue(live, member);
+  }
+
+  /**
+   * A delta-presence joiner's roster (shared pages and what changed since they were built); from
+   * now on it gets the roster's changes. Its own join is in it (applied when it was published).
+   */
+  private sendRoster(live: LiveRoom, connection: Connection): void {
+    const { first, pages, since } = live.roster.snapshot(live);
+    connection.send(first);
+    for (const page of pages) connection.send(page);
+    if (since) connection.send(since);
+    live.rosterSubscribers.add(connection.id);
   }
 
   /** Presence and lifecycle of a join, under the room's lock. */
@@ -150,7 +164,7 @@ export class Membership {
       } else if (lastForUser && !member.isHost) {
         void this.deps.publish({ ...left, graceEndsAt: null });
       } else {
-        void this.deps.publish({ type: "roster.changed", ...at });
+        void this.deps.publish({ type: "roster.changed", ...at, ...(lastForUser ? { offline: user.id } : {}) });
       }
     }
     this.deps.rooms.dropIfIdle(live);

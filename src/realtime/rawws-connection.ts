@@ -20,6 +20,7 @@ export class RawConnection implements Connection {
     sendBufferBytes: number,
     readonly resumable: boolean,
     readonly scheduledStarts: boolean,
+    readonly deltaPresence: boolean,
     private readonly meter: RealtimeMeter,
   ) {
     this.backlog = new BacklogWatch(

@@ -23,6 +23,8 @@ export interface Handshake {
   wait: boolean;
   /** `schedule=1`: the client holds a PLAYBACK_STATE until its `effective_at` itself. */
   schedule: boolean;
+  /** `presence=delta`: the client keeps its roster from deltas (see Connection.deltaPresence). */
+  deltaPresence: boolean;
 }
 
 /** An upgrade refused in the HTTP handshake. */
@@ -48,6 +50,7 @@ export function readHandshake(
     resume: resumeRequest(query.get("resume"), query.get("resume_token"), query.get("last_seq")),
     wait: query.get("wait") === "1",
     schedule: query.get("schedule") === "1",
+    deltaPresence: query.get("presence") === "delta",
   };
 }
 

@@ -79,6 +79,7 @@ class RawRooms {
       this.options.sendBufferBytes,
       handshake.resume !== undefined,
       handshake.schedule,
+      handshake.deltaPresence,
       this.hub.meter,
     );
     // Frames that arrive during admission wait for it; then they run one at a time, in order.

@@ -15,7 +15,7 @@ import { isHost } from "../rooms/permissions.js";
 import type { RoomLog } from "../state/room-log.js";
 import type { RoomFanout } from "./fanout.js";
 import { HeldStarts } from "./held-starts.js";
-import type { LiveRoom, Seq } from "./live-room.js";
+import { type LiveRoom, rosterAudience, type Seq } from "./live-room.js";
 import type { LiveRooms } from "./live-rooms.js";
 import type { RosterPacer } from "./roster-pacing.js";
 import type { HubLogger } from "./types.js";
@@ -172,13 +172,20 @@ export class RoomEvents {
     },
     "room.roles_changed": (event, live, out) => {
       if (!live) return;
+      const before = live.roles.cohosts;
       live.roles = event.roles;
       live.rolesFromEvent = true;
       void out.send({ type: "COHOSTS_CHANGED", ...event.roles }, undefined, `event:${event.eventId}`);
+      const changed = [
+        ...before.filter((id) => !event.roles.cohosts.includes(id)),
+        ...event.roles.cohosts.filter((id) => !before.includes(id)),
+      ];
+      this.rosterUpdate(live, changed);
       return this.deps.roster.refresh(live);
     },
     "room.host_changed": (event, live, out) => {
       if (!live) return;
+      const before = [live.hostId, ...live.roles.cohosts];
       live.hostId = event.hostId;
       live.roles = { ...live.roles, cohosts: live.roles.cohosts.filter((id) => id !== event.hostId) };
       for (const member of live.members.values()) member.isHost = isHost(member.user, { host_id: event.hostId });
@@ -191,6 +198,7 @@ export class RoomEvents {
         reclaim_until: event.reclaimUntil,
       } as const;
       void out.send(message, undefined, `event:${event.eventId}`);
+      this.rosterUpdate(live, [...new Set([...before, event.hostId])]);
       return this.deps.roster.refresh(live);
     },
     "participant.approved": (_event, live) => live && this.deps.roster.refresh(live),
@@ -202,29 +210,66 @@ export class RoomEvents {
           member.connection.send({ type: "JOIN_REQUESTED", user_id: event.userId, display_name: event.displayName });
       }
     },
+    // Joins and leaves change the roster here at once. Delta-presence clients get USER_JOINED /
+    // USER_LEFT (or ROSTER_UPDATE) now; the others get them with their paced roster run.
     "member.joined": (event, live, out) => {
       if (!live) return;
+      const changed = live.roster.join(event.userId, event.displayName);
       if (event.first) {
-        const message = { type: "USER_JOINED", user: event.displayName, user_id: event.userId } as const;
-        live.roster.joined.push({ message, except: event.except, seq: out.seq(message, `event:${event.eventId}`) });
+        const message = {
+          type: "USER_JOINED",
+          user: event.displayName,
+          user_id: event.userId,
+          member: live.roster.member(event.userId, live, event.displayName),
+          online: live.roster.onlineCount,
+        } as const;
+        const seq = out.seq(message, `event:${event.eventId}`);
+        const delta = rosterAudience.delta(live);
+        void this.deps.fanout.send(live, message, () => [...delta(), ...event.except], undefined, seq);
+        live.rosterRun.joined.push({ message, except: event.except, seq });
+      } else if (changed) {
+        this.rosterUpdate(live, [event.userId]);
       }
       return this.deps.roster.refresh(live);
     },
     "member.left": (event, live, out) => {
       if (!live || live.closed) return;
+      live.roster.leave(event.userId);
       if (event.graceEndsAt) {
         const message = { type: "HOST_DISCONNECTED", grace_seconds: this.deps.graceSeconds, grace_ends_at: event.graceEndsAt } as const;
         void out.send(message, event.except, `event:${event.eventId}`);
+        this.rosterUpdate(live, [event.userId]);
       } else {
-        const message = { type: "USER_LEFT", user: event.displayName, user_id: event.userId } as const;
-        live.roster.left.push({ message, seq: out.seq(message, `event:${event.eventId}`) });
+        const message = {
+          type: "USER_LEFT",
+          user: event.displayName,
+          user_id: event.userId,
+          member: live.roster.member(event.userId, live, event.displayName),
+          online: live.roster.onlineCount,
+        } as const;
+        const seq = out.seq(message, `event:${event.eventId}`);
+        void this.deps.fanout.send(live, message, rosterAudience.delta(live), undefined, seq);
+        live.rosterRun.left.push({ message, seq });
       }
       return this.deps.roster.refresh(live);
     },
     "host.returned": (event, live, out) => live && out.send({ type: "HOST_RECONNECTED" }, event.except, `event:${event.eventId}`),
-    "roster.changed": (_event, live) => live && this.deps.roster.refresh(live),
+    "roster.changed": (event, live) => {
+      if (!live) return;
+      if (event.offline && live.roster.leave(event.offline)) this.rosterUpdate(live, [event.offline]);
+      return this.deps.roster.refresh(live);
+    },
     "room.broadcast": (event, live, out) => live && out.send(event.message, event.except, event.logKey ?? `event:${event.eventId}`),
   };
+
+  /** Tells delta-presence clients here the current entries of these users (not logged: a resume re-sends the roster). */
+  private rosterUpdate(live: LiveRoom, userIds: readonly string[]): void {
+    if (userIds.length === 0 || live.rosterSubscribers.size === 0) return;
+    const members = userIds.filter((id) => live.roster.has(id)).map((id) => live.roster.member(id, live));
+    if (members.length === 0) return;
+    const message = { type: "ROSTER_UPDATE" as const, members, removed: [], online: live.roster.onlineCount };
+    void this.deps.fanout.send(live, message, rosterAudience.delta(live));
+  }
 
   private chatStatus(live: LiveRoom, eventId: string, out: Out): Promise<void> {
     const message = { type: "CHAT_STATUS", enabled: live.chatEnabled, slow_mode_seconds: live.slowModeSeconds } as const;

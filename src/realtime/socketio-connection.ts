@@ -30,6 +30,7 @@ export class SocketIoConnection implements Connection {
     private readonly socket: RoomSocket,
     readonly resumable: boolean,
     readonly scheduledStarts: boolean,
+    readonly deltaPresence: boolean,
     private readonly meter: RealtimeMeter,
   ) {
     if (resumable) void socket.join(RESUMABLE);

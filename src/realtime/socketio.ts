@@ -146,11 +146,23 @@ function scheduleAware(socket: RoomSocket): boolean {
   return auth?.schedule === true || socket.handshake.query.schedule === "1";
 }
 
+/** `auth.presence: "delta"` (or a `presence=delta` query): the client keeps its roster from deltas. */
+function deltaPresence(socket: RoomSocket): boolean {
+  const auth = socket.handshake.auth as { presence?: unknown } | undefined;
+  return auth?.presence === "delta" || socket.handshake.query.presence === "delta";
+}
+
 /** An admitted socket: runs the join, then its messages, until it disconnects. */
 function serveRoomSocket(socket: RoomSocket, hub: RoomHub, gate: EngineGate, sendBufferBytes: number): void {
   socket.data.admitted();
   const admission = socket.data.admission;
-  const connection = new SocketIoConnection(socket, admission.resume !== undefined, scheduleAware(socket), hub.meter);
+  const connection = new SocketIoConnection(
+    socket,
+    admission.resume !== undefined,
+    scheduleAware(socket),
+    deltaPresence(socket),
+    hub.meter,
+  );
   connection.boundSendBuffer(sendBufferBytes);
 
   // Messages of one socket run one at a time, in order, after the join sequence (which never

@@ -25,6 +25,11 @@ export interface Connection {
    * future `effective_at` at once and holds it; other clients get it at that moment.
    */
   readonly scheduledStarts: boolean;
+  /**
+   * The client keeps its roster from deltas (`presence=delta`): it gets the whole roster once, on
+   * join, then only USER_JOINED / USER_LEFT / ROSTER_UPDATE, never a broadcast ROOM_PARTICIPANTS.
+   */
+  readonly deltaPresence: boolean;
   /** Tells the client why (Socket.IO: a CLOSE event) and closes with the code. */
   close(code: number, reason: string): void;
 }

@@ -108,6 +108,20 @@ describe.runIf(enabled)("cluster: two web processes, workers, PostgreSQL and Red
     expect(fromB.body).toEqual(fromA.body);
   });
 
+  it("delta presence across instances: joins and leaves on B reach a delta client on A as entries", async () => {
+    const { host, room, viewer } = await acrossInstances();
+    const hostClient = rawClient(a.baseUrl, room.code, host.token, { query: `?token=${host.token}&presence=delta` });
+    const [, , roster] = await hostClient.drainJoin();
+    expect(roster).toMatchObject({ total: 2, online: 1 });
+    const viewerClient = sioClient(b.baseUrl, room.code, viewer.token);
+    await viewerClient.drainJoin();
+    expect(await hostClient.next("USER_JOINED")).toMatchObject({ user_id: viewer.id, member: { id: viewer.id, online: true }, online: 2 });
+    await viewerClient.close();
+    expect(await hostClient.next("USER_LEFT")).toMatchObject({ user_id: viewer.id, member: { id: viewer.id, online: false }, online: 1 });
+    // The legacy client's paced rosters went out on B; none reaches the delta client on A.
+    await hostClient.expectNone(300, "ROOM_PARTICIPANTS");
+  });
+
   it("kicks and bans reach the target's sockets on every instance", async () => {
     const { host, room, viewer } = await acrossInstances();
     const hostClient = sioClient(a.baseUrl, room.code, host.token);

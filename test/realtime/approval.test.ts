@@ -51,7 +51,7 @@ describe("join requests and waiting for approval", () => {
     waiting.send({ type: "CHAT_MESSAGE", message: "let me in" });
     expect((await answer("approve", host.token, room.room_id, asker.id)).status).toBe(200);
     await waiting.drainJoin();
-    expect(await hostClient.waitFor("USER_JOINED")).toEqual({ type: "USER_JOINED", user: "Asker", user_id: asker.id });
+    expect(await hostClient.waitFor("USER_JOINED")).toMatchObject({ type: "USER_JOINED", user: "Asker", user_id: asker.id, online: 2 });
     // The connection is a member now: its chat goes out; the one sent while waiting did not.
     waiting.send({ type: "CHAT_MESSAGE", message: "thanks" });
     expect(await hostClient.waitFor("CHAT_MESSAGE")).toMatchObject({ message: "thanks", user_id: asker.id });

@@ -97,11 +97,24 @@ describe("join and leave sequences", () => {
       expect(joinTypes).toEqual(["CHAT_HISTORY", "PLAYBACK_STATE", "ROOM_PARTICIPANTS"]);
       const update = await hostClient.next("ROOM_PARTICIPANTS");
       expect(update.online).toBe(2);
-      expect(await hostClient.next("USER_JOINED")).toEqual({ type: "USER_JOINED", user: "Viewer", user_id: viewer.id });
+      // Added keys (delta presence): the member's roster entry and the online count.
+      expect(await hostClient.next("USER_JOINED")).toEqual({
+        type: "USER_JOINED",
+        user: "Viewer",
+        user_id: viewer.id,
+        member: { id: viewer.id, display_name: "Viewer", is_host: false, is_cohost: false, online: true },
+        online: 2,
+      });
       await viewerClient.expectNone(100, "USER_JOINED");
 
       await viewerClient.close();
-      expect(await hostClient.next("USER_LEFT")).toEqual({ type: "USER_LEFT", user: "Viewer", user_id: viewer.id });
+      expect(await hostClient.next("USER_LEFT")).toEqual({
+        type: "USER_LEFT",
+        user: "Viewer",
+        user_id: viewer.id,
+        member: { id: viewer.id, display_name: "Viewer", is_host: false, is_cohost: false, online: false },
+        online: 1,
+      });
       const after = await hostClient.next("ROOM_PARTICIPANTS");
       expect(after.online).toBe(1);
       expect(after.members[1].online).toBe(false);

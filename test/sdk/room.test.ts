@@ -27,6 +27,27 @@ afterAll(async () => {
 const room = () => party(t, { members: { viewer: guest("Pal") } });
 
 describe("SDK room", () => {
+  it("keeps the roster from delta presence: the snapshot once, then each join and leave", async () => {
+    const p = await room();
+    const host = open({ url: t.baseUrl, code: p.room.code, token: p.host.token });
+    const seen = recorder(host);
+    await host.ready;
+    await seen.next("roster", (r) => r.complete && r.online === 1);
+    expect(host.roster.members.map((m) => [m.id, m.online, m.is_host])).toEqual([
+      [p.host.id, true, true],
+      [p.viewer.id, false, false],
+    ]);
+    const viewer = open({ url: t.baseUrl, code: p.room.code, token: p.viewer.token });
+    await viewer.ready;
+    await seen.next("roster", (r) => r.online === 2);
+    expect(host.roster.get(p.viewer.id)).toMatchObject({ display_name: "Pal", online: true });
+    // Delta presence: the host's SDK never got a whole roster after the join.
+    expect(seen.count("ROOM_PARTICIPANTS")).toBe(1);
+    viewer.close();
+    await seen.next("roster", (r) => r.online === 1);
+    expect(host.roster.get(p.viewer.id)?.online).toBe(false);
+  });
+
   it("joins, syncs its clock with the server, and follows the host's commands", async () => {
     const p = await room();
     const host = open({ url: t.baseUrl, code: p.room.code, token: p.host.token });

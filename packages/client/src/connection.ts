@@ -159,8 +159,9 @@ export class Connection {
     this.currentToken = token;
     const resume = this.opts.resume === false ? {} : this.session.resumeAuth(this.clocks.mono());
     // schedule: this client holds a scheduled transition itself (effective_at), so the server
-    // sends it at once instead of holding it back until that moment.
-    this.socket.auth = { token, schedule: true, ...resume, ...(this.opts.wait ? { wait: true } : {}) };
+    // sends it at once instead of holding it back until that moment. presence: the roster
+    // comes once on join, then as changes (roster.ts), not as a whole after every join.
+    this.socket.auth = { token, schedule: true, presence: "delta", ...resume, ...(this.opts.wait ? { wait: true } : {}) };
     this.lastClose = undefined;
     this.socket.connect();
   }

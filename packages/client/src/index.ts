@@ -34,6 +34,7 @@ export {
   type RoomStats,
 } from "./room.js";
 export { type PlaybackNow, type PlaybackState, positionOf, RoomClock } from "./room-clock.js";
+export { Roster, type RosterMember } from "./roster.js";
 export { type ResumeAuth, type SessionInfo, SessionLog } from "./session.js";
 export {
   type CorrectionMode,

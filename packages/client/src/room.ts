@@ -22,6 +22,7 @@ import { Emitter } from "./emitter.js";
 import { isRetryable, RoomError } from "./errors.js";
 import type { PlayerAdapter } from "./player.js";
 import { type PlaybackNow, type PlaybackState, RoomClock } from "./room-clock.js";
+import { Roster } from "./roster.js";
 import { SyncController, type SyncStats } from "./sync-controller.js";
 import { type Clocks, type Scheduler, sleep, systemClocks, systemScheduler } from "./timers.js";
 import { jwtExpiry, reauthDelay } from "./token.js";
@@ -82,6 +83,8 @@ export type RoomEvents = { [K in ServerMessageType]: (message: RoomMessage<K>) =
   playblocked: (error: unknown) => void;
   /** The scheduled party changed (PARTY_STARTS_AT): its start, or null with why it ended. */
   party: (startsAt: Date | null, reason: PartyReason) => void;
+  /** The roster changed (`room.roster`): the join snapshot, a page of it, a join, a leave, a role. */
+  roster: (roster: Roster) => void;
 };
 
 /** The room's media as SOURCE_CHANGED (or the room detail) describes it. */
@@ -125,6 +128,11 @@ export class Room {
   queue: RoomMessage<"QUEUE_UPDATED"> | undefined;
   /** The skip votes for what plays now (the latest VOTE_SKIP_UPDATED); cleared when the source changes. */
   skipVotes: RoomMessage<"VOTE_SKIP_UPDATED"> | undefined;
+  /**
+   * Who is in the room (delta presence: the snapshot once, then each change; see roster.ts).
+   * `roster.complete` is false while the join snapshot's pages are still coming.
+   */
+  readonly roster = new Roster();
   /** Since when the room rests (ROOM_RESTING: a persistent room whose host is away); null when it does not. */
   restedAt: Date | null = null;
 
@@ -493,6 +501,7 @@ export class Room {
       this.events.emit("party", startsAt, payload.reason as PartyReason);
     }
     (this.events.emit as (event: string, message: unknown) => void)(type, payload);
+    if (this.roster.apply(type, payload)) this.events.emit("roster", this.roster);
   }
 
   private onClosed(info: ClosedInfo): void {

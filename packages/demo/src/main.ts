@@ -6,7 +6,7 @@
  * forms, the roster, the chat, the host's controls and a sync panel. No framework; text always
  * goes in as textContent (chat and names are other people's input).
  */
-import { connect, Html5Player, type Room, RoomError, type RoomMessage } from "@streamit/client";
+import { connect, Html5Player, type Room, RoomError, type RoomMessage, type RosterMember } from "@streamit/client";
 import { type MediaCapabilities, REACTIONS, type Reaction } from "@streamit/protocol";
 import { Api, ApiError, type EntryMode, type RoomDetail, type WaitingDetail } from "./api";
 
@@ -432,9 +432,12 @@ class ActiveRoom {
       else if (slow_mode_seconds > 0) this.addSystemLine(`Slow mode: one message per ${slow_mode_seconds} s.`);
       else this.addSystemLine("Chat is on.");
     });
-    room.on("ROOM_PARTICIPANTS", (roster) => {
-      for (const member of roster.members) this.names.set(member.id, member.display_name);
-      this.renderRoster(roster);
+    room.on("roster", (roster) => {
+      // Pages of the join snapshot come right after each other: draw once it is whole.
+      if (!roster.complete) return;
+      const members = roster.members;
+      for (const member of members) this.names.set(member.id, member.display_name);
+      this.renderRoster(members);
     });
     room.on("BUFFERING_STATE", (state) => this.renderBuffering(state));
     room.on("USER_JOINED", ({ user }) => this.addSystemLine(`${user} joined.`));
@@ -571,8 +574,8 @@ class ActiveRoom {
     ui.bufferingNote.hidden = parts.length === 0;
   }
 
-  private renderRoster(roster: RoomMessage<"ROOM_PARTICIPANTS">): void {
-    const items = roster.members.map((member) => {
+  private renderRoster(members: readonly RosterMember[]): void {
+    const items = members.map((member) => {
       const li = document.createElement("li");
       li.dataset.userId = member.id;
       li.className = member.online ? "online" : "offline";

@@ -39,9 +39,13 @@ export const serverMessages = {
     host: z.string().nullable(),
     members: z.array(member),
     online: z.number().int(),
+    /** Added: entries in the whole roster; fewer `members` means a first page or a capped roster. */
+    total: z.number().int(),
   }),
-  USER_JOINED: z.object({ user: z.string(), user_id: z.uuid() }),
-  USER_LEFT: z.object({ user: z.string(), user_id: z.uuid() }),
+  ROSTER_PAGE: z.object({ members: z.array(member), offset: z.number().int(), total: z.number().int() }),
+  ROSTER_UPDATE: z.object({ members: z.array(member), removed: z.array(z.uuid()), online: z.number().int() }),
+  USER_JOINED: z.object({ user: z.string(), user_id: z.uuid(), member, online: z.number().int() }),
+  USER_LEFT: z.object({ user: z.string(), user_id: z.uuid(), member, online: z.number().int() }),
   HOST_DISCONNECTED: z.object({ grace_seconds: z.number().int(), grace_ends_at: z.string() }),
   HOST_RECONNECTED: z.object({}),
   CHAT_MESSAGE: chatEntry,
@@ -182,10 +186,24 @@ export const serverMessageDocs: { readonly [K in ServerMessageType]: { feature: 
   ROOM_PARTICIPANTS: {
     feature: "room",
     summary:
-      "The roster: approved participants' names (`participants`), the host's name, `members` with roles and presence, and how many are online. After every join and leave.",
+      "The roster: approved participants' names (`participants`), the host's name, `members` with roles and presence, how many are online, and `total` (added: entries in the whole roster). To the joiner on join; to the others after every join and leave, paced in big rooms. A client that connected with delta presence (`presence=delta`, see ROSTER_PAGE) gets it only on join (and resume), as the roster's first page. Other clients in a room of more than `ROSTER_LEGACY_MAX` entries get a capped roster: the host, then online members, then the others, `total` counting all.",
   },
-  USER_JOINED: { feature: "room", summary: "A user's first connection joined (not sent to the joiner)." },
-  USER_LEFT: { feature: "room", summary: "A user's last connection left." },
+  ROSTER_PAGE: {
+    feature: "room",
+    summary:
+      "Added, delta presence only: the next page of the joiner's roster, right after ROOM_PARTICIPANTS when its `members` are fewer than `total`; pages follow until `offset + members.length == total`. Up to `ROSTER_PAGE_SIZE` entries each.",
+  },
+  ROSTER_UPDATE: {
+    feature: "room",
+    summary:
+      "Added, delta presence only: roster entries that changed without a join or leave to announce (roles, the host's presence, approvals, removals): replace these `members` by id, drop the `removed` ids; `online` is the new count.",
+  },
+  USER_JOINED: {
+    feature: "room",
+    summary:
+      "A user's first connection joined (not sent to the joiner). Added: `member`, the user's roster entry, and `online`, the new count, so that a delta-presence client keeps its roster without ROOM_PARTICIPANTS.",
+  },
+  USER_LEFT: { feature: "room", summary: "A user's last connection left. Added: `member` (now offline) and `online`, as in USER_JOINED." },
   HOST_DISCONNECTED: {
     feature: "room",
     summary: "The host's last connection left: the room is in grace until `grace_ends_at`, then expires (or passes to a successor).",

@@ -51,6 +51,7 @@ export function recorder(room: Room) {
     "VOTE_SKIP_UPDATED",
     "ROOM_PERSISTENCE",
     "BUFFERING_POLICY",
+    "roster",
   ] as const;
   for (const event of events) {
     (room.on as (e: string, h: (...args: unknown[]) => void) => void)(event, (...args) => {
